@@ -1,0 +1,84 @@
+//! Strict base64url (RFC 7515 §2): the URL-safe alphabet, no padding, no whitespace, and only the
+//! canonical spelling of each value (no stray bits in the last character), so that one token has
+//! exactly one spelling.
+
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine;
+
+use crate::error::Error;
+
+const ENGINE: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// Appends the base64url encoding of `bytes` to `out`.
+pub(crate) fn encode_into(bytes: &[u8], out: &mut String) {
+    ENGINE.encode_string(bytes, out);
+}
+
+/// Encodes `bytes` as unpadded base64url.
+pub(crate) fn encode(bytes: &[u8]) -> String {
+    ENGINE.encode(bytes)
+}
+
+/// The length of the unpadded base64url encoding of `n` bytes.
+pub(crate) const fn encoded_len(n: usize) -> usize {
+    (n / 3) * 4 + [0, 2, 3][n % 3]
+}
+
+/// Decodes strict base64url; `what` names the part for the error message.
+pub(crate) fn decode(text: &str, what: &'static str) -> Result<Vec<u8>, Error> {
+    ENGINE.decode(text).map_err(|e| invalid(what, &e))
+}
+
+#[cold]
+fn invalid(what: &'static str, e: &base64::DecodeError) -> Error {
+    Error::malformed(format!("{what} is not valid unpadded base64url: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_predicts_length() {
+        for n in 0..70 {
+            let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            let text = encode(&bytes);
+            assert_eq!(text.len(), encoded_len(n));
+            assert_eq!(decode(&text, "test").unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn decodes_rfc_4648_examples_in_url_alphabet() {
+        // RFC 4648 §10 test vectors, padding removed (RFC 7515 §2).
+        let cases = [
+            ("", ""),
+            ("Zg", "f"),
+            ("Zm8", "fo"),
+            ("Zm9v", "foo"),
+            ("Zm9vYmFy", "foobar"),
+        ];
+        for (text, plain) in cases {
+            assert_eq!(decode(text, "test").unwrap(), plain.as_bytes());
+        }
+        // 0xfb 0xff uses both URL-safe characters.
+        assert_eq!(decode("-_8", "test").unwrap(), [0xfb, 0xff]);
+    }
+
+    #[test]
+    fn rejects_padding_standard_alphabet_whitespace_and_stray_bits() {
+        for bad in ["Zg==", "Zm8=", "+/8", "Zm 9v", "Zm9v\n", "Zh", "Zm9", "Z"] {
+            let err = decode(bad, "payload").unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Malformed, "{bad:?}");
+        }
+        // `Zh` differs from `Zg` only in bits that do not fit in the one decoded byte.
+        assert!(decode("Zg", "payload").is_ok());
+    }
+}

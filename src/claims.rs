@@ -1,0 +1,363 @@
+//! JWT claims (RFC 7519 §4): the [`NumericDate`] time type, the [`Audience`] claim, the built-in
+//! [`Claims`] set, and the strict reading of the registered claims that the validator checks.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Serialize, Serializer};
+use time::OffsetDateTime;
+
+use crate::error::Error;
+use crate::json::{member, Members, Str};
+
+/// A JWT time (RFC 7519 §2 "NumericDate"): seconds since 1970-01-01T00:00:00Z, possibly with a
+/// fraction, between the years -9999 and 9999.
+///
+/// In JSON it is a number. Fractions are kept (to about a microsecond) and compared exactly, not
+/// truncated. Strings, booleans, `null`, and numbers outside the range are refused rather than
+/// clamped.
+///
+/// ```
+/// use keycard::NumericDate;
+///
+/// let t = NumericDate::from_unix(1_300_819_380)?;
+/// assert_eq!(t.unix_timestamp(), 1_300_819_380);
+/// assert_eq!(serde_json::to_string(&t).unwrap(), "1300819380");
+/// let half: NumericDate = serde_json::from_str("1300819380.5").unwrap();
+/// assert!(half > t);
+/// assert!(serde_json::from_str::<NumericDate>("\"1300819380\"").is_err());
+/// # Ok::<(), keycard::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NumericDate(OffsetDateTime);
+
+/// The largest magnitude accepted: 9999-12-31T23:59:59Z is 253_402_300_799.
+const MAX_SECONDS: f64 = 253_402_300_800.0;
+
+impl NumericDate {
+    /// The date `seconds` after the Unix epoch; an error outside the years -9999 to 9999.
+    pub fn from_unix(seconds: i64) -> Result<Self, Error> {
+        OffsetDateTime::from_unix_timestamp(seconds)
+            .map(NumericDate)
+            .map_err(|_| Error::malformed(format!("NumericDate {seconds} is out of range")))
+    }
+
+    /// Whole seconds since the Unix epoch (rounded toward negative infinity).
+    pub fn unix_timestamp(self) -> i64 {
+        self.0.unix_timestamp()
+    }
+
+    /// The date as a [`time::OffsetDateTime`] in UTC.
+    pub fn to_datetime(self) -> OffsetDateTime {
+        self.0
+    }
+
+    fn from_f64(seconds: f64) -> Option<Self> {
+        if !seconds.is_finite() || seconds.abs() >= MAX_SECONDS {
+            return None;
+        }
+        // In range, |seconds * 1e9| < 2.6e20, far inside i128.
+        #[allow(clippy::cast_possible_truncation)]
+        let nanos = (seconds * 1e9).round() as i128;
+        OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .ok()
+            .map(NumericDate)
+    }
+}
+
+impl From<OffsetDateTime> for NumericDate {
+    fn from(t: OffsetDateTime) -> Self {
+        NumericDate(t.to_offset(time::UtcOffset::UTC))
+    }
+}
+
+impl From<NumericDate> for OffsetDateTime {
+    fn from(t: NumericDate) -> Self {
+        t.0
+    }
+}
+
+impl Serialize for NumericDate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0.nanosecond() == 0 {
+            serializer.serialize_i64(self.0.unix_timestamp())
+        } else {
+            #[allow(clippy::cast_precision_loss)]
+            let seconds = self.0.unix_timestamp_nanos() as f64 / 1e9;
+            serializer.serialize_f64(seconds)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DateVisitor;
+        impl Visitor<'_> for DateVisitor {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of seconds since 1970 (NumericDate, RFC 7519 §2)")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumericDate, E> {
+                NumericDate::from_unix(v).map_err(|_| out_of_range(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
+                i64::try_from(v)
+                    .map_err(|_| out_of_range(v))
+                    .and_then(|v| self.visit_i64(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumericDate, E> {
+                NumericDate::from_f64(v).ok_or_else(|| out_of_range(v))
+            }
+        }
+        deserializer.deserialize_any(DateVisitor)
+    }
+}
+
+#[cold]
+fn out_of_range<E: de::Error>(v: impl fmt::Display) -> E {
+    E::custom(format_args!(
+        "NumericDate {v} is outside the years -9999 to 9999"
+    ))
+}
+
+/// The `aud` claim: one audience or several (RFC 7519 §4.1.3).
+///
+/// ```
+/// use keycard::Audience;
+///
+/// let one: Audience = serde_json::from_str(r#""api""#).unwrap();
+/// let many: Audience = serde_json::from_str(r#"["api","web"]"#).unwrap();
+/// assert!(one.contains("api") && many.contains("web") && !one.contains("web"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// A single audience, serialized as a string.
+    One(String),
+    /// Several audiences, serialized as an array.
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `audience` is among these (exact, case-sensitive comparison).
+    pub fn contains(&self, audience: &str) -> bool {
+        self.iter().any(|a| a == audience)
+    }
+
+    /// The audiences, one by one.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let slice: &[String] = match self {
+            Audience::One(one) => std::slice::from_ref(one),
+            Audience::Many(many) => many,
+        };
+        slice.iter().map(String::as_str)
+    }
+}
+
+/// The registered claims of RFC 7519 §4.1 plus every other claim, for callers who do not define
+/// their own claims type.
+///
+/// ```
+/// use keycard::{Builder, Claims, HmacKey, Validator};
+/// use time::Duration;
+///
+/// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+/// let token = Builder::new()
+///     .subject("user-42")
+///     .claim("role", "admin")
+///     .expires_in(Duration::minutes(5))
+///     .sign(&key)?;
+/// let claims: Claims = Validator::builder(key).build()?.verify(&token)?;
+/// assert_eq!(claims.subject.as_deref(), Some("user-42"));
+/// assert_eq!(claims.extra["role"], "admin");
+/// # Ok::<(), keycard::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, serde::Deserialize)]
+pub struct Claims {
+    /// `iss`: who issued the token.
+    #[serde(rename = "iss", default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// `sub`: whom the token is about.
+    #[serde(rename = "sub", default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// `aud`: whom the token is meant for.
+    #[serde(rename = "aud", default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Audience>,
+    /// `exp`: when the token expires.
+    #[serde(rename = "exp", default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<NumericDate>,
+    /// `nbf`: when the token becomes valid.
+    #[serde(rename = "nbf", default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<NumericDate>,
+    /// `iat`: when the token was issued.
+    #[serde(rename = "iat", default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<NumericDate>,
+    /// `jti`: the token's unique id.
+    #[serde(rename = "jti", default, skip_serializing_if = "Option::is_none")]
+    pub jwt_id: Option<String>,
+    /// Every other claim, by name.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The registered claims as the validator reads them: borrowed where possible, strictly typed,
+/// with the names of all members (duplicates refused).
+#[derive(Debug, Default)]
+pub(crate) struct Registered<'a> {
+    pub(crate) iss: Option<Cow<'a, str>>,
+    pub(crate) sub: Option<Cow<'a, str>>,
+    pub(crate) aud: Option<Vec<Cow<'a, str>>>,
+    pub(crate) exp: Option<NumericDate>,
+    pub(crate) nbf: Option<NumericDate>,
+    pub(crate) iat: Option<NumericDate>,
+    pub(crate) members: Members<'a>,
+}
+
+/// Reads the registered claims from the decoded payload, which must be one JSON object.
+pub(crate) fn parse_registered(json: &[u8]) -> Result<Registered<'_>, Error> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    de::Deserializer::deserialize_map(&mut de, RegisteredVisitor)
+        .and_then(|claims| de.end().map(|()| claims))
+        .map_err(|e| Error::malformed(format!("claims: {e}")))
+}
+
+struct RegisteredVisitor;
+
+impl<'de> Visitor<'de> for RegisteredVisitor {
+    type Value = Registered<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        const DATE: &str = "a number (NumericDate, RFC 7519 §2)";
+        let mut claims = Registered::default();
+        while let Some(name) = map.next_key::<Str<'de>>()? {
+            claims.members.insert::<A::Error>(&name)?;
+            match name.0.as_ref() {
+                "iss" => claims.iss = Some(member::<_, Str<'de>>(&mut map, "iss", "a string")?.0),
+                "sub" => claims.sub = Some(member::<_, Str<'de>>(&mut map, "sub", "a string")?.0),
+                "aud" => {
+                    let aud: AudienceRef<'de> =
+                        member(&mut map, "aud", "a string or an array of strings")?;
+                    claims.aud = Some(aud.0);
+                }
+                "exp" => claims.exp = Some(member(&mut map, "exp", DATE)?),
+                "nbf" => claims.nbf = Some(member(&mut map, "nbf", DATE)?),
+                "iat" => claims.iat = Some(member(&mut map, "iat", DATE)?),
+                "jti" => {
+                    member::<_, Str<'de>>(&mut map, "jti", "a string")?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(claims)
+    }
+}
+
+/// `aud` as a string or an array of strings, borrowed where possible.
+struct AudienceRef<'de>(Vec<Cow<'de, str>>);
+
+impl<'de> Deserialize<'de> for AudienceRef<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AudVisitor;
+        impl<'de> Visitor<'de> for AudVisitor {
+            type Value = AudienceRef<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(AudienceRef(vec![Cow::Borrowed(v)]))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(AudienceRef(vec![Cow::Owned(v.to_owned())]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut all = Vec::new();
+                while let Some(one) = seq.next_element::<Str<'de>>()? {
+                    all.push(one.0);
+                }
+                Ok(AudienceRef(all))
+            }
+        }
+        deserializer.deserialize_any(AudVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(json: &str) -> Result<NumericDate, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn numeric_date_accepts_integers_and_fractions() {
+        assert_eq!(date("0").unwrap().unix_timestamp(), 0);
+        assert_eq!(date("-1").unwrap().unix_timestamp(), -1);
+        let half = date("1.5").unwrap().to_datetime();
+        assert_eq!(half.unix_timestamp_nanos(), 1_500_000_000);
+        assert_eq!(date("253402300799").unwrap().to_datetime().year(), 9999);
+    }
+
+    #[test]
+    fn numeric_date_refuses_other_types_and_huge_values() {
+        for bad in [
+            "\"1\"",
+            "true",
+            "null",
+            "[1]",
+            "{}",
+            "1e300",
+            "-1e300",
+            "253402300800",
+            "9223372036854775808",
+            "18446744073709551615",
+        ] {
+            assert!(date(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn numeric_date_serializes_fractions_as_numbers() {
+        let t = date("1.25").unwrap();
+        assert_eq!(serde_json::to_string(&t).unwrap(), "1.25");
+    }
+
+    #[test]
+    fn registered_claims_are_typed_strictly() {
+        let ok = parse_registered(br#"{"iss":"a","aud":["x","y"],"exp":5,"n":{"a":[1]}}"#).unwrap();
+        assert_eq!(ok.iss.as_deref(), Some("a"));
+        assert_eq!(ok.aud.unwrap(), ["x", "y"]);
+        assert!(ok.members.contains("n") && !ok.members.contains("sub"));
+        for bad in [
+            r#"{"exp":"5"}"#,
+            r#"{"iss":5}"#,
+            r#"{"aud":5}"#,
+            r#"{"aud":["x",5]}"#,
+            r#"{"sub":null}"#,
+            r#"{"jti":1}"#,
+            r#"{"exp":5,"exp":6}"#,
+            r#"{"a":1,"a":1}"#,
+            r#"[1]"#,
+            r#"{} {}"#,
+        ] {
+            assert!(parse_registered(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_does_not_exhaust_the_stack() {
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        // serde_json skips an ignored value without recursing, so this returns normally...
+        assert!(parse_registered(deep.as_bytes()).is_ok());
+        // ...and building a value tree stops at its depth limit of 128 with an error.
+        let err = serde_json::from_slice::<Claims>(deep.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("recursion limit"), "{err}");
+    }
+}

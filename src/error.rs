@@ -1,0 +1,424 @@
+//! The one error type of the crate, [`Error`], and its stable classification, [`ErrorKind`].
+//!
+//! Every variant carries the facts a person needs to act (what was expected, what was found, when
+//! a token expired and with which leeway) and never a secret, a key or a whole token. Messages are
+//! built only when an error is displayed, so rejecting a token stays cheap.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+use crate::signature::Algorithm;
+
+/// What went wrong, for programs: match on this, not on the message.
+///
+/// The names returned by [`ErrorKind::as_str`] are stable and suitable for logs and metrics.
+///
+/// ```
+/// use keycard::{ErrorKind, HmacKey, Validator};
+///
+/// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+/// let validator = Validator::builder(key).build()?;
+/// let err = validator.verify::<keycard::Claims>("not.a.token").unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Malformed);
+/// assert_eq!(err.kind().as_str(), "malformed");
+/// # Ok::<(), keycard::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The token is not a well-formed compact JWS/JWT (parts, base64url, JSON, header, sizes).
+    Malformed,
+    /// The header's `alg` is `none`, unknown, unsupported, or not the algorithm of any key.
+    Algorithm,
+    /// The token names a `kid` that no key has (refresh your key set and try again).
+    UnknownKeyId,
+    /// Key material was rejected when the key was constructed (too short, wrong type, bad encoding).
+    Key,
+    /// The signature does not verify.
+    Signature,
+    /// The token's `exp` has passed.
+    Expired,
+    /// The token's `nbf` (or `iat`) lies in the future.
+    NotYetValid,
+    /// The token's `aud` does not name this service, or is present where none is expected.
+    Audience,
+    /// The token's `iss` is missing or not an accepted issuer.
+    Issuer,
+    /// The token's `sub` is missing or not the expected subject.
+    Subject,
+    /// The header's `typ` is not the expected token type (RFC 8725 §3.11).
+    TokenType,
+    /// A claim the validator requires is missing.
+    MissingClaim,
+    /// The signer (for instance a remote KMS) failed to produce a signature.
+    Signing,
+    /// The caller configured something that cannot work (an API misuse, not a bad token).
+    Configuration,
+}
+
+impl ErrorKind {
+    /// A stable `snake_case` name, e.g. `"expired"` or `"not_yet_valid"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::Algorithm => "algorithm",
+            ErrorKind::UnknownKeyId => "unknown_key_id",
+            ErrorKind::Key => "key",
+            ErrorKind::Signature => "signature",
+            ErrorKind::Expired => "expired",
+            ErrorKind::NotYetValid => "not_yet_valid",
+            ErrorKind::Audience => "audience",
+            ErrorKind::Issuer => "issuer",
+            ErrorKind::Subject => "subject",
+            ErrorKind::TokenType => "token_type",
+            ErrorKind::MissingClaim => "missing_claim",
+            ErrorKind::Signing => "signing",
+            ErrorKind::Configuration => "configuration",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything that can fail in keycard.
+///
+/// Use [`Error::kind`] to decide what to do; use `Display` to tell a person. No variant holds a
+/// secret, key bytes or a whole token; values copied from a token (an issuer, a `kid`) are cut to
+/// a short length.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The token (or a part of it) is not well formed.
+    #[error("malformed token: {reason}")]
+    Malformed {
+        /// What exactly is wrong.
+        reason: Cow<'static, str>,
+    },
+
+    /// The header says `alg: none` (in any spelling); unsecured JWTs are never accepted.
+    #[error("the `none` algorithm is never accepted (RFC 8725 §3.1)")]
+    NoneAlgorithm,
+
+    /// The header names an algorithm keycard does not implement (for instance ES512, which `ring`
+    /// lacks) or that is not a JWS algorithm at all.
+    #[error("unsupported algorithm `{alg}`")]
+    UnsupportedAlgorithm {
+        /// The `alg` value as found (shortened).
+        alg: String,
+    },
+
+    /// The header's algorithm is not the algorithm of any key that could verify the token.
+    #[error("algorithm {found} is not accepted here; expected {}", list(expected))]
+    AlgorithmMismatch {
+        /// The algorithm the token claims.
+        found: Algorithm,
+        /// The algorithms of the candidate keys.
+        expected: Vec<Algorithm>,
+    },
+
+    /// The token's `kid` matches no key.
+    #[error("no key has key id `{kid}`")]
+    UnknownKeyId {
+        /// The `kid` as found (shortened).
+        kid: String,
+    },
+
+    /// Key material was rejected.
+    #[error("invalid key: {reason}")]
+    Key {
+        /// What is wrong with the key.
+        reason: Cow<'static, str>,
+    },
+
+    /// The signature does not match the signing input under any candidate key.
+    #[error("signature does not verify")]
+    Signature,
+
+    /// The token expired.
+    #[error(
+        "token expired at {}, {} ago (leeway {})",
+        when(*expired_at),
+        secs(*now - *expired_at),
+        secs(*leeway)
+    )]
+    Expired {
+        /// The token's `exp`.
+        expired_at: OffsetDateTime,
+        /// The validator's clock reading.
+        now: OffsetDateTime,
+        /// The leeway the validator allowed.
+        leeway: Duration,
+    },
+
+    /// The token's `nbf` lies in the future.
+    #[error(
+        "token not valid before {}, {} from now (leeway {})",
+        when(*not_before),
+        secs(*not_before - *now),
+        secs(*leeway)
+    )]
+    NotYetValid {
+        /// The token's `nbf`.
+        not_before: OffsetDateTime,
+        /// The validator's clock reading.
+        now: OffsetDateTime,
+        /// The leeway the validator allowed.
+        leeway: Duration,
+    },
+
+    /// The token's `iat` lies in the future.
+    #[error(
+        "token issued at {}, {} in the future (leeway {})",
+        when(*issued_at),
+        secs(*issued_at - *now),
+        secs(*leeway)
+    )]
+    IssuedInFuture {
+        /// The token's `iat`.
+        issued_at: OffsetDateTime,
+        /// The validator's clock reading.
+        now: OffsetDateTime,
+        /// The leeway the validator allowed.
+        leeway: Duration,
+    },
+
+    /// The audience check of RFC 7519 §4.1.3 failed.
+    #[error("{}", audience_message(expected, found))]
+    Audience {
+        /// The audiences this validator accepts (empty: it expects tokens without `aud`).
+        expected: Vec<String>,
+        /// The token's audiences (empty: it has none).
+        found: Vec<String>,
+    },
+
+    /// The issuer is missing or not accepted.
+    #[error("{}", claim_message("issuer", expected, found.as_deref()))]
+    Issuer {
+        /// The issuers this validator accepts.
+        expected: Vec<String>,
+        /// The token's `iss`, if any (shortened).
+        found: Option<String>,
+    },
+
+    /// The subject is missing or not the expected one.
+    #[error("{}", claim_message("subject", std::slice::from_ref(expected), found.as_deref()))]
+    Subject {
+        /// The subject this validator requires.
+        expected: String,
+        /// The token's `sub`, if any (shortened).
+        found: Option<String>,
+    },
+
+    /// The header's `typ` is not the expected one.
+    #[error("{}", claim_message("token type (typ)", std::slice::from_ref(expected), found.as_deref()))]
+    TokenType {
+        /// The `typ` this validator requires.
+        expected: String,
+        /// The token's `typ`, if any (shortened).
+        found: Option<String>,
+    },
+
+    /// A required claim is absent.
+    #[error("required claim `{claim}` is missing")]
+    MissingClaim {
+        /// The claim's name.
+        claim: Cow<'static, str>,
+    },
+
+    /// A signer failed to produce a signature.
+    #[error("signing failed: {0}")]
+    Signing(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+
+    /// The caller asked for something that cannot work.
+    #[error("configuration error: {reason}")]
+    Configuration {
+        /// What is wrong with the configuration.
+        reason: Cow<'static, str>,
+    },
+}
+
+impl Error {
+    /// The stable classification of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Malformed { .. } => ErrorKind::Malformed,
+            Error::NoneAlgorithm
+            | Error::UnsupportedAlgorithm { .. }
+            | Error::AlgorithmMismatch { .. } => ErrorKind::Algorithm,
+            Error::UnknownKeyId { .. } => ErrorKind::UnknownKeyId,
+            Error::Key { .. } => ErrorKind::Key,
+            Error::Signature => ErrorKind::Signature,
+            Error::Expired { .. } => ErrorKind::Expired,
+            Error::NotYetValid { .. } | Error::IssuedInFuture { .. } => ErrorKind::NotYetValid,
+            Error::Audience { .. } => ErrorKind::Audience,
+            Error::Issuer { .. } => ErrorKind::Issuer,
+            Error::Subject { .. } => ErrorKind::Subject,
+            Error::TokenType { .. } => ErrorKind::TokenType,
+            Error::MissingClaim { .. } => ErrorKind::MissingClaim,
+            Error::Signing(_) => ErrorKind::Signing,
+            Error::Configuration { .. } => ErrorKind::Configuration,
+        }
+    }
+
+    /// Wraps the failure of a custom [`Signer`](crate::Signer) (for instance a KMS call).
+    ///
+    /// ```
+    /// use keycard::{Error, ErrorKind};
+    ///
+    /// let err = Error::signing(std::io::Error::other("KMS unreachable"));
+    /// assert_eq!(err.kind(), ErrorKind::Signing);
+    /// assert_eq!(err.to_string(), "signing failed: KMS unreachable");
+    /// ```
+    #[cold]
+    pub fn signing(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Signing(Box::new(source))
+    }
+
+    #[cold]
+    pub(crate) fn malformed(reason: impl Into<Cow<'static, str>>) -> Self {
+        Error::Malformed {
+            reason: reason.into(),
+        }
+    }
+
+    #[cold]
+    pub(crate) fn key(reason: impl Into<Cow<'static, str>>) -> Self {
+        Error::Key {
+            reason: reason.into(),
+        }
+    }
+
+    #[cold]
+    pub(crate) fn configuration(reason: impl Into<Cow<'static, str>>) -> Self {
+        Error::Configuration {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The longest value copied from a token into an error.
+const MAX_ECHO: usize = 64;
+
+/// Copies an untrusted value into an error, cut to [`MAX_ECHO`] bytes at a character boundary.
+#[cold]
+pub(crate) fn echo(value: &str) -> String {
+    if value.len() <= MAX_ECHO {
+        return value.to_owned();
+    }
+    let mut end = MAX_ECHO;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &value[..end])
+}
+
+fn list(items: &[Algorithm]) -> String {
+    let names: Vec<&str> = items.iter().map(|a| a.as_str()).collect();
+    names.join(" or ")
+}
+
+/// RFC 3339 where the date allows it, Unix seconds otherwise.
+fn when(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| format!("{} (Unix time)", t.unix_timestamp()))
+}
+
+/// `90 s`, or `1.5 s` when there is a fraction.
+fn secs(d: Duration) -> String {
+    let millis = d.whole_milliseconds();
+    if millis % 1000 == 0 {
+        format!("{} s", millis / 1000)
+    } else {
+        let text = format!("{:.3}", d.as_seconds_f64());
+        format!("{} s", text.trim_end_matches('0'))
+    }
+}
+
+fn quoted(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
+    quoted.join(" or ")
+}
+
+fn audience_message(expected: &[String], found: &[String]) -> String {
+    match (expected.is_empty(), found.is_empty()) {
+        (true, _) => format!(
+            "token is meant for audience {} but this validator expects none \
+             (configure `audience`, or opt out with `accept_any_audience`)",
+            quoted(found)
+        ),
+        (false, true) => format!("token has no audience (aud); expected {}", quoted(expected)),
+        (false, false) => format!(
+            "token audience {} does not include {}",
+            quoted(found),
+            quoted(expected)
+        ),
+    }
+}
+
+fn claim_message(what: &str, expected: &[String], found: Option<&str>) -> String {
+    match found {
+        None => format!("token has no {what}; expected {}", quoted(expected)),
+        Some(found) => format!(
+            "{what} `{found}` is not accepted; expected {}",
+            quoted(expected)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_message_says_when_how_long_ago_and_leeway() {
+        let expired_at = OffsetDateTime::from_unix_timestamp(1_795_860_000).unwrap();
+        let err = Error::Expired {
+            expired_at,
+            now: expired_at + Duration::seconds(90),
+            leeway: Duration::seconds(30),
+        };
+        assert_eq!(
+            err.to_string(),
+            "token expired at 2026-11-28T10:00:00Z, 90 s ago (leeway 30 s)"
+        );
+        assert_eq!(err.kind(), ErrorKind::Expired);
+    }
+
+    #[test]
+    fn fractional_seconds_are_shown_not_rounded_away() {
+        assert_eq!(secs(Duration::milliseconds(1500)), "1.5 s");
+        assert_eq!(secs(Duration::milliseconds(-250)), "-0.25 s");
+    }
+
+    #[test]
+    fn echo_cuts_long_values_at_a_char_boundary() {
+        let long = "é".repeat(100);
+        let cut = echo(&long);
+        assert!(cut.len() <= MAX_ECHO + '…'.len_utf8());
+        assert!(cut.ends_with('…'));
+        assert_eq!(echo("short"), "short");
+    }
+
+    #[test]
+    fn audience_messages_explain_each_case() {
+        let none: Vec<String> = vec![];
+        let api = vec!["api".to_owned()];
+        let web = vec!["web".to_owned()];
+        assert!(audience_message(&none, &web).contains("expects none"));
+        assert_eq!(
+            audience_message(&api, &none),
+            "token has no audience (aud); expected `api`"
+        );
+        assert_eq!(
+            audience_message(&api, &web),
+            "token audience `web` does not include `api`"
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! # keycard
+//!
+//! JSON Web Tokens (RFC 7519) in compact JWS form (RFC 7515), with the safe choice as the default.
+//! A JWT works like a hotel key card: the front desk (your auth service) mints it with an expiry,
+//! and every door (each API handler) checks it without calling the desk.
+//!
+//! ## Mint
+//!
+//! ```
+//! use keycard::{Builder, HmacKey};
+//! use time::Duration;
+//!
+//! let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+//! let token = Builder::new()
+//!     .issuer("https://auth.example.com")
+//!     .subject("user-42")
+//!     .audience("api")
+//!     .expires_in(Duration::minutes(15))
+//!     .claim("scope", "read write")
+//!     .sign(&key)?;
+//! # Ok::<(), keycard::Error>(())
+//! ```
+//!
+//! ## Verify
+//!
+//! Build a [`Validator`] once, at start-up, and call [`Validator::verify`] for every request. It
+//! returns the claims only when every check passed, as [`Claims`] or as your own type:
+//!
+//! ```
+//! # use keycard::{Builder, HmacKey};
+//! # use time::Duration;
+//! # let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+//! # let token = Builder::new().issuer("https://auth.example.com").subject("user-42")
+//! #     .audience("api").expires_in(Duration::minutes(15)).claim("scope", "read write").sign(&key)?;
+//! use keycard::Validator;
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize)]
+//! struct Session { sub: String, scope: String }
+//!
+//! let validator = Validator::builder(key)
+//!     .issuer("https://auth.example.com")
+//!     .audience("api")
+//!     .build()?;
+//! let session: Session = validator.verify(&token)?;
+//! assert_eq!(session.sub, "user-42");
+//! assert_eq!(session.scope, "read write");
+//! # Ok::<(), keycard::Error>(())
+//! ```
+//!
+//! ## Keys
+//!
+//! Every key is bound to one [`Algorithm`] when it is made, and only that algorithm is accepted
+//! for it: [`HmacKey`] (HS256/384/512), [`RsaPrivateKey`] and [`RsaPublicKey`] (RS256/384/512,
+//! PS256/384/512), [`EcdsaPrivateKey`] and [`EcdsaPublicKey`] (ES256, ES384), [`Ed25519PrivateKey`]
+//! and [`Ed25519PublicKey`] (EdDSA). Keys read PEM and DER; weak keys (short HMAC secrets, RSA
+//! under 2048 bits, EC points off the curve, small-order Ed25519 points) are refused when made.
+//! Your own type (an HSM, a cloud KMS) signs by implementing [`Signer`] and verifies by
+//! implementing [`Verifier`].
+//!
+//! ## Errors
+//!
+//! Everything returns [`Error`]. Match on [`Error::kind`] ([`ErrorKind`]) in code; show the
+//! message to people: `token expired at 2026-11-28T10:00:00Z, 90 s ago (leeway 30 s)`.
+//!
+//! ## Design choices: what keycard refuses to do
+//!
+//! - **The header never picks the algorithm** (RFC 8725 §3.1). The key does; a token whose `alg`
+//!   differs from its key's is refused. `none` cannot even be named.
+//! - **`exp` is required** unless the validator opts out with
+//!   [`allow_missing_expiry`](ValidatorBuilder::allow_missing_expiry).
+//! - **`aud` is enforced** (RFC 7519 §4.1.3): a token that names an audience is refused by a
+//!   validator that does not name it, unless it opts out with
+//!   [`allow_any_audience`](ValidatorBuilder::allow_any_audience).
+//! - **Explicit typing** (RFC 8725 §3.11): a validator accepts `typ` absent or `JWT` unless told
+//!   to expect another type such as `at+jwt`, so one kind of token cannot pass for another.
+//! - **No extensions**: any `crit` header, unencoded payloads (`b64: false`), nested JWTs and JWE
+//!   are refused. Keys embedded in or linked from a header (`jwk`, `jku`, `x5u`, `x5c`) are
+//!   ignored.
+//! - **Strict parsing**: exactly three parts, canonical unpadded base64url, JSON objects without
+//!   duplicate member names, typed registered claims, 8 KiB maximum (configurable).
+//! - **Signature first**: the payload is not even decoded until the signature has verified.
+//! - Reading a token without verifying it is possible, in the module named for what it is:
+//!   [`unverified`].
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(test, allow(clippy::cast_possible_truncation))]
+
+mod base64url;
+mod builder;
+mod claims;
+mod clock;
+mod error;
+mod header;
+mod json;
+mod signature;
+pub mod unverified;
+mod validator;
+
+pub use builder::Builder;
+pub use claims::{Audience, Claims, NumericDate};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{Error, ErrorKind};
+pub use header::Header;
+pub use signature::{
+    Algorithm, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey, Ed25519PublicKey, HmacKey,
+    RsaPrivateKey, RsaPublicKey, Signer, Verifier,
+};
+pub use validator::{Validator, ValidatorBuilder, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY};
+
+/// Re-exported so callers name the same `time` types keycard uses.
+pub use time;

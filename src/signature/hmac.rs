@@ -1,0 +1,165 @@
+//! HMAC keys: HS256, HS384 and HS512 (RFC 7518 §3.2).
+
+use std::fmt;
+
+use ring::hmac;
+
+use super::{Algorithm, Signer, Verifier};
+use crate::error::Error;
+
+/// A shared secret for HS256, HS384 or HS512. It both signs and verifies.
+///
+/// The secret must be at least as long as the hash output (32, 48 or 64 bytes), as RFC 7518 §3.2
+/// requires; shorter secrets are refused. Clone it to use the same secret in a
+/// [`Builder`](crate::Builder) and a [`Validator`](crate::Validator). `Debug` never shows the
+/// secret.
+///
+/// ```
+/// use keycard::{Algorithm, ErrorKind, HmacKey};
+///
+/// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+/// assert_eq!(keycard::Signer::algorithm(&key), Algorithm::HS256);
+/// assert_eq!(HmacKey::hs256(b"too short").unwrap_err().kind(), ErrorKind::Key);
+/// # Ok::<(), keycard::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct HmacKey {
+    algorithm: Algorithm,
+    key: hmac::Key,
+    key_id: Option<String>,
+}
+
+impl HmacKey {
+    /// An HS256 key; `secret` must be at least 32 bytes.
+    pub fn hs256(secret: &[u8]) -> Result<Self, Error> {
+        Self::new(Algorithm::HS256, hmac::HMAC_SHA256, secret)
+    }
+
+    /// An HS384 key; `secret` must be at least 48 bytes.
+    pub fn hs384(secret: &[u8]) -> Result<Self, Error> {
+        Self::new(Algorithm::HS384, hmac::HMAC_SHA384, secret)
+    }
+
+    /// An HS512 key; `secret` must be at least 64 bytes.
+    pub fn hs512(secret: &[u8]) -> Result<Self, Error> {
+        Self::new(Algorithm::HS512, hmac::HMAC_SHA512, secret)
+    }
+
+    /// A fresh random secret of the hash's length from the system's secure generator, for
+    /// `HS256`, `HS384` or `HS512`.
+    ///
+    /// ```
+    /// use keycard::{Algorithm, HmacKey};
+    ///
+    /// let key = HmacKey::generate(Algorithm::HS384)?;
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn generate(algorithm: Algorithm) -> Result<Self, Error> {
+        let hmac_alg = hmac_algorithm(algorithm)?;
+        let key = hmac::Key::generate(hmac_alg, super::rng())
+            .map_err(|_| Error::key("the system random generator failed"))?;
+        Ok(HmacKey {
+            algorithm,
+            key,
+            key_id: None,
+        })
+    }
+
+    /// Sets the key id: written as `kid` when signing, matched against `kid` when verifying.
+    pub fn with_key_id(mut self, kid: impl Into<String>) -> Self {
+        self.key_id = Some(kid.into());
+        self
+    }
+
+    fn new(algorithm: Algorithm, hmac_alg: hmac::Algorithm, secret: &[u8]) -> Result<Self, Error> {
+        // RFC 7518 §3.2: "A key of the same size as the hash output ... or larger MUST be used".
+        let min = hmac_alg.digest_algorithm().output_len();
+        if secret.len() < min {
+            return Err(Error::key(format!(
+                "{algorithm} needs a secret of at least {min} bytes (RFC 7518 §3.2), got {}",
+                secret.len()
+            )));
+        }
+        Ok(HmacKey {
+            algorithm,
+            key: hmac::Key::new(hmac_alg, secret),
+            key_id: None,
+        })
+    }
+}
+
+fn hmac_algorithm(algorithm: Algorithm) -> Result<hmac::Algorithm, Error> {
+    match algorithm {
+        Algorithm::HS256 => Ok(hmac::HMAC_SHA256),
+        Algorithm::HS384 => Ok(hmac::HMAC_SHA384),
+        Algorithm::HS512 => Ok(hmac::HMAC_SHA512),
+        other => Err(Error::key(format!("{other} is not an HMAC algorithm"))),
+    }
+}
+
+impl fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HmacKey")
+            .field("algorithm", &self.algorithm)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer for HmacKey {
+    fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        Ok(hmac::sign(&self.key, message).as_ref().to_vec())
+    }
+}
+
+impl Verifier for HmacKey {
+    fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+        // Constant-time comparison inside ring (SECURITY.md item 11).
+        hmac::verify(&self.key, message, signature).map_err(|_| Error::Signature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_secrets_shorter_than_the_hash() {
+        assert!(HmacKey::hs256(&[0; 31]).is_err());
+        assert!(HmacKey::hs256(&[0; 32]).is_ok());
+        assert!(HmacKey::hs384(&[0; 47]).is_err());
+        assert!(HmacKey::hs384(&[0; 48]).is_ok());
+        assert!(HmacKey::hs512(&[0; 63]).is_err());
+        assert!(HmacKey::hs512(&[0; 64]).is_ok());
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let key = HmacKey::hs256(b"sup3r-s3cret-sup3r-s3cret-sup3r!").unwrap();
+        let shown = format!("{key:?}");
+        assert!(!shown.contains("sup3r"), "{shown}");
+        assert!(shown.contains("HS256"));
+    }
+
+    #[test]
+    fn generate_refuses_non_hmac_algorithms() {
+        assert!(HmacKey::generate(Algorithm::RS256).is_err());
+        assert!(HmacKey::generate(Algorithm::HS512).is_ok());
+    }
+}

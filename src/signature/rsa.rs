@@ -1,0 +1,261 @@
+//! RSA keys: RS256/384/512 (RSASSA-PKCS1-v1_5, RFC 7518 §3.3) and PS256/384/512 (RSASSA-PSS,
+//! RFC 7518 §3.5).
+//!
+//! An RSA key pair can serve both schemes, but each keycard key value is bound to one algorithm:
+//! to use the same key pair for RS256 and PS256, construct two keys, one for each.
+
+use std::fmt;
+
+use ring::signature::{self as sig, KeyPair, RsaKeyPair, RsaPublicKeyComponents};
+
+use super::{der, pem, Algorithm, Signer, Verifier};
+use crate::error::Error;
+
+/// RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used".
+const MIN_BITS: usize = 2048;
+/// The largest modulus `ring` verifies with.
+const MAX_BITS: usize = 8192;
+
+/// Per-algorithm choices, fixed when a key is constructed.
+struct Scheme {
+    signing: &'static dyn sig::RsaEncoding,
+    verifying: &'static sig::RsaParameters,
+}
+
+fn scheme(algorithm: Algorithm) -> Result<Scheme, Error> {
+    let (signing, verifying): (&'static dyn sig::RsaEncoding, _) = match algorithm {
+        Algorithm::RS256 => (&sig::RSA_PKCS1_SHA256, &sig::RSA_PKCS1_2048_8192_SHA256),
+        Algorithm::RS384 => (&sig::RSA_PKCS1_SHA384, &sig::RSA_PKCS1_2048_8192_SHA384),
+        Algorithm::RS512 => (&sig::RSA_PKCS1_SHA512, &sig::RSA_PKCS1_2048_8192_SHA512),
+        Algorithm::PS256 => (&sig::RSA_PSS_SHA256, &sig::RSA_PSS_2048_8192_SHA256),
+        Algorithm::PS384 => (&sig::RSA_PSS_SHA384, &sig::RSA_PSS_2048_8192_SHA384),
+        Algorithm::PS512 => (&sig::RSA_PSS_SHA512, &sig::RSA_PSS_2048_8192_SHA512),
+        other => return Err(Error::key(format!("{other} is not an RSA algorithm"))),
+    };
+    Ok(Scheme { signing, verifying })
+}
+
+/// An RSA private key bound to one of RS256, RS384, RS512, PS256, PS384 or PS512.
+///
+/// Reads PKCS#8 (`PRIVATE KEY`) and PKCS#1 (`RSA PRIVATE KEY`) in PEM or DER. The modulus must be
+/// 2048 to 4096 bits (RFC 7518 §3.3 sets the floor, `ring` the ceiling). `ring` cannot generate
+/// RSA keys; make them with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`.
+/// `Debug` never shows the private key.
+pub struct RsaPrivateKey {
+    signing: &'static dyn sig::RsaEncoding,
+    pair: RsaKeyPair,
+    public: RsaPublicKey,
+}
+
+impl RsaPrivateKey {
+    /// Reads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
+    pub fn from_pem(algorithm: Algorithm, pem: &str) -> Result<Self, Error> {
+        let (label, der) = pem::decode(pem)?;
+        match label {
+            "PRIVATE KEY" => Self::from_pkcs8_der(algorithm, &der),
+            "RSA PRIVATE KEY" => Self::from_pkcs1_der(algorithm, &der),
+            other => Err(Error::key(format!(
+                "expected an RSA private key PEM, found `{other}`"
+            ))),
+        }
+    }
+
+    /// Reads a DER private key, PKCS#8 or PKCS#1.
+    pub fn from_der(algorithm: Algorithm, der: &[u8]) -> Result<Self, Error> {
+        Self::from_pkcs8_der(algorithm, der)
+            .or_else(|pkcs8_err| Self::from_pkcs1_der(algorithm, der).map_err(|_| pkcs8_err))
+    }
+
+    fn from_pkcs8_der(algorithm: Algorithm, der: &[u8]) -> Result<Self, Error> {
+        let scheme = scheme(algorithm)?;
+        let pair = RsaKeyPair::from_pkcs8(der).map_err(rejected)?;
+        Self::new(algorithm, scheme, pair)
+    }
+
+    fn from_pkcs1_der(algorithm: Algorithm, der: &[u8]) -> Result<Self, Error> {
+        let scheme = scheme(algorithm)?;
+        let pair = RsaKeyPair::from_der(der).map_err(rejected)?;
+        Self::new(algorithm, scheme, pair)
+    }
+
+    fn new(algorithm: Algorithm, scheme: Scheme, pair: RsaKeyPair) -> Result<Self, Error> {
+        let (n, e) = der::parse_rsa_public_key(pair.public_key().as_ref())?;
+        let public = RsaPublicKey::from_components(algorithm, n, e)?;
+        Ok(RsaPrivateKey {
+            signing: scheme.signing,
+            pair,
+            public,
+        })
+    }
+
+    /// Sets the key id written as `kid` into the header of tokens this key signs (and carried
+    /// over to [`public_key`](Self::public_key)).
+    pub fn with_key_id(mut self, kid: impl Into<String>) -> Self {
+        self.public.key_id = Some(kid.into());
+        self
+    }
+
+    /// The matching public key, bound to the same algorithm and key id.
+    pub fn public_key(&self) -> RsaPublicKey {
+        self.public.clone()
+    }
+}
+
+impl fmt::Debug for RsaPrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RsaPrivateKey")
+            .field("algorithm", &self.public.algorithm)
+            .field("bits", &(self.public.n.len() * 8))
+            .field("key_id", &self.public.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer for RsaPrivateKey {
+    fn algorithm(&self) -> Algorithm {
+        self.public.algorithm
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        self.public.key_id.as_deref()
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let mut signature = vec![0; self.public.n.len()];
+        self.pair
+            .sign(self.signing, super::rng(), message, &mut signature)
+            .map_err(|_| Error::signing(super::RingFailure))?;
+        Ok(signature)
+    }
+}
+
+/// An RSA public key bound to one of RS256, RS384, RS512, PS256, PS384 or PS512.
+///
+/// Reads SubjectPublicKeyInfo (`PUBLIC KEY`) and PKCS#1 (`RSA PUBLIC KEY`) in PEM or DER, or the
+/// modulus and exponent. The modulus must be 2048 to 8192 bits.
+#[derive(Clone)]
+pub struct RsaPublicKey {
+    algorithm: Algorithm,
+    verifying: &'static sig::RsaParameters,
+    n: Vec<u8>,
+    e: Vec<u8>,
+    key_id: Option<String>,
+}
+
+impl RsaPublicKey {
+    /// Reads a PEM public key: SPKI (`BEGIN PUBLIC KEY`) or PKCS#1 (`BEGIN RSA PUBLIC KEY`).
+    pub fn from_pem(algorithm: Algorithm, pem: &str) -> Result<Self, Error> {
+        let (label, der) = pem::decode(pem)?;
+        match label {
+            "PUBLIC KEY" | "RSA PUBLIC KEY" => Self::from_der(algorithm, &der),
+            other => Err(Error::key(format!(
+                "expected an RSA public key PEM, found `{other}`"
+            ))),
+        }
+    }
+
+    /// Reads a DER public key, SubjectPublicKeyInfo or PKCS#1 `RSAPublicKey`.
+    pub fn from_der(algorithm: Algorithm, der: &[u8]) -> Result<Self, Error> {
+        let pkcs1 = match der::parse_spki(der) {
+            Ok(spki) if spki.algorithm == der::OID_RSA => spki.key,
+            Ok(_) => return Err(Error::key("the public key is not an RSA key")),
+            Err(_) => der,
+        };
+        let (n, e) = der::parse_rsa_public_key(pkcs1)?;
+        Self::from_components(algorithm, n, e)
+    }
+
+    /// Builds a key from the modulus `n` and public exponent `e`, unsigned big-endian.
+    pub fn from_components(algorithm: Algorithm, n: &[u8], e: &[u8]) -> Result<Self, Error> {
+        let verifying = scheme(algorithm)?.verifying;
+        let n = der::strip_zeros(n);
+        let e = der::strip_zeros(e);
+        let bits = n.len() * 8 - n.first().map_or(0, |b| b.leading_zeros() as usize);
+        check_bits(bits)?;
+        // ring accepts odd exponents from 3 to 2^33 - 1.
+        let odd = e.last().is_some_and(|b| b & 1 == 1);
+        let small_enough = e.len() < 5 || (e.len() == 5 && e[0] == 1);
+        if !odd || !small_enough || e == [1] {
+            return Err(Error::key(
+                "the RSA public exponent must be odd and between 3 and 2^33-1",
+            ));
+        }
+        Ok(RsaPublicKey {
+            algorithm,
+            verifying,
+            n: n.to_vec(),
+            e: e.to_vec(),
+            key_id: None,
+        })
+    }
+
+    /// Sets the key id this key answers to.
+    pub fn with_key_id(mut self, kid: impl Into<String>) -> Self {
+        self.key_id = Some(kid.into());
+        self
+    }
+
+    /// The key as DER SubjectPublicKeyInfo.
+    pub fn to_der(&self) -> Vec<u8> {
+        let pkcs1 = der::encode_rsa_public_key(&self.n, &self.e);
+        der::encode_spki(der::OID_RSA, None, &pkcs1)
+    }
+
+    /// The key as PEM SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`).
+    pub fn to_pem(&self) -> String {
+        pem::encode("PUBLIC KEY", &self.to_der())
+    }
+}
+
+impl fmt::Debug for RsaPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RsaPublicKey")
+            .field("algorithm", &self.algorithm)
+            .field("bits", &(self.n.len() * 8))
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier for RsaPublicKey {
+    fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+        // RFC 7518 §3.3 and RFC 8017 §8.2.2: the signature is exactly as long as the modulus. ring
+        // checks this too; saying it here keeps the rule visible.
+        if signature.len() != self.n.len() {
+            return Err(Error::Signature);
+        }
+        RsaPublicKeyComponents {
+            n: &self.n,
+            e: &self.e,
+        }
+        .verify(self.verifying, message, signature)
+        .map_err(|_| Error::Signature)
+    }
+}
+
+fn check_bits(bits: usize) -> Result<(), Error> {
+    if bits < MIN_BITS {
+        return Err(Error::key(format!(
+            "RSA modulus of {bits} bits is too small; at least {MIN_BITS} are required (RFC 7518 §3.3)"
+        )));
+    }
+    if bits > MAX_BITS {
+        return Err(Error::key(format!(
+            "RSA modulus of {bits} bits is larger than the supported {MAX_BITS}"
+        )));
+    }
+    Ok(())
+}
+
+#[cold]
+fn rejected(e: ring::error::KeyRejected) -> Error {
+    Error::key(format!("RSA key rejected: {e}"))
+}

@@ -1,0 +1,46 @@
+//! Reading a token **without verifying it**. Nothing here checks a signature; nothing returned
+//! may be trusted or used to authorize anything.
+//!
+//! The one legitimate use is routing before verification: looking at `kid` or `iss` to choose
+//! which [`Validator`](crate::Validator) or key set to verify with. The validator checks
+//! everything again.
+
+use serde::de::DeserializeOwned;
+
+use crate::base64url;
+use crate::error::Error;
+use crate::header::{self, Header};
+
+/// Decodes the header of `token` without verifying anything.
+///
+/// ```
+/// use keycard::{unverified, Algorithm};
+///
+/// let token = "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.e30.c2ln";
+/// let header = unverified::decode_header(token)?;
+/// assert_eq!(header.algorithm(), Algorithm::HS256);
+/// assert_eq!(header.key_id(), Some("k1"));
+/// # Ok::<(), keycard::Error>(())
+/// ```
+pub fn decode_header(token: &str) -> Result<Header, Error> {
+    let (header_b64, _) = parts(token)?;
+    let json = base64url::decode(header_b64, "header")?;
+    Ok(header::parse(&json)?.to_header())
+}
+
+/// Decodes the claims of `token` as `T` without verifying anything.
+pub fn decode_claims<T: DeserializeOwned>(token: &str) -> Result<T, Error> {
+    let (_, payload_b64) = parts(token)?;
+    let json = base64url::decode(payload_b64, "payload")?;
+    serde_json::from_slice(&json).map_err(|e| Error::malformed(format!("claims: {e}")))
+}
+
+fn parts(token: &str) -> Result<(&str, &str), Error> {
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(header), Some(payload), Some(_), None) => Ok((header, payload)),
+        _ => Err(Error::malformed(
+            "a JWT has exactly three parts separated by `.`",
+        )),
+    }
+}

@@ -1,0 +1,470 @@
+//! Checking tokens: [`Validator`] and its [`ValidatorBuilder`].
+//!
+//! [`Validator::verify`] is the hot path and reads top to bottom in the order of the checks:
+//! length → split → header → key choice → signature → claims JSON → claim rules. Nothing from the
+//! payload is read before the signature has verified (RFC 8725 §3.1, SECURITY.md item 21).
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use time::{Duration, OffsetDateTime};
+
+use crate::base64url;
+use crate::claims::{self, Registered};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{echo, Error};
+use crate::header::{self, RawHeader};
+use crate::signature::{Algorithm, Verifier};
+
+/// The default longest token accepted, in bytes.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// The largest leeway a validator may be given.
+pub const MAX_LEEWAY: Duration = Duration::minutes(5);
+
+/// Verifies tokens against a fixed set of keys and rules.
+///
+/// Build one with [`Validator::builder`], once, and share it: it is cheap to clone (the state sits
+/// behind an `Arc`) and safe to use from many threads.
+///
+/// Secure by default: `exp` is required, a token with an `aud` is refused unless you name the
+/// audience, `typ` must be absent or `JWT` unless you expect another, `none` and unknown `crit`
+/// headers are refused, tokens over 8 KiB are refused before any decoding.
+///
+/// ```
+/// use keycard::{Builder, Claims, HmacKey, Validator};
+/// use time::Duration;
+///
+/// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+/// let token = Builder::new()
+///     .issuer("https://auth.example.com")
+///     .audience("api")
+///     .expires_in(Duration::minutes(15))
+///     .sign(&key)?;
+///
+/// let validator = Validator::builder(key)
+///     .issuer("https://auth.example.com")
+///     .audience("api")
+///     .build()?;
+/// let claims: Claims = validator.verify(&token)?;
+/// assert_eq!(claims.issuer.as_deref(), Some("https://auth.example.com"));
+/// # Ok::<(), keycard::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Validator {
+    rules: Arc<Rules>,
+}
+
+#[derive(Debug)]
+struct Rules {
+    keys: Vec<Arc<dyn Verifier>>,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    any_audience: bool,
+    subject: Option<String>,
+    token_type: Option<String>,
+    required: Vec<String>,
+    require_exp: bool,
+    leeway: Duration,
+    max_len: usize,
+    clock: Arc<dyn Clock>,
+}
+
+/// Configures a [`Validator`]; finish with [`build`](ValidatorBuilder::build).
+#[derive(Debug)]
+#[must_use = "call `build` to get a Validator"]
+pub struct ValidatorBuilder {
+    rules: Rules,
+}
+
+impl Validator {
+    /// Starts a validator that verifies signatures with `key`.
+    ///
+    /// The key decides the algorithm: a token whose `alg` differs from the key's is refused.
+    pub fn builder(key: impl Verifier + 'static) -> ValidatorBuilder {
+        ValidatorBuilder {
+            rules: Rules {
+                keys: vec![Arc::new(key)],
+                issuers: Vec::new(),
+                audiences: Vec::new(),
+                any_audience: false,
+                subject: None,
+                token_type: None,
+                required: Vec::new(),
+                require_exp: true,
+                leeway: Duration::ZERO,
+                max_len: DEFAULT_MAX_TOKEN_LEN,
+                clock: Arc::new(SystemClock),
+            },
+        }
+    }
+
+    /// Verifies `token` and returns its claims as `T`.
+    ///
+    /// `T` is any type that deserializes from the claims object: [`Claims`](crate::Claims), your
+    /// own struct, or `serde_json::Value`. The registered claims are checked whatever `T` is.
+    ///
+    /// # Errors
+    /// An [`Error`] whose [`kind`](Error::kind) says which check failed. Claims are returned only
+    /// when every check passed.
+    pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, Error> {
+        let rules = &*self.rules;
+
+        // 1. Size, before any decoding (SECURITY.md item 16).
+        if token.len() > rules.max_len {
+            return Err(Error::malformed(format!(
+                "token is {} bytes, longer than the {} allowed",
+                token.len(),
+                rules.max_len
+            )));
+        }
+
+        // 2. Exactly three parts (RFC 7515 §7.1; five would be a JWE, RFC 7516 §9).
+        let (signing_input, signature_b64) = token
+            .rsplit_once('.')
+            .ok_or_else(|| Error::malformed("a JWT has three parts separated by `.`"))?;
+        let (header_b64, payload_b64) = signing_input
+            .split_once('.')
+            .filter(|(_, payload)| !payload.contains('.'))
+            .ok_or_else(|| Error::malformed("a JWT has exactly three parts separated by `.`"))?;
+
+        // 3. Header: strict JSON, no `none`, no `crit`, expected `typ`.
+        let header_json = base64url::decode(header_b64, "header")?;
+        let header = header::parse(&header_json)?;
+        if !header.algorithm.is_supported() {
+            return Err(Error::UnsupportedAlgorithm {
+                alg: header.algorithm.as_str().to_owned(),
+            });
+        }
+        rules.check_header(&header)?;
+
+        // 4 and 5. Choose keys by the token's `kid` and the keys' own algorithms; verify.
+        if signature_b64.is_empty() {
+            return Err(Error::Signature);
+        }
+        let signature = base64url::decode(signature_b64, "signature")?;
+        rules.verify_signature(&header, signing_input.as_bytes(), &signature)?;
+
+        // 6. Only now is the payload decoded and parsed.
+        let payload = base64url::decode(payload_b64, "payload")?;
+        let registered = claims::parse_registered(&payload)?;
+
+        // 7. The claim rules.
+        rules.check_claims(&registered, rules.clock.now())?;
+        serde_json::from_slice(&payload)
+            .map_err(|e| Error::malformed(format!("claims do not fit the requested type: {e}")))
+    }
+}
+
+impl Rules {
+    fn check_header(&self, header: &RawHeader<'_>) -> Result<(), Error> {
+        // RFC 8725 §2.8 and §3.11: nested JWTs are not unwrapped silently.
+        if header
+            .content_type
+            .as_deref()
+            .is_some_and(|cty| same_media_type(cty, "JWT"))
+        {
+            return Err(Error::malformed(
+                "nested JWTs (`cty: JWT`) are not supported",
+            ));
+        }
+        // RFC 8725 §3.11: explicit typing keeps one kind of token from passing for another.
+        let found = header.token_type.as_deref();
+        let ok = match (&self.token_type, found) {
+            (Some(expected), Some(found)) => same_media_type(found, expected),
+            (Some(_), None) => false,
+            (None, found) => found.map_or(true, |typ| same_media_type(typ, "JWT")),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::TokenType {
+                expected: self.token_type.clone().unwrap_or_else(|| "JWT".to_owned()),
+                found: found.map(echo),
+            })
+        }
+    }
+
+    fn verify_signature(
+        &self,
+        header: &RawHeader<'_>,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), Error> {
+        let kid = header.key_id.as_deref();
+        let mut kid_known = false;
+        let mut algorithm_known = false;
+        for key in &self.keys {
+            // A key with an id answers only to that id; a key without one to any token.
+            if let (Some(theirs), Some(ours)) = (kid, key.key_id()) {
+                if theirs != ours {
+                    continue;
+                }
+            }
+            kid_known = true;
+            // The key's algorithm decides, never the header (RFC 8725 §3.1).
+            if key.algorithm() != header.algorithm {
+                continue;
+            }
+            algorithm_known = true;
+            if key.verify(message, signature).is_ok() {
+                return Ok(());
+            }
+        }
+        Err(self.no_key_verified(header, kid_known, algorithm_known))
+    }
+
+    #[cold]
+    fn no_key_verified(&self, header: &RawHeader<'_>, kid_known: bool, alg_known: bool) -> Error {
+        let kid = header.key_id.as_deref();
+        if !kid_known {
+            return Error::UnknownKeyId {
+                kid: echo(kid.unwrap_or_default()),
+            };
+        }
+        if !alg_known {
+            let mut expected: Vec<Algorithm> = Vec::new();
+            for key in &self.keys {
+                let matches_kid = match (kid, key.key_id()) {
+                    (Some(theirs), Some(ours)) => theirs == ours,
+                    _ => true,
+                };
+                if matches_kid && !expected.contains(&key.algorithm()) {
+                    expected.push(key.algorithm());
+                }
+            }
+            return Error::AlgorithmMismatch {
+                found: header.algorithm,
+                expected,
+            };
+        }
+        Error::Signature
+    }
+
+    fn check_claims(&self, claims: &Registered<'_>, now: OffsetDateTime) -> Result<(), Error> {
+        let leeway = self.leeway;
+
+        // RFC 7519 §4.1.4: reject when now >= exp (+ leeway).
+        match claims.exp {
+            Some(exp) if now - leeway >= exp.to_datetime() => {
+                return Err(Error::Expired {
+                    expired_at: exp.to_datetime(),
+                    now,
+                    leeway,
+                });
+            }
+            None if self.require_exp => {
+                return Err(Error::MissingClaim {
+                    claim: "exp".into(),
+                })
+            }
+            _ => {}
+        }
+        // RFC 7519 §4.1.5: reject when now (+ leeway) < nbf.
+        if let Some(nbf) = claims.nbf {
+            if now + leeway < nbf.to_datetime() {
+                return Err(Error::NotYetValid {
+                    not_before: nbf.to_datetime(),
+                    now,
+                    leeway,
+                });
+            }
+        }
+        // A token cannot have been issued in the future.
+        if let Some(iat) = claims.iat {
+            if iat.to_datetime() > now + leeway {
+                return Err(Error::IssuedInFuture {
+                    issued_at: iat.to_datetime(),
+                    now,
+                    leeway,
+                });
+            }
+        }
+
+        // RFC 7519 §4.1.3: "If the principal processing the claim does not identify itself with a
+        // value in the aud claim when this claim is present, then the JWT MUST be rejected."
+        if !self.any_audience {
+            let found: &[_] = claims.aud.as_deref().unwrap_or_default();
+            let accepted = found
+                .iter()
+                .any(|aud| self.audiences.iter().any(|ours| ours == aud));
+            let needs_check = claims.aud.is_some() || !self.audiences.is_empty();
+            if needs_check && !accepted {
+                return Err(Error::Audience {
+                    expected: self.audiences.clone(),
+                    found: found.iter().map(|a| echo(a)).collect(),
+                });
+            }
+        }
+
+        if !self.issuers.is_empty() {
+            let iss = claims.iss.as_deref();
+            if !iss.is_some_and(|iss| self.issuers.iter().any(|ours| ours == iss)) {
+                return Err(Error::Issuer {
+                    expected: self.issuers.clone(),
+                    found: iss.map(echo),
+                });
+            }
+        }
+
+        if let Some(expected) = &self.subject {
+            let sub = claims.sub.as_deref();
+            if sub != Some(expected.as_str()) {
+                return Err(Error::Subject {
+                    expected: expected.clone(),
+                    found: sub.map(echo),
+                });
+            }
+        }
+
+        if let Some(missing) = self.required.iter().find(|c| !claims.members.contains(c)) {
+            return Err(Error::MissingClaim {
+                claim: missing.clone().into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Compares media types as RFC 7515 §4.1.9 says: case-insensitively, with the `application/`
+/// prefix optional.
+fn same_media_type(a: &str, b: &str) -> bool {
+    fn strip(t: &str) -> &str {
+        match t.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &t[12..],
+            _ => t,
+        }
+    }
+    strip(a).eq_ignore_ascii_case(strip(b))
+}
+
+impl ValidatorBuilder {
+    /// Adds another key. Keys with a key id are chosen by the token's `kid`; keys without one are
+    /// tried for any token whose algorithm they match.
+    pub fn key(mut self, key: impl Verifier + 'static) -> Self {
+        self.rules.keys.push(Arc::new(key));
+        self
+    }
+
+    /// Accepts tokens whose `iss` is `issuer`. Call again to accept several issuers. Without any,
+    /// `iss` is not checked.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.rules.issuers.push(issuer.into());
+        self
+    }
+
+    /// Accepts tokens whose `aud` contains `audience` (RFC 7519 §4.1.3). Call again to accept
+    /// several. Once an audience is set, tokens without `aud` are refused; with none set, tokens
+    /// *with* an `aud` are refused.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.rules.audiences.push(audience.into());
+        self
+    }
+
+    /// Weakens a default: skips the audience check entirely, so a token meant for another service
+    /// is accepted. Only for services that check `aud` themselves.
+    pub fn allow_any_audience(mut self) -> Self {
+        self.rules.any_audience = true;
+        self
+    }
+
+    /// Requires `sub` to equal `subject`.
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.rules.subject = Some(subject.into());
+        self
+    }
+
+    /// Requires the header's `typ` to be `typ` (compared as RFC 7515 §4.1.9 says), for instance
+    /// `at+jwt` for access tokens (RFC 9068). Without it, `typ` must be absent or `JWT`.
+    pub fn token_type(mut self, typ: impl Into<String>) -> Self {
+        self.rules.token_type = Some(typ.into());
+        self
+    }
+
+    /// Requires a claim to be present (whatever its value), for instance `jti`.
+    pub fn require_claim(mut self, name: impl Into<String>) -> Self {
+        self.rules.required.push(name.into());
+        self
+    }
+
+    /// Weakens a default: accepts tokens without `exp`. Such tokens never expire.
+    pub fn allow_missing_expiry(mut self) -> Self {
+        self.rules.require_exp = false;
+        self
+    }
+
+    /// Tolerates clock skew between issuer and validator when checking `exp`, `nbf` and `iat`:
+    /// from zero (the default) to [`MAX_LEEWAY`].
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.rules.leeway = leeway;
+        self
+    }
+
+    /// The longest token accepted, in bytes (default [`DEFAULT_MAX_TOKEN_LEN`]).
+    pub fn max_token_len(mut self, bytes: usize) -> Self {
+        self.rules.max_len = bytes;
+        self
+    }
+
+    /// Uses `clock` instead of the system clock.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.rules.clock = Arc::new(clock);
+        self
+    }
+
+    /// Checks the configuration and returns the validator.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Configuration`](crate::ErrorKind::Configuration) for a leeway outside
+    /// 0..=[`MAX_LEEWAY`], a zero maximum length, an empty issuer, audience, subject, type or claim
+    /// name, or `allow_any_audience` together with `audience`.
+    pub fn build(self) -> Result<Validator, Error> {
+        let rules = self.rules;
+        if rules.leeway.is_negative() || rules.leeway > MAX_LEEWAY {
+            return Err(Error::configuration(format!(
+                "leeway must be between 0 and {} seconds",
+                MAX_LEEWAY.whole_seconds()
+            )));
+        }
+        if rules.max_len == 0 {
+            return Err(Error::configuration("max_token_len must be positive"));
+        }
+        if rules.any_audience && !rules.audiences.is_empty() {
+            return Err(Error::configuration(
+                "`allow_any_audience` contradicts `audience`: choose one",
+            ));
+        }
+        let empty = [
+            ("issuer", rules.issuers.iter().any(String::is_empty)),
+            ("audience", rules.audiences.iter().any(String::is_empty)),
+            ("subject", rules.subject.as_deref() == Some("")),
+            ("token type", rules.token_type.as_deref() == Some("")),
+            (
+                "required claim",
+                rules.required.iter().any(String::is_empty),
+            ),
+        ];
+        if let Some((what, _)) = empty.iter().find(|(_, is_empty)| *is_empty) {
+            return Err(Error::configuration(format!(
+                "an empty {what} can never match"
+            )));
+        }
+        Ok(Validator {
+            rules: Arc::new(rules),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_compare_as_rfc_7515_says() {
+        assert!(same_media_type("JWT", "jwt"));
+        assert!(same_media_type("application/at+jwt", "at+JWT"));
+        assert!(same_media_type("Application/JWT", "JWT"));
+        assert!(!same_media_type("at+jwt", "JWT"));
+        assert!(!same_media_type("application/", "JWT"));
+    }
+}
