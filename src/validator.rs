@@ -1,8 +1,9 @@
 //! Checking tokens: [`Validator`] and its [`ValidatorBuilder`].
 //!
 //! [`Validator::verify`] is the hot path and reads top to bottom in the order of the checks:
-//! length → split → header → key choice → signature → claims JSON → claim rules. Nothing from the
-//! payload is read before the signature has verified (RFC 8725 §3.1, SECURITY.md item 21).
+//! length → split → header → base64url of the other parts → key choice → signature → claims JSON →
+//! claim rules. The payload is not parsed before the signature has verified (RFC 8725 §3.1,
+//! SECURITY.md item 21).
 
 use std::sync::Arc;
 
@@ -138,15 +139,17 @@ impl Validator {
         }
         rules.check_header(&header)?;
 
-        // 4 and 5. Choose keys by the token's `kid` and the keys' own algorithms; verify.
+        // 4. The other two parts must be canonical base64url too; decoding is not parsing.
         if signature_b64.is_empty() {
             return Err(Error::Signature);
         }
         let signature = base64url::decode(signature_b64, "signature")?;
+        let payload = base64url::decode(payload_b64, "payload")?;
+
+        // 5. Choose keys by the token's `kid` and the keys' own algorithms; verify.
         rules.verify_signature(&header, signing_input.as_bytes(), &signature)?;
 
-        // 6. Only now is the payload decoded and parsed.
-        let payload = base64url::decode(payload_b64, "payload")?;
+        // 6. Only now is the payload parsed.
         let registered = claims::parse_registered(&payload)?;
 
         // 7. The claim rules.
