@@ -36,6 +36,39 @@ pub(crate) fn decode(text: &str, what: &'static str) -> Result<Vec<u8>, Error> {
     ENGINE.decode(text).map_err(|e| invalid(what, &e))
 }
 
+/// Decodes strict base64url into `inline` when it fits, else into `heap` (reusing its capacity),
+/// and returns the decoded bytes. Keeps small tokens off the heap.
+pub(crate) fn decode_buffered<'b>(
+    text: &str,
+    what: &'static str,
+    inline: &'b mut [u8],
+    heap: &'b mut Vec<u8>,
+) -> Result<&'b [u8], Error> {
+    if base64::decoded_len_estimate(text.len()) <= inline.len() {
+        let len = ENGINE
+            .decode_slice(text, inline)
+            .map_err(|e| invalid_slice(what, &e))?;
+        Ok(&inline[..len])
+    } else {
+        heap.clear();
+        ENGINE
+            .decode_vec(text, heap)
+            .map_err(|e| invalid(what, &e))?;
+        Ok(heap)
+    }
+}
+
+#[cold]
+fn invalid_slice(what: &'static str, e: &base64::DecodeSliceError) -> Error {
+    match e {
+        base64::DecodeSliceError::DecodeError(e) => invalid(what, e),
+        // Ruled out by the length estimate above; kept as an error, not a panic.
+        base64::DecodeSliceError::OutputSliceTooSmall => {
+            Error::malformed(format!("{what} is longer than expected"))
+        }
+    }
+}
+
 #[cold]
 fn invalid(what: &'static str, e: &base64::DecodeError) -> Error {
     Error::malformed(format!("{what} is not valid unpadded base64url: {e}"))
@@ -70,6 +103,22 @@ mod tests {
         }
         // 0xfb 0xff uses both URL-safe characters.
         assert_eq!(decode("-_8", "test").unwrap(), [0xfb, 0xff]);
+    }
+
+    #[test]
+    fn buffered_decoding_uses_the_inline_buffer_or_the_heap() {
+        let text = encode(b"hello, world");
+        let (mut inline, mut heap) = ([0u8; 16], Vec::new());
+        let bytes = decode_buffered(&text, "t", &mut inline, &mut heap).unwrap();
+        assert_eq!(bytes, b"hello, world");
+        assert!(heap.is_empty());
+        let (mut tiny, mut heap) = ([0u8; 4], Vec::new());
+        let bytes = decode_buffered(&text, "t", &mut tiny, &mut heap).unwrap();
+        assert_eq!(bytes, b"hello, world");
+        for bad in ["Zg==", "Zh", "a b"] {
+            assert!(decode_buffered(bad, "t", &mut [0u8; 16], &mut Vec::new()).is_err());
+            assert!(decode_buffered(bad, "t", &mut [], &mut Vec::new()).is_err());
+        }
     }
 
     #[test]

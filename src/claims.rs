@@ -207,7 +207,7 @@ pub struct Claims {
 pub(crate) struct Registered<'a> {
     pub(crate) iss: Option<Cow<'a, str>>,
     pub(crate) sub: Option<Cow<'a, str>>,
-    pub(crate) aud: Option<Vec<Cow<'a, str>>>,
+    pub(crate) aud: Option<AudienceRef<'a>>,
     pub(crate) exp: Option<NumericDate>,
     pub(crate) nbf: Option<NumericDate>,
     pub(crate) iat: Option<NumericDate>,
@@ -242,7 +242,7 @@ impl<'de> Visitor<'de> for RegisteredVisitor {
                 "aud" => {
                     let aud: AudienceRef<'de> =
                         member(&mut map, "aud", "a string or an array of strings")?;
-                    claims.aud = Some(aud.0);
+                    claims.aud = Some(aud);
                 }
                 "exp" => claims.exp = Some(member(&mut map, "exp", DATE)?),
                 "nbf" => claims.nbf = Some(member(&mut map, "nbf", DATE)?),
@@ -259,8 +259,22 @@ impl<'de> Visitor<'de> for RegisteredVisitor {
     }
 }
 
-/// `aud` as a string or an array of strings, borrowed where possible.
-struct AudienceRef<'de>(Vec<Cow<'de, str>>);
+/// `aud` as a string or an array of strings, borrowed where possible (a single audience, the
+/// common case, allocates nothing).
+#[derive(Debug)]
+pub(crate) enum AudienceRef<'de> {
+    One(Cow<'de, str>),
+    Many(Vec<Cow<'de, str>>),
+}
+
+impl<'de> AudienceRef<'de> {
+    pub(crate) fn as_slice(&self) -> &[Cow<'de, str>] {
+        match self {
+            AudienceRef::One(one) => std::slice::from_ref(one),
+            AudienceRef::Many(many) => many,
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for AudienceRef<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -271,17 +285,17 @@ impl<'de> Deserialize<'de> for AudienceRef<'de> {
                 f.write_str("a string or an array of strings")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(AudienceRef(vec![Cow::Borrowed(v)]))
+                Ok(AudienceRef::One(Cow::Borrowed(v)))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(AudienceRef(vec![Cow::Owned(v.to_owned())]))
+                Ok(AudienceRef::One(Cow::Owned(v.to_owned())))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut all = Vec::new();
                 while let Some(one) = seq.next_element::<Str<'de>>()? {
                     all.push(one.0);
                 }
-                Ok(AudienceRef(all))
+                Ok(AudienceRef::Many(all))
             }
         }
         deserializer.deserialize_any(AudVisitor)
@@ -333,7 +347,7 @@ mod tests {
     fn registered_claims_are_typed_strictly() {
         let ok = parse_registered(br#"{"iss":"a","aud":["x","y"],"exp":5,"n":{"a":[1]}}"#).unwrap();
         assert_eq!(ok.iss.as_deref(), Some("a"));
-        assert_eq!(ok.aud.unwrap(), ["x", "y"]);
+        assert_eq!(ok.aud.unwrap().as_slice(), ["x", "y"]);
         assert!(ok.members.contains("n") && !ok.members.contains("sub"));
         for bad in [
             r#"{"exp":"5"}"#,

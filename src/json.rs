@@ -33,35 +33,60 @@ impl<'de> Deserialize<'de> for Str<'de> {
     }
 }
 
+/// How many member names are kept inline before spilling to the heap: more than any ordinary
+/// header or claims set has.
+const INLINE_MEMBERS: usize = 16;
+
 /// The member names of one object, to refuse duplicates and to answer "is this claim present".
-#[derive(Debug, Default)]
+/// The first [`INLINE_MEMBERS`] names live on the stack, so ordinary tokens allocate nothing.
+#[derive(Debug)]
 pub(crate) struct Members<'de> {
-    names: Vec<Cow<'de, str>>,
+    inline: [Cow<'de, str>; INLINE_MEMBERS],
+    len: usize,
+    /// Names beyond the inline ones, sorted.
+    spill: Vec<Cow<'de, str>>,
+}
+
+impl Default for Members<'_> {
+    fn default() -> Self {
+        Members {
+            inline: std::array::from_fn(|_| Cow::Borrowed("")),
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
 }
 
 impl<'de> Members<'de> {
     /// Records `name`, failing when it was seen before.
     pub(crate) fn insert<E: de::Error>(&mut self, name: &Str<'de>) -> Result<(), E> {
-        match self
-            .names
-            .binary_search_by(|n| n.as_ref().cmp(name.0.as_ref()))
-        {
-            Ok(_) => Err(E::custom(format_args!(
+        let name = &name.0;
+        if self.contains(name) {
+            return Err(E::custom(format_args!(
                 "duplicate member `{}` (RFC 7515 §5.2)",
-                crate::error::echo(&name.0)
-            ))),
-            Err(at) => {
-                self.names.insert(at, name.0.clone());
-                Ok(())
-            }
+                crate::error::echo(name)
+            )));
         }
+        if let Some(slot) = self.inline.get_mut(self.len) {
+            *slot = name.clone();
+            self.len += 1;
+        } else {
+            let at = self
+                .spill
+                .binary_search_by(|n| n.as_ref().cmp(name.as_ref()))
+                .unwrap_or_else(|at| at);
+            self.spill.insert(at, name.clone());
+        }
+        Ok(())
     }
 
     /// Whether the object has a member called `name`.
     pub(crate) fn contains(&self, name: &str) -> bool {
-        self.names
-            .binary_search_by(|n| n.as_ref().cmp(name))
-            .is_ok()
+        self.inline[..self.len].iter().any(|n| n == name)
+            || self
+                .spill
+                .binary_search_by(|n| n.as_ref().cmp(name))
+                .is_ok()
     }
 }
 
@@ -73,4 +98,24 @@ where
 {
     map.next_value::<T>()
         .map_err(|e| de::Error::custom(format_args!("`{name}` must be {expected} ({e})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_find_duplicates_inline_and_spilled() {
+        let mut members = Members::default();
+        for i in 0..100 {
+            let name = Str(Cow::Owned(format!("m{i}")));
+            members.insert::<serde_json::Error>(&name).unwrap();
+        }
+        for i in [0, 15, 16, 99] {
+            let name = Str(Cow::Owned(format!("m{i}")));
+            assert!(members.contains(&name.0));
+            assert!(members.insert::<serde_json::Error>(&name).is_err(), "m{i}");
+        }
+        assert!(!members.contains("m100"));
+    }
 }
