@@ -350,7 +350,7 @@ fn audience_message(expected: &[String], found: &[String]) -> String {
     match (expected.is_empty(), found.is_empty()) {
         (true, _) => format!(
             "token is meant for audience {} but this validator expects none \
-             (configure `audience`, or opt out with `accept_any_audience`)",
+             (configure `audience`, or opt out with `allow_any_audience`)",
             quoted(found)
         ),
         (false, true) => format!("token has no audience (aud); expected {}", quoted(expected)),
