@@ -16,9 +16,12 @@ const ENGINE: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(false),
 );
 
-/// Appends the base64url encoding of `bytes` to `out`.
-pub(crate) fn encode_into(bytes: &[u8], out: &mut String) {
-    ENGINE.encode_string(bytes, out);
+/// Appends the base64url encoding of `bytes` to `out`, which stays ASCII.
+pub(crate) fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + encoded_len(bytes.len()), 0);
+    // The slice is exactly the encoded length, so encoding cannot run out of room.
+    let _ = ENGINE.encode_slice(bytes, &mut out[start..]);
 }
 
 /// Encodes `bytes` as unpadded base64url.
@@ -85,6 +88,9 @@ mod tests {
             let text = encode(&bytes);
             assert_eq!(text.len(), encoded_len(n));
             assert_eq!(decode(&text, "test").unwrap(), bytes);
+            let mut appended = b"x.".to_vec();
+            encode_into(&bytes, &mut appended);
+            assert_eq!(appended, format!("x.{text}").as_bytes());
         }
     }
 

@@ -271,17 +271,17 @@ impl Builder {
         let header = header::write(algorithm, self.token_type.as_deref(), kid);
 
         let signature_len = algorithm.signature_len().unwrap_or(512);
-        let mut token = String::with_capacity(
+        let mut token = Vec::with_capacity(
             base64url::encoded_len(header.len())
                 + base64url::encoded_len(payload.len())
                 + base64url::encoded_len(signature_len)
                 + 2,
         );
         base64url::encode_into(&header, &mut token);
-        token.push('.');
+        token.push(b'.');
         base64url::encode_into(&payload, &mut token);
 
-        let signature = signer.sign(token.as_bytes())?;
+        let signature = signer.sign(&token)?;
         if let Some(expected) = algorithm.signature_len() {
             if signature.len() != expected {
                 return Err(Error::signing(WrongLength {
@@ -291,9 +291,11 @@ impl Builder {
                 }));
             }
         }
-        token.push('.');
+        token.push(b'.');
         base64url::encode_into(&signature, &mut token);
-        Ok(token)
+        // Base64url and dots are ASCII; the check is one pass over a few hundred bytes.
+        String::from_utf8(token)
+            .map_err(|_| Error::signing(std::io::Error::other("the encoded token is not ASCII")))
     }
 
     /// Writes the claims JSON: the time claims resolved against `now`, then the others.
@@ -312,7 +314,9 @@ impl Builder {
             ));
         }
 
-        let mut object = ObjectWriter::default();
+        let mut object = ObjectWriter {
+            json: Vec::with_capacity(256),
+        };
         for (name, date) in [("exp", exp), ("nbf", nbf), ("iat", iat)] {
             if let Some(date) = date {
                 object.member(name, &date)?;
@@ -356,7 +360,6 @@ fn check_registered(name: &str, value: &Value) -> Result<(), Error> {
 }
 
 /// Writes one JSON object member by member.
-#[derive(Default)]
 struct ObjectWriter {
     json: Vec<u8>,
 }

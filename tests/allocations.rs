@@ -77,3 +77,20 @@ fn rejecting_a_bad_signature_allocates_nothing() {
     });
     assert_eq!(info.count_total, 0);
 }
+
+#[test]
+fn signing_allocates_header_payload_signature_and_token_once_each() {
+    let key = key();
+    let builder = Builder::new()
+        .issuer("https://auth.example.com")
+        .subject("user-42")
+        .audience("api")
+        .claim("scope", "read write")
+        .expires_in(Duration::minutes(15));
+    let info = allocation_counter::measure(|| {
+        builder.sign(&key).unwrap();
+    });
+    // The header and claims JSON, the signature the `Signer` returns, and the token, each sized
+    // up front: no reallocation.
+    assert_eq!(info.count_total, 4);
+}
