@@ -211,53 +211,37 @@ pub trait Verifier: fmt::Debug + Send + Sync {
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error>;
 }
 
-impl<S: Signer + ?Sized> Signer for Arc<S> {
-    fn algorithm(&self) -> Algorithm {
-        (**self).algorithm()
-    }
-    fn key_id(&self) -> Option<&str> {
-        (**self).key_id()
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
-        (**self).sign(message)
-    }
+/// Smart pointers to a signer or verifier are one too, so keys can be shared (`Arc`) or boxed
+/// (`Box<dyn Signer>`) without wrappers.
+macro_rules! forward_through {
+    ($($pointer:ident),*) => {$(
+        impl<S: Signer + ?Sized> Signer for $pointer<S> {
+            fn algorithm(&self) -> Algorithm {
+                (**self).algorithm()
+            }
+            fn key_id(&self) -> Option<&str> {
+                (**self).key_id()
+            }
+            fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+                (**self).sign(message)
+            }
+        }
+
+        impl<V: Verifier + ?Sized> Verifier for $pointer<V> {
+            fn algorithm(&self) -> Algorithm {
+                (**self).algorithm()
+            }
+            fn key_id(&self) -> Option<&str> {
+                (**self).key_id()
+            }
+            fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+                (**self).verify(message, signature)
+            }
+        }
+    )*};
 }
 
-impl<V: Verifier + ?Sized> Verifier for Arc<V> {
-    fn algorithm(&self) -> Algorithm {
-        (**self).algorithm()
-    }
-    fn key_id(&self) -> Option<&str> {
-        (**self).key_id()
-    }
-    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
-        (**self).verify(message, signature)
-    }
-}
-
-impl<S: Signer + ?Sized> Signer for Box<S> {
-    fn algorithm(&self) -> Algorithm {
-        (**self).algorithm()
-    }
-    fn key_id(&self) -> Option<&str> {
-        (**self).key_id()
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
-        (**self).sign(message)
-    }
-}
-
-impl<V: Verifier + ?Sized> Verifier for Box<V> {
-    fn algorithm(&self) -> Algorithm {
-        (**self).algorithm()
-    }
-    fn key_id(&self) -> Option<&str> {
-        (**self).key_id()
-    }
-    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
-        (**self).verify(message, signature)
-    }
-}
+forward_through!(Arc, Box);
 
 /// `ring` reports signing failures without detail.
 #[derive(Debug)]
