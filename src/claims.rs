@@ -211,6 +211,14 @@ pub(crate) struct Registered<'a> {
     pub(crate) exp: Option<NumericDate>,
     pub(crate) nbf: Option<NumericDate>,
     pub(crate) iat: Option<NumericDate>,
+    /// `jti`, `sid`, `scope`, `scp`, `azp`, `auth_time`: read for the lifecycle checks
+    /// (revocation, scopes, OpenID Connect), typed strictly like the others.
+    pub(crate) jti: Option<Cow<'a, str>>,
+    pub(crate) sid: Option<Cow<'a, str>>,
+    pub(crate) scope: Option<Cow<'a, str>>,
+    pub(crate) scp: Option<AudienceRef<'a>>,
+    pub(crate) azp: Option<Cow<'a, str>>,
+    pub(crate) auth_time: Option<NumericDate>,
     pub(crate) members: Members<'a>,
 }
 
@@ -247,9 +255,16 @@ impl<'de> Visitor<'de> for RegisteredVisitor {
                 "exp" => claims.exp = Some(member(&mut map, "exp", DATE)?),
                 "nbf" => claims.nbf = Some(member(&mut map, "nbf", DATE)?),
                 "iat" => claims.iat = Some(member(&mut map, "iat", DATE)?),
-                "jti" => {
-                    member::<_, Str<'de>>(&mut map, "jti", "a string")?;
+                "jti" => claims.jti = Some(member::<_, Str<'de>>(&mut map, "jti", "a string")?.0),
+                "sid" => claims.sid = Some(member::<_, Str<'de>>(&mut map, "sid", "a string")?.0),
+                "scope" => {
+                    claims.scope = Some(member::<_, Str<'de>>(&mut map, "scope", "a string")?.0);
                 }
+                "scp" => {
+                    claims.scp = Some(member(&mut map, "scp", "a string or an array of strings")?)
+                }
+                "azp" => claims.azp = Some(member::<_, Str<'de>>(&mut map, "azp", "a string")?.0),
+                "auth_time" => claims.auth_time = Some(member(&mut map, "auth_time", DATE)?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }

@@ -57,6 +57,23 @@ pub enum ErrorKind {
     Signing,
     /// The caller configured something that cannot work (an API misuse, not a bad token).
     Configuration,
+    /// The token was revoked: its `jti`, its session (`sid`), or its subject up to a cutoff.
+    Revoked,
+    /// A refresh token was presented again after rotation (RFC 9700 §4.14.2); its whole session
+    /// has been revoked.
+    RefreshReuse,
+    /// The token lacks a required scope (RFC 6750 §3.1 `insufficient_scope`).
+    InsufficientScope,
+    /// An ID token's `nonce` is missing or not the one sent (OpenID Connect Core §3.1.3.7).
+    Nonce,
+    /// An ID token's `azp` is missing with several audiences, or names another client.
+    AuthorizedParty,
+    /// The end-user authenticated longer ago than `max_age` allows: authenticate again.
+    AuthTime,
+    /// A revocation or refresh-family store failed or is full.
+    Store,
+    /// A [`TokenSource`](crate::TokenSource)'s refresh function failed and no valid token is left.
+    Refresh,
 }
 
 impl ErrorKind {
@@ -77,6 +94,14 @@ impl ErrorKind {
             ErrorKind::MissingClaim => "missing_claim",
             ErrorKind::Signing => "signing",
             ErrorKind::Configuration => "configuration",
+            ErrorKind::Revoked => "revoked",
+            ErrorKind::RefreshReuse => "refresh_reuse",
+            ErrorKind::InsufficientScope => "insufficient_scope",
+            ErrorKind::Nonce => "nonce",
+            ErrorKind::AuthorizedParty => "authorized_party",
+            ErrorKind::AuthTime => "auth_time",
+            ErrorKind::Store => "store",
+            ErrorKind::Refresh => "refresh",
         }
     }
 }
@@ -242,6 +267,84 @@ pub enum Error {
         /// What is wrong with the configuration.
         reason: Cow<'static, str>,
     },
+
+    /// The token was revoked.
+    #[error("{}", revoked_message(claim, value, *cutoff))]
+    Revoked {
+        /// The claim that matched a revocation: `jti` (the token), `sid` (its session, revoked or
+        /// ended) or `sub` (its subject, signed out everywhere).
+        claim: &'static str,
+        /// That claim's value (shortened).
+        value: String,
+        /// For `sub`: tokens issued at or before this time are refused.
+        cutoff: Option<OffsetDateTime>,
+    },
+
+    /// A rotated refresh token was presented again; the session is now revoked.
+    #[error(
+        "refresh token reuse detected (RFC 9700 §4.14.2): it was already exchanged, \
+         so session `{session}` has been revoked"
+    )]
+    RefreshReuse {
+        /// The revoked session's id, the `sid` of its tokens (shortened).
+        session: String,
+    },
+
+    /// A required scope is missing.
+    #[error("insufficient scope: the token does not grant `{missing}`")]
+    InsufficientScope {
+        /// The first required scope the token lacks.
+        missing: String,
+    },
+
+    /// An ID token's `nonce` is missing or differs from the one sent.
+    #[error("{}", match found {
+        Some(found) => format!("ID token nonce `{found}` is not the one sent in the authentication request"),
+        None => "ID token has no nonce, but one was sent in the authentication request".to_owned(),
+    })]
+    Nonce {
+        /// The token's `nonce`, if any (shortened).
+        found: Option<String>,
+    },
+
+    /// An ID token's `azp` (authorized party) is not acceptable.
+    #[error("{}", match found {
+        Some(found) => format!("authorized party (azp) `{found}` is not this client `{expected}`"),
+        None => format!("ID token has several audiences but no authorized party (azp); expected `{expected}`"),
+    })]
+    AuthorizedParty {
+        /// This client's id.
+        expected: String,
+        /// The token's `azp`, if any (shortened).
+        found: Option<String>,
+    },
+
+    /// The end-user's authentication (`auth_time`) is older than `max_age` allows.
+    #[error(
+        "authenticated at {}, {} ago, longer than max_age {} (leeway {}): authenticate again",
+        when(*authenticated_at),
+        secs(*now - *authenticated_at),
+        secs(*max_age),
+        secs(*leeway)
+    )]
+    AuthenticationTooOld {
+        /// The token's `auth_time`.
+        authenticated_at: OffsetDateTime,
+        /// The validator's clock reading.
+        now: OffsetDateTime,
+        /// The validator's `max_age`.
+        max_age: Duration,
+        /// The leeway the validator allowed.
+        leeway: Duration,
+    },
+
+    /// A store (revocations, refresh families) failed.
+    #[error("store failed: {0}")]
+    Store(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+
+    /// A token source's refresh function failed; every caller waiting on that refresh gets this.
+    #[error("token refresh failed: {0}")]
+    Refresh(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl Error {
@@ -264,6 +367,14 @@ impl Error {
             Error::MissingClaim { .. } => ErrorKind::MissingClaim,
             Error::Signing(_) => ErrorKind::Signing,
             Error::Configuration { .. } => ErrorKind::Configuration,
+            Error::Revoked { .. } => ErrorKind::Revoked,
+            Error::RefreshReuse { .. } => ErrorKind::RefreshReuse,
+            Error::InsufficientScope { .. } => ErrorKind::InsufficientScope,
+            Error::Nonce { .. } => ErrorKind::Nonce,
+            Error::AuthorizedParty { .. } => ErrorKind::AuthorizedParty,
+            Error::AuthenticationTooOld { .. } => ErrorKind::AuthTime,
+            Error::Store(_) => ErrorKind::Store,
+            Error::Refresh(_) => ErrorKind::Refresh,
         }
     }
 
@@ -279,6 +390,21 @@ impl Error {
     #[cold]
     pub fn signing(source: impl std::error::Error + Send + Sync + 'static) -> Self {
         Error::Signing(Box::new(source))
+    }
+
+    /// Wraps the failure of a custom store ([`RevocationStore`](crate::RevocationStore),
+    /// [`FamilyStore`](crate::FamilyStore)), for instance a lost database connection.
+    ///
+    /// ```
+    /// use keycard::{Error, ErrorKind};
+    ///
+    /// let err = Error::store(std::io::Error::other("connection reset"));
+    /// assert_eq!(err.kind(), ErrorKind::Store);
+    /// assert_eq!(err.to_string(), "store failed: connection reset");
+    /// ```
+    #[cold]
+    pub fn store(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Store(Box::new(source))
     }
 
     #[cold]
@@ -317,6 +443,17 @@ pub(crate) fn echo(value: &str) -> String {
         end -= 1;
     }
     format!("{}…", &value[..end])
+}
+
+fn revoked_message(claim: &str, value: &str, cutoff: Option<OffsetDateTime>) -> String {
+    match (claim, cutoff) {
+        ("sub", Some(cutoff)) => format!(
+            "token revoked: every token of subject `{value}` issued at or before {} is refused",
+            when(cutoff)
+        ),
+        ("sid", _) => format!("token revoked: session (sid) `{value}` was revoked or has ended"),
+        (claim, _) => format!("token revoked: {claim} `{value}` is on the revocation list"),
+    }
 }
 
 fn list(items: &[Algorithm]) -> String {

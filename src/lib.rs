@@ -95,6 +95,7 @@ mod clock;
 mod error;
 mod header;
 mod json;
+mod lifecycle;
 mod signature;
 pub mod unverified;
 mod validator;
@@ -104,6 +105,10 @@ pub use claims::{Audience, Claims, NumericDate};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorKind};
 pub use header::Header;
+pub use lifecycle::{
+    Family, FamilyStore, Lease, MemoryFamilyStore, MemoryRevocationStore, RevocationStore,
+    Superseded, TokenIssuer, TokenIssuerBuilder, TokenKind, TokenPair, TokenSource,
+};
 pub use signature::{
     Algorithm, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey, Ed25519PublicKey, HmacKey,
     RsaPrivateKey, RsaPublicKey, Signer, Verifier,

@@ -16,6 +16,7 @@ use crate::claims::{self, Registered};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{echo, Error};
 use crate::header::{self, RawHeader};
+use crate::lifecycle::{Checks, RevocationStore};
 use crate::signature::{Algorithm, Verifier};
 
 /// The default longest token accepted, in bytes.
@@ -70,6 +71,8 @@ struct Rules {
     leeway: Duration,
     max_len: usize,
     clock: Arc<dyn Clock>,
+    /// Revocation, scopes, OpenID Connect: the steps after the registered claims.
+    lifecycle: Checks,
 }
 
 /// Configures a [`Validator`]; finish with [`build`](ValidatorBuilder::build).
@@ -97,6 +100,7 @@ impl Validator {
                 leeway: Duration::ZERO,
                 max_len: DEFAULT_MAX_TOKEN_LEN,
                 clock: Arc::new(SystemClock),
+                lifecycle: Checks::default(),
             },
         }
     }
@@ -391,7 +395,9 @@ impl Rules {
                 claim: missing.clone().into(),
             });
         }
-        Ok(())
+
+        // Revocation, scopes, OpenID Connect: nothing to do unless configured.
+        self.lifecycle.check(claims, now, leeway)
     }
 }
 
@@ -518,9 +524,63 @@ impl ValidatorBuilder {
                 "an empty {what} can never match"
             )));
         }
+        rules.lifecycle.validate(!rules.issuers.is_empty())?;
         Ok(Validator {
             rules: Arc::new(rules),
         })
+    }
+}
+
+/// The token-lifecycle rules: revocation, scopes, OpenID Connect ID tokens.
+impl ValidatorBuilder {
+    /// Refuses revoked tokens: a token whose `jti` or `sid` is in `store`, or whose `sub` has a
+    /// cutoff at or after its `iat` ([`ErrorKind::Revoked`](crate::ErrorKind::Revoked)). Share
+    /// the store with the [`TokenIssuer`](crate::TokenIssuer) that revokes.
+    pub fn revocations(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.rules.lifecycle.revocations = Some(store);
+        self
+    }
+
+    /// Requires the token to grant `scope`, in `scope` (a space-delimited string, RFC 9068
+    /// §2.2.3) or `scp` (an array). Call once per scope; all are required. A token without it
+    /// fails with [`ErrorKind::InsufficientScope`](crate::ErrorKind::InsufficientScope), which
+    /// names the scope (RFC 6750 §3.1).
+    ///
+    /// ```
+    /// use keycard::{Builder, ErrorKind, HmacKey, Validator};
+    /// use time::Duration;
+    ///
+    /// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+    /// let token = Builder::new().claim("scope", "read").expires_in(Duration::minutes(5)).sign(&key)?;
+    /// let writers = Validator::builder(key).require_scope("write").build()?;
+    /// let err = writers.verify::<keycard::Claims>(&token).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InsufficientScope);
+    /// assert_eq!(err.to_string(), "insufficient scope: the token does not grant `write`");
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn require_scope(mut self, scope: impl Into<String>) -> Self {
+        self.rules.lifecycle.scopes.push(scope.into());
+        self
+    }
+
+    /// Checks OpenID Connect ID tokens for the client `client_id` (OpenID Connect Core
+    /// §3.1.3.7): `aud` must contain it, `sub` and `iat` must be present, `azp` must be present
+    /// when there are several audiences and must equal `client_id` when present. Needs the
+    /// provider's [`issuer`](Self::issuer). Check the `nonce` with
+    /// [`Validator::verify_id_token`].
+    pub fn id_token(mut self, client_id: impl Into<String>) -> Self {
+        let client_id = client_id.into();
+        self.rules.audiences.push(client_id.clone());
+        self.rules.lifecycle.client_id = Some(client_id);
+        self
+    }
+
+    /// Requires `auth_time` no older than `max_age` (with the leeway), as a client that sent
+    /// `max_age` in its authentication request must check (OpenID Connect Core §3.1.3.7 step
+    /// 13); older fails with [`ErrorKind::AuthTime`](crate::ErrorKind::AuthTime).
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.rules.lifecycle.max_age = Some(max_age);
+        self
     }
 }
 

@@ -1,0 +1,176 @@
+//! Refresh-token families: the [`FamilyStore`] trait that rotation is built on, the [`Family`]
+//! record it keeps, and the in-memory default.
+
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::memory::ExpiringMap;
+use super::TokenPair;
+use crate::claims::NumericDate;
+use crate::error::Error;
+
+/// One login session as a [`FamilyStore`] keeps it: which refresh token may be used next.
+///
+/// A family is all the refresh tokens descended by rotation from one login, and shares its id
+/// with the `sid` claim of every token of the session. Only [`TokenIssuer`](crate::TokenIssuer)
+/// makes these; a store saves and returns them unchanged. It serializes to a small JSON object
+/// for stores that keep strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Family {
+    /// The `jti` of the one refresh token of this family that is still unused.
+    pub current: String,
+    /// When that token expires; after this the family can be forgotten.
+    pub expires_at: NumericDate,
+    /// The token `current` replaced, while the grace interval lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Superseded>,
+}
+
+/// A refresh token just used, remembered for the issuer's grace interval so that a client's
+/// concurrent retry receives the pair already issued instead of tripping reuse detection.
+///
+/// This holds live tokens: a store must protect it as it would the tokens themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Superseded {
+    /// The used refresh token's `jti`.
+    pub jti: String,
+    /// The end of the grace interval.
+    pub until: NumericDate,
+    /// The pair issued in exchange for it.
+    pub successor: TokenPair,
+}
+
+/// Where [`TokenIssuer`](crate::TokenIssuer) keeps refresh-token families.
+///
+/// Rotation reads a family, mints the successor, and writes it back with
+/// [`compare_and_set`](Self::compare_and_set); if another request rotated the family in between,
+/// the write fails and the issuer reads again. That compare-and-set must be **atomic**: it is the
+/// one requirement, and it is what makes N concurrent refreshes with the same token yield one new
+/// pair, never two (RFC 9700 §4.14.2).
+///
+/// Writes receive `now`, the caller's clock reading, so that a store can prune or set a time to
+/// live (`family.expires_at - now`).
+///
+/// # On Redis or SQL
+/// Two records are the same state exactly when their `current` fields are equal (every rotation
+/// writes a new, random `current`), so that is what a store compares:
+/// - SQL: `UPDATE families SET current = $new_current, record = $new_json, expires_at = $exp
+///   WHERE id = $id AND current = $expected_current`, and the swap succeeded when one row
+///   changed. `insert` is an `INSERT`, `remove` a `DELETE`, plus a periodic
+///   `DELETE ... WHERE expires_at < now()`.
+/// - Redis: keep the record as JSON (`serde_json::to_string(&family)`) under `family:{id}` with
+///   `PXAT expires_at`, and swap with a Lua script, which Redis runs atomically:
+///   `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PXAT',
+///   ARGV[3]) return 1 else return 0 end` (pass the expected and new JSON).
+///
+/// An error from the store fails the refresh with [`ErrorKind::Store`](crate::ErrorKind::Store);
+/// nothing is issued.
+pub trait FamilyStore: fmt::Debug + Send + Sync {
+    /// Records a new family under `id`.
+    fn insert(&self, id: &str, family: Family, now: OffsetDateTime) -> Result<(), Error>;
+
+    /// The family `id`, if it exists.
+    fn get(&self, id: &str) -> Result<Option<Family>, Error>;
+
+    /// Atomically replaces the family `id` by `new` if it is still `expected` (compare by
+    /// `current`), and says whether it did. `Ok(false)` when the family changed or is gone.
+    fn compare_and_set(
+        &self,
+        id: &str,
+        expected: &Family,
+        new: Family,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error>;
+
+    /// Forgets the family `id`, so that none of its refresh tokens works again.
+    fn remove(&self, id: &str) -> Result<(), Error>;
+}
+
+/// The default [`FamilyStore`]: a map in memory, in this process only.
+///
+/// Bounded: a family is pruned once its current refresh token has expired, so memory follows the
+/// number of live sessions, not the number of logins ever made; a hard capacity (default
+/// [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY)) refuses new logins with
+/// [`ErrorKind::Store`](crate::ErrorKind::Store) rather than forget live sessions.
+#[derive(Debug)]
+pub struct MemoryFamilyStore {
+    families: Mutex<ExpiringMap<Family>>,
+}
+
+impl Default for MemoryFamilyStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryFamilyStore {
+    /// The capacity of [`new`](Self::new): a million live sessions.
+    pub const DEFAULT_CAPACITY: usize = 1_000_000;
+
+    /// An empty store with the default capacity.
+    pub fn new() -> Self {
+        Self::with_capacity(Self::DEFAULT_CAPACITY)
+    }
+
+    /// An empty store holding at most `capacity` live families.
+    pub fn with_capacity(capacity: usize) -> Self {
+        MemoryFamilyStore {
+            families: Mutex::new(ExpiringMap::new(capacity, "refresh family")),
+        }
+    }
+
+    /// How many families the store holds, pruned or not yet.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether the store holds no family.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    // A panic while the lock was held cannot leave the map half-written in a way that matters (a
+    // write either happened or did not), so a poisoned lock is recovered.
+    fn lock(&self) -> std::sync::MutexGuard<'_, ExpiringMap<Family>> {
+        self.families.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl FamilyStore for MemoryFamilyStore {
+    fn insert(&self, id: &str, family: Family, now: OffsetDateTime) -> Result<(), Error> {
+        let until = family.expires_at.to_datetime();
+        self.lock().insert(id, family, until, now)
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Family>, Error> {
+        Ok(self.lock().get(id).map(|(family, _)| family.clone()))
+    }
+
+    fn compare_and_set(
+        &self,
+        id: &str,
+        expected: &Family,
+        new: Family,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let mut families = self.lock();
+        match families.get(id) {
+            Some((stored, _)) if stored.current == expected.current => {
+                let until = new.expires_at.to_datetime();
+                families.insert(id, new, until, now)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn remove(&self, id: &str) -> Result<(), Error> {
+        self.lock().remove(id);
+        Ok(())
+    }
+}

@@ -1,0 +1,535 @@
+//! The authorization-server side: [`TokenIssuer`] mints access/refresh [`TokenPair`]s, rotates
+//! refresh tokens with reuse detection (RFC 9700 §4.14.2), and revokes sessions and subjects.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use time::{Duration, OffsetDateTime};
+
+use super::family::{Family, FamilyStore, MemoryFamilyStore, Superseded};
+use super::revocation::{revoked, MemoryRevocationStore, RevocationStore};
+use super::{random_id, whole_seconds, SharedClock, TokenKind};
+use crate::builder::Builder;
+use crate::claims::NumericDate;
+use crate::clock::{Clock, FixedClock, SystemClock};
+use crate::error::{echo, Error, ErrorKind};
+use crate::signature::{Signer, Verifier};
+use crate::validator::{Validator, ValidatorBuilder, MAX_LEEWAY};
+
+/// An access token and the refresh token that renews it, as returned by
+/// [`TokenIssuer::issue`] and [`TokenIssuer::refresh`].
+///
+/// It serializes as the members of an OAuth 2.0 token response (RFC 6749 §5.1), `expires_in` in
+/// whole seconds. `Debug` shows only the start of each token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TokenPair {
+    /// The access token (`typ: at+jwt`), for the resource servers.
+    pub access_token: String,
+    /// The refresh token (`typ: refresh+jwt`), for the issuer only.
+    pub refresh_token: String,
+    /// The access token's lifetime when it was issued.
+    #[serde(serialize_with = "seconds_out", deserialize_with = "seconds_in")]
+    pub expires_in: Duration,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn start(token: &str) -> String {
+            format!("{}…", token.get(..12).unwrap_or(token))
+        }
+        f.debug_struct("TokenPair")
+            .field("access_token", &start(&self.access_token))
+            .field("refresh_token", &start(&self.refresh_token))
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+fn seconds_out<S: Serializer>(d: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_i64(d.whole_seconds())
+}
+
+fn seconds_in<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    i64::deserialize(deserializer).map(Duration::seconds)
+}
+
+/// Claims a login may not set: the issuer writes them.
+const RESERVED: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid"];
+
+/// Mints, rotates and revokes access/refresh token pairs: the token endpoint of an authorization
+/// server.
+///
+/// - **Kinds** (RFC 8725 §3.11, RFC 9068): access tokens carry `typ: at+jwt` and your
+///   audiences; refresh tokens carry `typ: refresh+jwt` and the issuer itself as audience, so
+///   neither passes for the other.
+/// - **Sessions**: one login is one session; every token of it carries the same `sid`, and its
+///   refresh tokens form one family in a [`FamilyStore`].
+/// - **Rotation with reuse detection** (RFC 9700 §4.14.2): [`refresh`](Self::refresh) returns a
+///   new pair and retires the refresh token presented. Presenting a retired one again revokes the
+///   whole session and fails with [`ErrorKind::RefreshReuse`]. Within the optional
+///   [`grace_period`](TokenIssuerBuilder::grace_period) a repeat instead returns the pair already
+///   issued. Rotation is a compare-and-set, so N concurrent refreshes with one token issue one
+///   pair.
+/// - **Revocation**: [`revoke`](Self::revoke) (RFC 7009: an access token, or a refresh token and
+///   its whole session) and [`revoke_subject`](Self::revoke_subject) (sign out everywhere), kept
+///   in a [`RevocationStore`] that validators check.
+///
+/// Defaults: access tokens live 15 minutes, refresh tokens 14 days (renewed at each rotation), no
+/// grace period, in-memory stores, the system clock. Cheap to clone; share it.
+///
+/// ```
+/// use keycard::{ErrorKind, HmacKey, TokenIssuer};
+///
+/// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+/// let issuer = TokenIssuer::builder(key.clone(), key)
+///     .issuer("https://auth.example.com")
+///     .audience("api")
+///     .build()?;
+/// let api = issuer.access_validator().build()?;
+///
+/// let login = issuer.issue("user-42", &serde_json::json!({ "scope": "read" }))?;
+/// let claims: keycard::Claims = api.verify(&login.access_token)?;
+/// assert_eq!(claims.subject.as_deref(), Some("user-42"));
+///
+/// let next = issuer.refresh(&login.refresh_token)?; // rotate
+/// let reused = issuer.refresh(&login.refresh_token).unwrap_err(); // replay: theft assumed
+/// assert_eq!(reused.kind(), ErrorKind::RefreshReuse);
+/// assert_eq!(issuer.refresh(&next.refresh_token).unwrap_err().kind(), ErrorKind::Revoked);
+/// # Ok::<(), keycard::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct TokenIssuer {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    signer: Arc<dyn Signer>,
+    verifier: Arc<dyn Verifier>,
+    issuer: String,
+    audiences: Vec<String>,
+    access_lifetime: Duration,
+    refresh_lifetime: Duration,
+    grace: Duration,
+    families: Arc<dyn FamilyStore>,
+    revocations: Arc<dyn RevocationStore>,
+    clock: SharedClock,
+    /// Checks refresh tokens, revocations included.
+    refresh_tokens: Validator,
+    /// Checks the issuer's own access tokens before revoking one, revocations excluded.
+    access_tokens: Validator,
+}
+
+/// Configures a [`TokenIssuer`]; finish with [`build`](TokenIssuerBuilder::build).
+#[derive(Debug)]
+#[must_use = "call `build` to get a TokenIssuer"]
+pub struct TokenIssuerBuilder {
+    signer: Arc<dyn Signer>,
+    verifier: Arc<dyn Verifier>,
+    issuer: String,
+    audiences: Vec<String>,
+    access_lifetime: Duration,
+    refresh_lifetime: Duration,
+    grace: Duration,
+    families: Arc<dyn FamilyStore>,
+    revocations: Arc<dyn RevocationStore>,
+    clock: SharedClock,
+}
+
+impl TokenIssuer {
+    /// The default access-token lifetime: 15 minutes.
+    pub const DEFAULT_ACCESS_LIFETIME: Duration = Duration::minutes(15);
+    /// The default refresh-token lifetime: 14 days.
+    pub const DEFAULT_REFRESH_LIFETIME: Duration = Duration::days(14);
+
+    /// Starts an issuer that signs with `signer` and checks its own refresh tokens with
+    /// `verifier`, the matching public key (for an [`HmacKey`](crate::HmacKey), the same key).
+    pub fn builder(
+        signer: impl Signer + 'static,
+        verifier: impl Verifier + 'static,
+    ) -> TokenIssuerBuilder {
+        TokenIssuerBuilder {
+            signer: Arc::new(signer),
+            verifier: Arc::new(verifier),
+            issuer: String::new(),
+            audiences: Vec::new(),
+            access_lifetime: Self::DEFAULT_ACCESS_LIFETIME,
+            refresh_lifetime: Self::DEFAULT_REFRESH_LIFETIME,
+            grace: Duration::ZERO,
+            families: Arc::new(MemoryFamilyStore::new()),
+            revocations: Arc::new(MemoryRevocationStore::new()),
+            clock: SharedClock(Arc::new(SystemClock)),
+        }
+    }
+
+    /// A validator for this issuer's access tokens, to finish with your own rules (scopes, ...):
+    /// its verifier, issuer and audiences, `typ: at+jwt`, `jti` required, its revocation store
+    /// and clock.
+    pub fn access_validator(&self) -> ValidatorBuilder {
+        let inner = &*self.inner;
+        let mut builder = Validator::builder(Arc::clone(&inner.verifier))
+            .issuer(inner.issuer.clone())
+            .token_type(TokenKind::Access)
+            .require_claim("jti")
+            .revocations(Arc::clone(&inner.revocations))
+            .clock(inner.clock.clone());
+        for audience in &inner.audiences {
+            builder = builder.audience(audience.clone());
+        }
+        builder
+    }
+
+    /// The store that holds this issuer's revocations, to share with validators elsewhere.
+    pub fn revocations(&self) -> Arc<dyn RevocationStore> {
+        Arc::clone(&self.inner.revocations)
+    }
+
+    /// Signs `subject` in: starts a session and returns its first pair.
+    ///
+    /// `claims` (anything that serializes to a JSON object, or `()` for none) go into both tokens
+    /// and are carried through every rotation, for instance `{"scope": "read write"}`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Configuration`] when `claims` is not an object or sets a claim the issuer
+    /// writes (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `sid`); [`ErrorKind::Store`] when
+    /// the session cannot be recorded; [`ErrorKind::Signing`] from the signer.
+    pub fn issue(&self, subject: &str, claims: &impl Serialize) -> Result<TokenPair, Error> {
+        let extra = match serde_json::to_value(claims) {
+            Ok(Value::Object(map)) => map,
+            Ok(Value::Null) => Map::new(),
+            Ok(_) => {
+                return Err(Error::configuration(
+                    "claims must serialize to a JSON object",
+                ))
+            }
+            Err(e) => {
+                return Err(Error::configuration(format!(
+                    "claims cannot be serialized: {e}"
+                )))
+            }
+        };
+        if let Some(name) = RESERVED.iter().find(|name| extra.contains_key(**name)) {
+            return Err(Error::configuration(format!(
+                "claim `{name}` is written by the issuer and cannot be set at login"
+            )));
+        }
+        if subject.is_empty() {
+            return Err(Error::configuration("the subject must not be empty"));
+        }
+        let inner = &*self.inner;
+        let now = whole_seconds(inner.clock.now());
+        let session = random_id()?;
+        let (pair, family) = inner.mint(subject, &session, &extra, now)?;
+        inner.families.insert(&session, family, now)?;
+        Ok(pair)
+    }
+
+    /// Exchanges a refresh token for a new pair and retires it (rotation, RFC 9700 §4.14.2).
+    ///
+    /// # Errors
+    /// - [`ErrorKind::RefreshReuse`]: the token was already exchanged (outside the grace
+    ///   period). The whole session is revoked: its refresh tokens and its access tokens.
+    /// - [`ErrorKind::Revoked`]: the session was revoked or has ended, or the subject was
+    ///   signed out everywhere after the token was issued.
+    /// - Any error of [`Validator::verify`]: an expired, forged or wrong-kind token
+    ///   ([`ErrorKind::TokenType`] for an access token), ...
+    /// - [`ErrorKind::Store`] from the stores; nothing is issued then.
+    pub fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error> {
+        let inner = &*self.inner;
+        let mut claims: Map<String, Value> = inner.refresh_tokens.verify(refresh_token)?;
+        let jti = string_claim(&claims, "jti")?;
+        let session = string_claim(&claims, "sid")?;
+        let subject = string_claim(&claims, "sub")?;
+        for name in RESERVED {
+            claims.remove(name);
+        }
+
+        // Read, decide, compare-and-set; a failed swap means another request rotated the family
+        // first, and reading again sees its outcome. Two rounds always suffice for one token.
+        for _ in 0..4 {
+            let family = inner
+                .families
+                .get(&session)?
+                .ok_or_else(|| revoked("sid", &session, None))?;
+            let now = whole_seconds(inner.clock.now());
+            if family.current == jti {
+                let (pair, mut next) = inner.mint(&subject, &session, &claims, now)?;
+                if inner.grace.is_positive() {
+                    next.previous = Some(Superseded {
+                        jti: jti.clone(),
+                        until: NumericDate::from(now + inner.grace),
+                        successor: pair.clone(),
+                    });
+                }
+                if inner
+                    .families
+                    .compare_and_set(&session, &family, next, now)?
+                {
+                    return Ok(pair);
+                }
+                continue;
+            }
+            if let Some(previous) = family.previous.filter(|p| p.jti == jti) {
+                if now < previous.until.to_datetime() {
+                    return Ok(previous.successor);
+                }
+            }
+            // A retired refresh token came back: it was stolen, or the client was. Revoke the
+            // whole session (RFC 9700 §4.14.2).
+            inner.revoke_session(&session, now)?;
+            return Err(Error::RefreshReuse {
+                session: echo(&session),
+            });
+        }
+        Err(Error::store(Contention))
+    }
+
+    /// Revokes a token this issuer minted (RFC 7009 §2.1): an access token until it expires, or a
+    /// refresh token together with its whole session, access tokens included. Revoking a token
+    /// that is already revoked or expired succeeds and does nothing.
+    ///
+    /// # Errors
+    /// Any error of [`Validator::verify`] other than expiry or revocation (a token this issuer
+    /// did not mint is refused); [`ErrorKind::Store`] from the stores.
+    pub fn revoke(&self, token: &str) -> Result<(), Error> {
+        let inner = &*self.inner;
+        let header = crate::unverified::decode_header(token)?;
+        // Routing only: the validator chosen checks `typ` again, after the signature.
+        let is_refresh = header
+            .token_type()
+            .is_some_and(|typ| typ.eq_ignore_ascii_case(TokenKind::Refresh.typ()));
+        let now = whole_seconds(inner.clock.now());
+        if is_refresh {
+            let claims: Map<String, Value> = match inner.refresh_tokens.verify(token) {
+                Err(e) if matches!(e.kind(), ErrorKind::Expired | ErrorKind::Revoked) => {
+                    return Ok(())
+                }
+                other => other?,
+            };
+            return inner.revoke_session(&string_claim(&claims, "sid")?, now);
+        }
+        let claims: crate::Claims = match inner.access_tokens.verify(token) {
+            Err(e) if e.kind() == ErrorKind::Expired => return Ok(()),
+            other => other?,
+        };
+        let (Some(jti), Some(exp)) = (claims.jwt_id, claims.expires_at) else {
+            return Err(Error::MissingClaim {
+                claim: "jti".into(),
+            });
+        };
+        let until = exp.to_datetime() + MAX_LEEWAY;
+        inner.revocations.revoke_id(&jti, until, now)
+    }
+
+    /// Signs `subject` out everywhere (after a password change, say): every token of the subject
+    /// issued up to now, access and refresh alike, is refused from now on. Tokens issued within
+    /// the current second are refused too (`iat` has whole seconds), so sign in again a second
+    /// later.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Store`] from the revocation store.
+    pub fn revoke_subject(&self, subject: &str) -> Result<(), Error> {
+        let inner = &*self.inner;
+        let now = inner.clock.now();
+        let cutoff = whole_seconds(now);
+        let until = cutoff + inner.refresh_lifetime + MAX_LEEWAY;
+        inner
+            .revocations
+            .revoke_subject(subject, cutoff, until, now)
+    }
+}
+
+impl Inner {
+    /// Mints the pair of session `session` at `now` and the family record whose current token is
+    /// the new refresh token.
+    fn mint(
+        &self,
+        subject: &str,
+        session: &str,
+        extra: &Map<String, Value>,
+        now: OffsetDateTime,
+    ) -> Result<(TokenPair, Family), Error> {
+        let common = Builder::new()
+            .clock(FixedClock(now))
+            .claims(extra)
+            .issuer(self.issuer.as_str())
+            .subject(subject)
+            .claim("sid", session);
+        let mut access = common
+            .clone()
+            .token_type(TokenKind::Access)
+            .jwt_id(random_id()?)
+            .expires_in(self.access_lifetime);
+        for audience in &self.audiences {
+            access = access.audience(audience.as_str());
+        }
+        let refresh_jti = random_id()?;
+        let refresh_token = common
+            .token_type(TokenKind::Refresh)
+            .audience(self.issuer.as_str())
+            .jwt_id(refresh_jti.as_str())
+            .expires_in(self.refresh_lifetime)
+            .sign(&*self.signer)?;
+        let pair = TokenPair {
+            access_token: access.sign(&*self.signer)?,
+            refresh_token,
+            expires_in: self.access_lifetime,
+        };
+        let family = Family {
+            current: refresh_jti,
+            expires_at: NumericDate::from(now + self.refresh_lifetime),
+            previous: None,
+        };
+        Ok((pair, family))
+    }
+
+    /// Ends session `session`: its refresh tokens by forgetting the family, its access tokens by
+    /// revoking the `sid` they carry until the last of them has expired.
+    fn revoke_session(&self, session: &str, now: OffsetDateTime) -> Result<(), Error> {
+        self.families.remove(session)?;
+        let until = now + self.access_lifetime + MAX_LEEWAY;
+        self.revocations.revoke_id(session, until, now)
+    }
+}
+
+/// A string claim the refresh validator has already required.
+fn string_claim(claims: &Map<String, Value>, name: &'static str) -> Result<String, Error> {
+    match claims.get(name) {
+        Some(Value::String(value)) => Ok(value.clone()),
+        _ => Err(Error::MissingClaim { claim: name.into() }),
+    }
+}
+
+impl TokenIssuerBuilder {
+    /// The issuer identifier, written as `iss` and required (RFC 9068 §2.2). Refresh tokens are
+    /// addressed to it (`aud`), so it must differ from every access-token audience.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = issuer.into();
+        self
+    }
+
+    /// Adds an audience of the access tokens, the resource servers (RFC 9068 §3). At least one.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// How long access tokens live (default 15 minutes).
+    pub fn access_lifetime(mut self, lifetime: Duration) -> Self {
+        self.access_lifetime = lifetime;
+        self
+    }
+
+    /// How long refresh tokens live (default 14 days), counted from each rotation.
+    pub fn refresh_lifetime(mut self, lifetime: Duration) -> Self {
+        self.refresh_lifetime = lifetime;
+        self
+    }
+
+    /// For how long a refresh token just rotated may be presented again and return the pair
+    /// already issued for it, instead of counting as reuse (default zero: off). Meant for a
+    /// client's concurrent retries, so seconds, and shorter than the access-token lifetime.
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Keeps refresh-token families in `store` instead of in memory.
+    pub fn families(mut self, store: Arc<dyn FamilyStore>) -> Self {
+        self.families = store;
+        self
+    }
+
+    /// Keeps revocations in `store` instead of in memory; share it with the validators.
+    pub fn revocations(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.revocations = store;
+        self
+    }
+
+    /// Uses `clock` instead of the system clock, for minting and for checking refresh tokens.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = SharedClock(Arc::new(clock));
+        self
+    }
+
+    /// Checks the configuration and returns the issuer.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Configuration`] without an issuer or an audience, for an audience equal to
+    /// the issuer, for lifetimes that are not positive or an access lifetime not shorter than
+    /// the refresh lifetime, or for a grace period that is negative or not shorter than the
+    /// access lifetime.
+    pub fn build(self) -> Result<TokenIssuer, Error> {
+        let problem = if self.issuer.is_empty() {
+            Some("an issuer identifier is required (RFC 9068 §2.2)")
+        } else if self.audiences.is_empty() {
+            Some("at least one access-token audience is required (RFC 9068 §3)")
+        } else if self.audiences.iter().any(String::is_empty) {
+            Some("an empty audience can never match")
+        } else if self.audiences.contains(&self.issuer) {
+            Some("an audience equal to the issuer would let refresh tokens reach resource servers")
+        } else if !self.access_lifetime.is_positive() {
+            Some("the access-token lifetime must be positive")
+        } else if self.refresh_lifetime <= self.access_lifetime {
+            Some("refresh tokens must outlive access tokens")
+        } else if self.grace.is_negative() || self.grace >= self.access_lifetime {
+            Some("the grace period must be between zero and the access-token lifetime")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(Error::configuration(problem));
+        }
+        let refresh_tokens = Validator::builder(Arc::clone(&self.verifier))
+            .issuer(self.issuer.clone())
+            .audience(self.issuer.clone())
+            .token_type(TokenKind::Refresh)
+            .require_claim("jti")
+            .require_claim("sid")
+            .require_claim("sub")
+            .revocations(Arc::clone(&self.revocations))
+            .clock(self.clock.clone())
+            .build()?;
+        let mut access_tokens = Validator::builder(Arc::clone(&self.verifier))
+            .issuer(self.issuer.clone())
+            .token_type(TokenKind::Access)
+            .clock(self.clock.clone());
+        for audience in &self.audiences {
+            access_tokens = access_tokens.audience(audience.clone());
+        }
+        Ok(TokenIssuer {
+            inner: Arc::new(Inner {
+                access_tokens: access_tokens.build()?,
+                refresh_tokens,
+                signer: self.signer,
+                verifier: self.verifier,
+                issuer: self.issuer,
+                audiences: self.audiences,
+                access_lifetime: self.access_lifetime,
+                refresh_lifetime: self.refresh_lifetime,
+                grace: self.grace,
+                families: self.families,
+                revocations: self.revocations,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+/// Rotation kept losing its compare-and-set: the store does not behave atomically.
+#[derive(Debug)]
+struct Contention;
+
+impl fmt::Display for Contention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "the refresh family changed on every attempt to rotate it; \
+             is the store's compare-and-set atomic?",
+        )
+    }
+}
+
+impl std::error::Error for Contention {}

@@ -1,0 +1,522 @@
+//! Token pairs: kinds told apart by `typ` and audience, rotation with reuse detection and grace
+//! (RFC 9700 §4.14.2), revocation of sessions and subjects, store failures, configuration errors.
+
+mod lifecycle_common;
+
+use std::sync::Arc;
+
+use keycard::time::Duration;
+use keycard::{
+    unverified, Claims, Error, ErrorKind, Family, FamilyStore, MemoryFamilyStore, TokenIssuer,
+    TokenKind, TokenPair, Validator,
+};
+use lifecycle_common::{issuer, issuer_builder, key, ManualClock, START};
+use serde_json::json;
+
+fn claims(token: &str) -> serde_json::Value {
+    unverified::decode_claims(token).unwrap()
+}
+
+#[test]
+fn a_pair_has_typed_tokens_sharing_one_session() {
+    let clock = ManualClock::new();
+    let pair = issuer(&clock).issue("alice", &()).unwrap();
+    let access = unverified::decode_header(&pair.access_token).unwrap();
+    let refresh = unverified::decode_header(&pair.refresh_token).unwrap();
+    assert_eq!(access.token_type(), Some("at+jwt"));
+    assert_eq!(refresh.token_type(), Some("refresh+jwt"));
+
+    let (a, r) = (claims(&pair.access_token), claims(&pair.refresh_token));
+    assert_eq!(a["sid"], r["sid"]);
+    assert_ne!(a["jti"], r["jti"]);
+    assert_eq!(a["aud"], "api");
+    assert_eq!(r["aud"], "https://auth.example.com");
+    assert_eq!(a["sub"], "alice");
+    // Defaults: 15 minutes and 14 days.
+    assert_eq!(a["exp"], START + 15 * 60);
+    assert_eq!(r["exp"], START + 14 * 24 * 3600);
+    assert_eq!(pair.expires_in, Duration::minutes(15));
+}
+
+#[test]
+fn lifetimes_are_configurable() {
+    let clock = ManualClock::new();
+    let issuer = issuer_builder(&clock)
+        .access_lifetime(Duration::minutes(5))
+        .refresh_lifetime(Duration::hours(1))
+        .build()
+        .unwrap();
+    let pair = issuer.issue("alice", &()).unwrap();
+    assert_eq!(claims(&pair.access_token)["exp"], START + 300);
+    assert_eq!(claims(&pair.refresh_token)["exp"], START + 3600);
+}
+
+#[test]
+fn neither_kind_passes_for_the_other() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let pair = issuer.issue("alice", &()).unwrap();
+    let api = issuer.access_validator().build().unwrap();
+    let err = api.verify::<Claims>(&pair.refresh_token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TokenType);
+    let err = issuer.refresh(&pair.access_token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TokenType);
+
+    // A validator that only names the audience still refuses a refresh token by its `aud`.
+    let by_audience = Validator::builder(key())
+        .audience("api")
+        .token_type(TokenKind::Refresh)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let err = by_audience
+        .verify::<Claims>(&pair.refresh_token)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Audience);
+    // And a default validator (typ absent or JWT) refuses both.
+    let plain = Validator::builder(key())
+        .allow_any_audience()
+        .clock(clock)
+        .build()
+        .unwrap();
+    for token in [&pair.access_token, &pair.refresh_token] {
+        assert_eq!(
+            plain.verify::<Claims>(token).unwrap_err().kind(),
+            ErrorKind::TokenType
+        );
+    }
+}
+
+#[test]
+fn login_claims_are_carried_through_rotation() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let first = issuer
+        .issue("alice", &json!({ "scope": "read write", "tenant": 7 }))
+        .unwrap();
+    clock.advance(Duration::minutes(10));
+    let second = issuer.refresh(&first.refresh_token).unwrap();
+    let a = claims(&second.access_token);
+    assert_eq!(a["scope"], "read write");
+    assert_eq!(a["tenant"], 7);
+    assert_eq!(a["iat"], START + 600);
+    assert_eq!(a["sid"], claims(&first.access_token)["sid"]);
+    // The refresh token's lifetime restarts at each rotation.
+    assert_eq!(
+        claims(&second.refresh_token)["exp"],
+        START + 600 + 14 * 24 * 3600
+    );
+}
+
+#[test]
+fn login_may_not_set_the_claims_the_issuer_writes() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    for name in ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid"] {
+        let err = issuer.issue("alice", &json!({ name: "x" })).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Configuration, "{name}");
+        assert!(err.to_string().contains(name), "{err}");
+    }
+    let err = issuer
+        .issue("alice", &json!(["not", "an object"]))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    let err = issuer.issue("", &()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+}
+
+#[test]
+fn rotation_retires_the_presented_token_and_reuse_revokes_the_session() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let api = issuer.access_validator().build().unwrap();
+    let first = issuer.issue("alice", &()).unwrap();
+    let second = issuer.refresh(&first.refresh_token).unwrap();
+    let third = issuer.refresh(&second.refresh_token).unwrap();
+    assert_ne!(second, third);
+    api.verify::<Claims>(&third.access_token).unwrap();
+
+    // `first` was used: presenting it again is reuse.
+    let err = issuer.refresh(&first.refresh_token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RefreshReuse);
+    let sid = claims(&first.access_token)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(matches!(&err, Error::RefreshReuse { session } if *session == sid));
+    assert!(err.to_string().contains("RFC 9700"), "{err}");
+
+    // The whole session is gone: the latest refresh token and every access token of it.
+    let err = issuer.refresh(&third.refresh_token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Revoked);
+    for pair in [&first, &second, &third] {
+        let err = api.verify::<Claims>(&pair.access_token).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Revoked);
+        assert!(matches!(err, Error::Revoked { claim: "sid", .. }));
+    }
+    // Another session of the same subject is untouched.
+    let other = issuer.issue("alice", &()).unwrap();
+    api.verify::<Claims>(&other.access_token).unwrap();
+    issuer.refresh(&other.refresh_token).unwrap();
+}
+
+#[test]
+fn within_the_grace_period_a_repeat_returns_the_same_successor() {
+    let clock = ManualClock::new();
+    let issuer = issuer_builder(&clock)
+        .grace_period(Duration::seconds(10))
+        .build()
+        .unwrap();
+    let first = issuer.issue("alice", &()).unwrap();
+    let second = issuer.refresh(&first.refresh_token).unwrap();
+    clock.advance(Duration::seconds(9));
+    assert_eq!(issuer.refresh(&first.refresh_token).unwrap(), second);
+    assert_eq!(issuer.refresh(&first.refresh_token).unwrap(), second);
+
+    // At the end of the grace period the repeat is reuse again.
+    clock.advance(Duration::seconds(1));
+    let err = issuer.refresh(&first.refresh_token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RefreshReuse);
+    assert_eq!(
+        issuer.refresh(&second.refresh_token).unwrap_err().kind(),
+        ErrorKind::Revoked
+    );
+}
+
+#[test]
+fn grace_covers_only_the_token_just_rotated() {
+    let clock = ManualClock::new();
+    let issuer = issuer_builder(&clock)
+        .grace_period(Duration::seconds(10))
+        .build()
+        .unwrap();
+    let first = issuer.issue("alice", &()).unwrap();
+    let second = issuer.refresh(&first.refresh_token).unwrap();
+    issuer.refresh(&second.refresh_token).unwrap();
+    let err = issuer.refresh(&first.refresh_token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RefreshReuse);
+}
+
+#[test]
+fn an_expired_refresh_token_is_refused_as_expired() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let pair = issuer.issue("alice", &()).unwrap();
+    clock.advance(Duration::days(14));
+    let err = issuer.refresh(&pair.refresh_token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Expired);
+}
+
+#[test]
+fn a_refresh_token_from_another_issuer_is_refused() {
+    let clock = ManualClock::new();
+    let other = TokenIssuer::builder(key(), key())
+        .issuer("https://evil.example.com")
+        .audience("api")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let pair = other.issue("alice", &()).unwrap();
+    let err = issuer(&clock).refresh(&pair.refresh_token).unwrap_err();
+    // Its `aud` is the other issuer, checked before `iss`.
+    assert_eq!(err.kind(), ErrorKind::Audience);
+}
+
+#[test]
+fn a_forged_refresh_token_is_refused() {
+    let clock = ManualClock::new();
+    let pair = issuer(&clock).issue("alice", &()).unwrap();
+    let forger = TokenIssuer::builder(
+        keycard::HmacKey::hs256(b"another secret, also of 32 bytes").unwrap(),
+        key(),
+    )
+    .issuer("https://auth.example.com")
+    .audience("api")
+    .clock(clock.clone())
+    .build()
+    .unwrap();
+    let forged = forger.issue("mallory", &()).unwrap();
+    let err = issuer(&clock).refresh(&forged.refresh_token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Signature);
+    drop(pair);
+}
+
+#[test]
+fn a_session_unknown_to_the_store_is_refused_as_revoked() {
+    let clock = ManualClock::new();
+    let pair = issuer(&clock).issue("alice", &()).unwrap();
+    // Another issuer with the same key but its own (empty) store: e.g. after a restart.
+    let err = issuer(&clock).refresh(&pair.refresh_token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Revoked);
+    assert!(matches!(err, Error::Revoked { claim: "sid", .. }));
+}
+
+#[test]
+fn revoking_an_access_token_refuses_it_and_nothing_else() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let api = issuer.access_validator().build().unwrap();
+    let pair = issuer.issue("alice", &()).unwrap();
+    issuer.revoke(&pair.access_token).unwrap();
+    let err = api.verify::<Claims>(&pair.access_token).unwrap_err();
+    assert!(matches!(err, Error::Revoked { claim: "jti", .. }), "{err}");
+    // The session continues: its refresh token still works, and so do new access tokens.
+    let next = issuer.refresh(&pair.refresh_token).unwrap();
+    api.verify::<Claims>(&next.access_token).unwrap();
+    // Revoking twice, or revoking an expired token, succeeds.
+    issuer.revoke(&pair.access_token).unwrap();
+    clock.advance(Duration::hours(1));
+    issuer.revoke(&next.access_token).unwrap();
+}
+
+#[test]
+fn revoking_a_refresh_token_ends_its_session() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let api = issuer.access_validator().build().unwrap();
+    let pair = issuer.issue("alice", &()).unwrap();
+    issuer.revoke(&pair.refresh_token).unwrap();
+    assert_eq!(
+        issuer.refresh(&pair.refresh_token).unwrap_err().kind(),
+        ErrorKind::Revoked
+    );
+    assert_eq!(
+        api.verify::<Claims>(&pair.access_token).unwrap_err().kind(),
+        ErrorKind::Revoked
+    );
+    issuer.revoke(&pair.refresh_token).unwrap();
+}
+
+#[test]
+fn revoking_refuses_tokens_the_issuer_did_not_mint() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let err = issuer.revoke("not.a.token").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Malformed);
+    let foreign = keycard::Builder::new()
+        .token_type(TokenKind::Access)
+        .issuer("https://auth.example.com")
+        .audience("api")
+        .jwt_id("x")
+        .expires_in(Duration::minutes(5))
+        .clock(clock.clone())
+        .sign(&keycard::HmacKey::hs256(b"another secret, also of 32 bytes").unwrap())
+        .unwrap();
+    assert_eq!(
+        issuer.revoke(&foreign).unwrap_err().kind(),
+        ErrorKind::Signature
+    );
+}
+
+#[test]
+fn signing_out_everywhere_refuses_every_earlier_token_of_the_subject() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let api = issuer.access_validator().build().unwrap();
+    let laptop = issuer.issue("alice", &()).unwrap();
+    let phone = issuer.issue("alice", &()).unwrap();
+    let bob = issuer.issue("bob", &()).unwrap();
+    clock.advance(Duration::minutes(1));
+    issuer.revoke_subject("alice").unwrap();
+    for pair in [&laptop, &phone] {
+        let err = api.verify::<Claims>(&pair.access_token).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Revoked {
+                    claim: "sub",
+                    cutoff: Some(_),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            issuer.refresh(&pair.refresh_token).unwrap_err().kind(),
+            ErrorKind::Revoked
+        );
+    }
+    api.verify::<Claims>(&bob.access_token).unwrap();
+
+    // Within the same second, a new login is refused too (`iat` has whole seconds)...
+    let same_second = issuer.issue("alice", &()).unwrap();
+    assert_eq!(
+        api.verify::<Claims>(&same_second.access_token)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Revoked
+    );
+    // ...and a second later signing in works again.
+    clock.advance(Duration::seconds(1));
+    let again = issuer.issue("alice", &()).unwrap();
+    api.verify::<Claims>(&again.access_token).unwrap();
+    issuer.refresh(&again.refresh_token).unwrap();
+}
+
+#[test]
+fn configuration_mistakes_are_refused_when_building() {
+    let clock = ManualClock::new();
+    let cases: Vec<(&str, keycard::TokenIssuerBuilder)> = vec![
+        ("issuer", TokenIssuer::builder(key(), key()).audience("api")),
+        (
+            "audience",
+            TokenIssuer::builder(key(), key()).issuer("https://auth.example.com"),
+        ),
+        (
+            "equal to the issuer",
+            issuer_builder(&clock).audience("https://auth.example.com"),
+        ),
+        ("empty audience", issuer_builder(&clock).audience("")),
+        (
+            "positive",
+            issuer_builder(&clock).access_lifetime(Duration::ZERO),
+        ),
+        (
+            "outlive",
+            issuer_builder(&clock).refresh_lifetime(Duration::minutes(15)),
+        ),
+        (
+            "grace",
+            issuer_builder(&clock).grace_period(Duration::seconds(-1)),
+        ),
+        (
+            "grace",
+            issuer_builder(&clock).grace_period(Duration::minutes(15)),
+        ),
+    ];
+    for (what, builder) in cases {
+        let err = builder.build().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Configuration, "{what}");
+        assert!(err.to_string().contains(what), "{what}: {err}");
+    }
+}
+
+/// A store whose every call fails, as a database that is down.
+#[derive(Debug)]
+struct DownStore;
+
+fn down() -> Error {
+    Error::store(std::io::Error::other("connection refused"))
+}
+
+impl FamilyStore for DownStore {
+    fn insert(&self, _: &str, _: Family, _: keycard::time::OffsetDateTime) -> Result<(), Error> {
+        Err(down())
+    }
+    fn get(&self, _: &str) -> Result<Option<Family>, Error> {
+        Err(down())
+    }
+    fn compare_and_set(
+        &self,
+        _: &str,
+        _: &Family,
+        _: Family,
+        _: keycard::time::OffsetDateTime,
+    ) -> Result<bool, Error> {
+        Err(down())
+    }
+    fn remove(&self, _: &str) -> Result<(), Error> {
+        Err(down())
+    }
+}
+
+#[test]
+fn a_failing_family_store_fails_closed() {
+    let clock = ManualClock::new();
+    let working = Arc::new(MemoryFamilyStore::new());
+    let pair = issuer_builder(&clock)
+        .families(working)
+        .build()
+        .unwrap()
+        .issue("alice", &())
+        .unwrap();
+    let broken = issuer_builder(&clock)
+        .families(Arc::new(DownStore))
+        .build()
+        .unwrap();
+    let err = broken.issue("alice", &()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Store);
+    assert_eq!(err.to_string(), "store failed: connection refused");
+    assert_eq!(
+        broken.refresh(&pair.refresh_token).unwrap_err().kind(),
+        ErrorKind::Store
+    );
+}
+
+/// A store whose compare-and-set always loses, as a store that is not atomic might.
+#[derive(Debug)]
+struct NeverSwaps(MemoryFamilyStore);
+
+impl FamilyStore for NeverSwaps {
+    fn insert(
+        &self,
+        id: &str,
+        family: Family,
+        now: keycard::time::OffsetDateTime,
+    ) -> Result<(), Error> {
+        self.0.insert(id, family, now)
+    }
+    fn get(&self, id: &str) -> Result<Option<Family>, Error> {
+        self.0.get(id)
+    }
+    fn compare_and_set(
+        &self,
+        _: &str,
+        _: &Family,
+        _: Family,
+        _: keycard::time::OffsetDateTime,
+    ) -> Result<bool, Error> {
+        Ok(false)
+    }
+    fn remove(&self, id: &str) -> Result<(), Error> {
+        self.0.remove(id)
+    }
+}
+
+#[test]
+fn rotation_gives_up_with_a_store_error_rather_than_loop_forever() {
+    let clock = ManualClock::new();
+    let issuer = issuer_builder(&clock)
+        .families(Arc::new(NeverSwaps(MemoryFamilyStore::new())))
+        .build()
+        .unwrap();
+    let pair = issuer.issue("alice", &()).unwrap();
+    let err = issuer.refresh(&pair.refresh_token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Store);
+    assert!(err.to_string().contains("compare-and-set"), "{err}");
+}
+
+#[test]
+fn a_pair_serializes_as_a_token_response_and_debug_hides_the_tokens() {
+    let clock = ManualClock::new();
+    let pair = issuer(&clock).issue("alice", &()).unwrap();
+    let json = serde_json::to_value(&pair).unwrap();
+    assert_eq!(json["expires_in"], 900);
+    assert_eq!(json["access_token"], pair.access_token.as_str());
+    let back: TokenPair = serde_json::from_value(json).unwrap();
+    assert_eq!(back, pair);
+    let debug = format!("{pair:?}");
+    assert!(!debug.contains(&pair.access_token[20..]), "{debug}");
+    assert!(!debug.contains(&pair.refresh_token[20..]), "{debug}");
+}
+
+#[test]
+fn a_family_record_round_trips_through_json_for_string_stores() {
+    let clock = ManualClock::new();
+    let store = Arc::new(MemoryFamilyStore::new());
+    let issuer = issuer_builder(&clock)
+        .families(store.clone())
+        .grace_period(Duration::seconds(5))
+        .build()
+        .unwrap();
+    let pair = issuer.issue("alice", &()).unwrap();
+    issuer.refresh(&pair.refresh_token).unwrap();
+    let sid = claims(&pair.access_token)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let family = store.get(&sid).unwrap().unwrap();
+    assert!(family.previous.is_some());
+    let text = serde_json::to_string(&family).unwrap();
+    assert_eq!(serde_json::from_str::<Family>(&text).unwrap(), family);
+}
