@@ -95,6 +95,7 @@ mod clock;
 mod error;
 mod header;
 mod json;
+mod keys;
 mod lifecycle;
 mod signature;
 pub mod unverified;
@@ -105,6 +106,7 @@ pub use claims::{Audience, Claims, NumericDate};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorKind};
 pub use header::Header;
+pub use keys::{Jwk, KeySet, SkippedKey};
 pub use lifecycle::{
     Family, FamilyStore, Lease, MemoryFamilyStore, MemoryRevocationStore, RevocationStore,
     Superseded, TokenIssuer, TokenIssuerBuilder, TokenKind, TokenPair, TokenSource,

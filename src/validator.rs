@@ -5,7 +5,7 @@
 //! claim rules. The payload is not parsed before the signature has verified (RFC 8725 §3.1,
 //! SECURITY.md item 21).
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -16,8 +16,9 @@ use crate::claims::{self, Registered};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{echo, Error};
 use crate::header::{self, RawHeader};
+use crate::keys::KeySet;
 use crate::lifecycle::{Checks, RevocationStore};
-use crate::signature::{Algorithm, Verifier};
+use crate::signature::Verifier;
 
 /// The default longest token accepted, in bytes.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -60,7 +61,16 @@ pub struct Validator {
 
 #[derive(Debug)]
 struct Rules {
-    keys: Vec<Arc<dyn Verifier>>,
+    /// The current key set, replaced whole by [`Validator::replace_keys`].
+    ///
+    /// Why a `RwLock<Arc<..>>` and not a lock-free swap: keycard takes no dependency beyond
+    /// `ring`, `base64`, `serde`, `serde_json`, `thiserror` and `time`, and std has no atomic
+    /// `Arc` swap. The lock is held only to clone or to replace the `Arc` (a reference count
+    /// increment, a pointer store), never while a signature is checked, so readers do not wait
+    /// for each other's verifications and a rotation waits for nobody. Each verification works
+    /// on the snapshot it cloned: it sees the old set or the new one, never half of one, and the
+    /// old set is freed when the last verification using it ends.
+    keys: RwLock<Arc<KeySet>>,
     issuers: Vec<String>,
     audiences: Vec<String>,
     any_audience: bool,
@@ -87,9 +97,25 @@ impl Validator {
     ///
     /// The key decides the algorithm: a token whose `alg` differs from the key's is refused.
     pub fn builder(key: impl Verifier + 'static) -> ValidatorBuilder {
+        Self::builder_with_keys(std::iter::once(key).collect())
+    }
+
+    /// Starts a validator that chooses among `keys` by each token's `kid` and `alg`, for
+    /// instance an identity provider's JWK Set read with [`KeySet::from_jwks`]. The set can be
+    /// replaced later, while the validator is in use, with [`replace_keys`](Self::replace_keys).
+    ///
+    /// ```
+    /// use keycard::{Algorithm, KeySet, Validator};
+    ///
+    /// let jwks = r#"{"keys":[{"kty":"oct","kid":"k1","alg":"HS256",
+    ///     "k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}]}"#;
+    /// let validator = Validator::builder_with_keys(KeySet::from_jwks(jwks)?).build()?;
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn builder_with_keys(keys: KeySet) -> ValidatorBuilder {
         ValidatorBuilder {
             rules: Rules {
-                keys: vec![Arc::new(key)],
+                keys: RwLock::new(Arc::new(keys)),
                 issuers: Vec::new(),
                 audiences: Vec::new(),
                 any_audience: false,
@@ -103,6 +129,50 @@ impl Validator {
                 lifecycle: Checks::default(),
             },
         }
+    }
+
+    /// Replaces the key set, atomically, for this validator and every clone of it, while other
+    /// threads go on verifying: each verification uses either the old set or the new one, never
+    /// a mix. Verifications that start after `replace_keys` returns use the new set, so a key
+    /// left out of it is no longer accepted; verifications already running finish with the set
+    /// they started with.
+    ///
+    /// An empty set is accepted here (every token is then refused) so that a bad refresh can fail
+    /// closed; [`build`](ValidatorBuilder::build) refuses one.
+    ///
+    /// ```
+    /// use keycard::{Builder, ErrorKind, HmacKey, KeySet, Validator};
+    /// use time::Duration;
+    ///
+    /// let old = HmacKey::generate(keycard::Algorithm::HS256)?.with_key_id("old");
+    /// let new = HmacKey::generate(keycard::Algorithm::HS256)?.with_key_id("new");
+    /// let validator = Validator::builder(old.clone()).build()?;
+    /// let shared = validator.clone(); // e.g. in another thread
+    ///
+    /// validator.replace_keys(KeySet::from_iter([new.clone()]));
+    /// let token = Builder::new().expires_in(Duration::minutes(5)).sign(&new)?;
+    /// shared.verify::<keycard::Claims>(&token)?;
+    /// let token = Builder::new().expires_in(Duration::minutes(5)).sign(&old)?;
+    /// let err = shared.verify::<keycard::Claims>(&token).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::UnknownKeyId);
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn replace_keys(&self, keys: KeySet) {
+        let keys = Arc::new(keys);
+        let mut current = self
+            .rules
+            .keys
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        // The old set is dropped after the lock is released, not while holding it.
+        let _old = std::mem::replace(&mut *current, keys);
+        drop(current);
+    }
+
+    /// The current key set: a snapshot, unaffected by later [`replace_keys`](Self::replace_keys)
+    /// calls. Clone it to build the next set from this one.
+    pub fn keys(&self) -> Arc<KeySet> {
+        self.rules.current_keys()
     }
 
     /// Verifies `token` and returns its claims as `T`.
@@ -264,54 +334,20 @@ impl Rules {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), Error> {
-        let kid = header.key_id.as_deref();
-        let mut kid_known = false;
-        let mut algorithm_known = false;
-        for key in &self.keys {
-            // A key with an id answers only to that id; a key without one to any token.
-            if let (Some(theirs), Some(ours)) = (kid, key.key_id()) {
-                if theirs != ours {
-                    continue;
-                }
-            }
-            kid_known = true;
-            // The key's algorithm decides, never the header (RFC 8725 §3.1).
-            if key.algorithm() != header.algorithm {
-                continue;
-            }
-            algorithm_known = true;
-            if key.verify(message, signature).is_ok() {
-                return Ok(());
-            }
-        }
-        Err(self.no_key_verified(header, kid_known, algorithm_known))
+        // Keys by `kid`, then by their own algorithm, never the header's (RFC 8725 §3.1); an
+        // unknown `kid` is its own error, so that callers can refresh their key set.
+        self.current_keys().verify(
+            header.key_id.as_deref(),
+            header.algorithm,
+            message,
+            signature,
+        )
     }
 
-    #[cold]
-    fn no_key_verified(&self, header: &RawHeader<'_>, kid_known: bool, alg_known: bool) -> Error {
-        let kid = header.key_id.as_deref();
-        if !kid_known {
-            return Error::UnknownKeyId {
-                kid: echo(kid.unwrap_or_default()),
-            };
-        }
-        if !alg_known {
-            let mut expected: Vec<Algorithm> = Vec::new();
-            for key in &self.keys {
-                let matches_kid = match (kid, key.key_id()) {
-                    (Some(theirs), Some(ours)) => theirs == ours,
-                    _ => true,
-                };
-                if matches_kid && !expected.contains(&key.algorithm()) {
-                    expected.push(key.algorithm());
-                }
-            }
-            return Error::AlgorithmMismatch {
-                found: header.algorithm,
-                expected,
-            };
-        }
-        Error::Signature
+    /// A snapshot of the key set; the lock is held only to clone the `Arc`.
+    fn current_keys(&self) -> Arc<KeySet> {
+        // A poisoned lock still holds a whole `Arc`: a panic cannot leave half a set behind.
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn check_claims(&self, claims: &Registered<'_>, now: OffsetDateTime) -> Result<(), Error> {
@@ -417,7 +453,12 @@ impl ValidatorBuilder {
     /// Adds another key. Keys with a key id are chosen by the token's `kid`; keys without one are
     /// tried for any token whose algorithm they match.
     pub fn key(mut self, key: impl Verifier + 'static) -> Self {
-        self.rules.keys.push(Arc::new(key));
+        let keys = self
+            .rules
+            .keys
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::make_mut(keys).insert(key);
         self
     }
 
@@ -495,6 +536,13 @@ impl ValidatorBuilder {
     /// name, or `allow_any_audience` together with `audience`.
     pub fn build(self) -> Result<Validator, Error> {
         let rules = self.rules;
+        let keys = rules.current_keys();
+        if keys.is_empty() {
+            return Err(Error::configuration(format!(
+                "the key set is empty ({} keys of the document were skipped)",
+                keys.skipped().len()
+            )));
+        }
         if rules.leeway.is_negative() || rules.leeway > MAX_LEEWAY {
             return Err(Error::configuration(format!(
                 "leeway must be between 0 and {} seconds",

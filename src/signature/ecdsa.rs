@@ -121,6 +121,33 @@ impl EcdsaPrivateKey {
         Self::from_pkcs8_der(algorithm, pkcs8.as_bytes())
     }
 
+    /// Builds a key pair from the private scalar `d` and the uncompressed public point, as a JWK
+    /// carries them (RFC 7518 §6.2.2.1). The point is checked to lie on the curve, and `ring`
+    /// checks that `d·G` is that point.
+    pub(crate) fn from_private_scalar(
+        algorithm: Algorithm,
+        d: &[u8],
+        point: &[u8],
+    ) -> Result<Self, Error> {
+        // Off-curve points get the same message as everywhere else before ring sees them.
+        EcdsaPublicKey::from_sec1_point(algorithm, point)?;
+        // SEC1 `ECPrivateKey` (RFC 5915 §3): version 1, the scalar, and [1] the public key.
+        let mut bits = Vec::with_capacity(point.len() + 1);
+        bits.push(0);
+        bits.extend_from_slice(point);
+        let mut public_key = Vec::new();
+        der::encode(0x03, &bits, &mut public_key);
+        let mut body = Vec::new();
+        der::encode(0x02, &[1], &mut body);
+        der::encode(0x04, d, &mut body);
+        der::encode(0xa1, &public_key, &mut body);
+        let body = SecretBytes::new(body);
+        let mut sec1 = Vec::new();
+        der::encode(0x30, body.as_bytes(), &mut sec1);
+        let sec1 = SecretBytes::new(sec1);
+        Self::from_sec1_der(algorithm, sec1.as_bytes())
+    }
+
     /// Sets the key id written as `kid` into the header of tokens this key signs (and carried
     /// over to [`public_key`](Self::public_key)).
     pub fn with_key_id(mut self, kid: impl Into<String>) -> Self {
@@ -291,6 +318,10 @@ impl Verifier for EcdsaPublicKey {
         UnparsedPublicKey::new(self.verifying, &self.point)
             .verify(message, signature)
             .map_err(|_| Error::Signature)
+    }
+
+    fn public_jwk(&self) -> Option<crate::Jwk> {
+        Some(self.to_jwk())
     }
 }
 

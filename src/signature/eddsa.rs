@@ -61,6 +61,14 @@ impl Ed25519PrivateKey {
         Self::from_seed_and_pair(seed, pair)
     }
 
+    /// Builds a key from its seed and public key (the JWK `d` and `x` of RFC 8037 §2); `ring`
+    /// checks that the public key is the seed's.
+    pub(crate) fn from_seed_and_public_key(seed: &[u8], public: &[u8]) -> Result<Self, Error> {
+        let pair = Ed25519KeyPair::from_seed_and_public_key(seed, public)
+            .map_err(|e| Error::key(format!("Ed25519 key pair rejected: {e}")))?;
+        Self::from_seed_and_pair(seed, pair)
+    }
+
     fn from_seed_and_pair(seed: &[u8], pair: Ed25519KeyPair) -> Result<Self, Error> {
         let public = Ed25519PublicKey::from_bytes(pair.public_key().as_ref())?;
         Ok(Ed25519PrivateKey {
@@ -247,6 +255,10 @@ impl Verifier for Ed25519PublicKey {
         UnparsedPublicKey::new(&sig::ED25519, &self.bytes)
             .verify(message, signature)
             .map_err(|_| Error::Signature)
+    }
+
+    fn public_jwk(&self) -> Option<crate::Jwk> {
+        Some(self.to_jwk())
     }
 }
 

@@ -209,6 +209,16 @@ pub trait Verifier: fmt::Debug + Send + Sync {
     /// Returns `Ok(())` when `signature` is a valid signature of `message`, and
     /// [`Error::Signature`] otherwise.
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error>;
+
+    /// This key as a public JWK (RFC 7517), for publishing in a JWK Set with
+    /// [`KeySet::to_json`](crate::KeySet::to_json).
+    ///
+    /// The built-in RSA, ECDSA and Ed25519 public keys return their JWK; secret keys
+    /// ([`HmacKey`]) and verifiers that cannot describe themselves (the default) return `None`,
+    /// so a secret is never published.
+    fn public_jwk(&self) -> Option<crate::Jwk> {
+        None
+    }
 }
 
 /// Smart pointers to a signer or verifier are one too, so keys can be shared (`Arc`) or boxed
@@ -237,6 +247,9 @@ macro_rules! forward_through {
             fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
                 (**self).verify(message, signature)
             }
+            fn public_jwk(&self) -> Option<crate::Jwk> {
+                (**self).public_jwk()
+            }
         }
     )*};
 }
@@ -259,6 +272,7 @@ impl std::error::Error for RingFailure {}
 ///
 /// Best effort: `ring`'s own key schedules are not zeroized (it does not promise to), and copies
 /// the allocator made before cannot be reached.
+#[derive(Clone)]
 pub(crate) struct SecretBytes(Vec<u8>);
 
 impl SecretBytes {

@@ -88,6 +88,39 @@ impl RsaPrivateKey {
         })
     }
 
+    /// Builds a key pair from the RSA private key parameters of RFC 7518 §6.3.2 (unsigned
+    /// big-endian); `ring` checks that they belong together.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_private_components(
+        algorithm: Algorithm,
+        n: &[u8],
+        e: &[u8],
+        d: &[u8],
+        p: &[u8],
+        q: &[u8],
+        dp: &[u8],
+        dq: &[u8],
+        qi: &[u8],
+    ) -> Result<Self, Error> {
+        let scheme = scheme(algorithm)?;
+        // Check the public half first, for the same messages as the other constructors.
+        RsaPublicKey::from_components(algorithm, n, e)?;
+        let components = ring::rsa::KeyPairComponents {
+            public_key: ring::rsa::PublicKeyComponents {
+                n: der::strip_zeros(n),
+                e: der::strip_zeros(e),
+            },
+            d,
+            p,
+            q,
+            dP: dp,
+            dQ: dq,
+            qInv: qi,
+        };
+        let pair = RsaKeyPair::from_components(&components).map_err(rejected)?;
+        Self::new(algorithm, scheme, pair)
+    }
+
     /// Sets the key id written as `kid` into the header of tokens this key signs (and carried
     /// over to [`public_key`](Self::public_key)).
     pub fn with_key_id(mut self, kid: impl Into<String>) -> Self {
@@ -195,6 +228,11 @@ impl RsaPublicKey {
         self
     }
 
+    /// The modulus and public exponent, unsigned big-endian without leading zeros.
+    pub(crate) fn components(&self) -> (&[u8], &[u8]) {
+        (&self.n, &self.e)
+    }
+
     /// The key as DER SubjectPublicKeyInfo.
     pub fn to_der(&self) -> Vec<u8> {
         let pkcs1 = der::encode_rsa_public_key(&self.n, &self.e);
@@ -238,6 +276,10 @@ impl Verifier for RsaPublicKey {
         }
         .verify(self.verifying, message, signature)
         .map_err(|_| Error::Signature)
+    }
+
+    fn public_jwk(&self) -> Option<crate::Jwk> {
+        Some(self.to_jwk())
     }
 }
 

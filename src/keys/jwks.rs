@@ -1,0 +1,415 @@
+//! JWK Sets (RFC 7517 §5): [`KeySet`], the keys a [`Validator`](crate::Validator) chooses from
+//! by a token's `kid` and `alg`, read from and written to the JSON an identity provider
+//! publishes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use super::jwk::{Jwk, Object};
+use crate::error::{echo, Error, ErrorKind};
+use crate::signature::{Algorithm, Verifier};
+
+/// A set of verification keys, each bound to one algorithm, most often read from a JWK Set
+/// document (RFC 7517 §5) such as an identity provider's `jwks_uri`.
+///
+/// Reading a document never fails because of one key: keys keycard cannot use (a `use: enc` key,
+/// an unsupported curve, a modulus under 2048 bits, a JWE algorithm) are left out and listed by
+/// [`skipped`](KeySet::skipped), so that a provider adding a key type you do not use does not take
+/// your service down. Only a document that is not a JWK Set at all is an error.
+///
+/// Choosing a key for a token (RFC 7515 §4.1.4, RFC 8725 §3.1):
+/// - a token with a `kid` is tried against the keys with that `kid` (and keys without any); when
+///   there are none, the error is [`Error::UnknownKeyId`], your cue to fetch the set again;
+/// - a token without a `kid` is tried against the keys whose algorithm is the token's;
+/// - either way a key verifies only tokens of its own algorithm.
+///
+/// ```
+/// use keycard::{Builder, Ed25519PrivateKey, ErrorKind, KeySet, Validator};
+/// use time::Duration;
+///
+/// let signing_key = Ed25519PrivateKey::generate()?.with_key_id("2026-11");
+/// // The issuer publishes its public keys...
+/// let mut published = KeySet::new();
+/// published.insert(signing_key.public_key());
+/// let document = published.to_json();
+///
+/// // ...and a service reads them.
+/// let keys = KeySet::from_jwks(&document)?;
+/// assert!(keys.skipped().is_empty());
+/// let validator = Validator::builder_with_keys(keys).build()?;
+///
+/// let token = Builder::new().expires_in(Duration::minutes(5)).sign(&signing_key)?;
+/// validator.verify::<keycard::Claims>(&token)?;
+///
+/// let stranger = Ed25519PrivateKey::generate()?.with_key_id("2027-01");
+/// let token = Builder::new().expires_in(Duration::minutes(5)).sign(&stranger)?;
+/// let err = validator.verify::<keycard::Claims>(&token).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::UnknownKeyId);
+/// # Ok::<(), keycard::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: Vec<Arc<dyn Verifier>>,
+    skipped: Vec<SkippedKey>,
+}
+
+/// A key of a JWK Set document that [`KeySet`] left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedKey {
+    index: usize,
+    key_id: Option<String>,
+    kind: ErrorKind,
+    reason: String,
+}
+
+impl SkippedKey {
+    /// The key's position in the document's `keys` array, from 0.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The key's `kid`, when it has a readable one (shortened).
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+
+    /// The kind of the error that refused the key, for instance
+    /// [`ErrorKind::Key`] or [`ErrorKind::Algorithm`].
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Why the key was left out, for people.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for SkippedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "key #{}", self.index)?;
+        if let Some(kid) = &self.key_id {
+            write!(f, " (kid `{kid}`)")?;
+        }
+        write!(f, " skipped: {}", self.reason)
+    }
+}
+
+impl KeySet {
+    /// An empty set; add keys with [`insert`](KeySet::insert).
+    pub fn new() -> Self {
+        KeySet::default()
+    }
+
+    /// Reads a JWK Set document, `{"keys": [...]}`, using each key for the algorithm its `alg`
+    /// member names. Keys without `alg` are skipped: name their algorithms with
+    /// [`from_jwks_for`](KeySet::from_jwks_for).
+    ///
+    /// Also skipped (see [`skipped`](KeySet::skipped)): keys that are not for signatures (`use`
+    /// other than `sig`, `key_ops` without `verify`), keys whose algorithm keycard does not
+    /// implement, keys whose material is refused, asymmetric keys that carry a private key (a
+    /// set meant for verifying should hold public keys only), and keys whose `kid` and algorithm
+    /// are both shared with another key of the document (ambiguous, RFC 7517 §4.5).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Key`] when the text is not JSON, not an object, or has no `keys` array.
+    pub fn from_jwks(json: &str) -> Result<Self, Error> {
+        Self::read(json, None)
+    }
+
+    /// Reads a JWK Set document accepting only `algorithms`: a key whose `alg` is not among them
+    /// is skipped, and a key without `alg` is used for each of them its type fits (an RSA key
+    /// for each RS* and PS* listed, an EC key for the one its curve serves, ...). Each use is a
+    /// separate key value bound to one algorithm.
+    ///
+    /// ```
+    /// use keycard::{Algorithm, KeySet};
+    ///
+    /// // RFC 7517 Appendix A.1: the EC key is for encryption; the RSA key says RS256.
+    /// let document = r#"{"keys": [
+    ///   {"kty":"EC","crv":"P-256","use":"enc","kid":"1",
+    ///    "x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+    ///    "y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"},
+    ///   {"kty":"RSA","alg":"RS256","kid":"2011-04-29","e":"AQAB",
+    ///    "n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}
+    /// ]}"#;
+    /// let keys = KeySet::from_jwks_for(document, &[Algorithm::RS256, Algorithm::ES256])?;
+    /// assert_eq!(keys.len(), 1);
+    /// assert_eq!(keys.skipped()[0].key_id(), Some("1"));
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn from_jwks_for(json: &str, algorithms: &[Algorithm]) -> Result<Self, Error> {
+        Self::read(json, Some(algorithms))
+    }
+
+    fn read(json: &str, accepted: Option<&[Algorithm]>) -> Result<Self, Error> {
+        let document: Document = serde_json::from_str(json)
+            .map_err(|e| Error::key(format!("not a JWK Set (RFC 7517 §5): {e}")))?;
+        let mut found: Vec<(usize, Arc<dyn Verifier>)> = Vec::new();
+        let mut set = KeySet::new();
+        for (index, object) in document.keys.into_iter().enumerate() {
+            let members = match object.0 {
+                Ok(members) => members,
+                Err(reason) => {
+                    set.skip(index, None, &Error::key(reason));
+                    continue;
+                }
+            };
+            let kid = members.iter().find_map(|(name, value)| match value {
+                serde_json::Value::String(kid) if name == "kid" => Some(echo(kid)),
+                _ => None,
+            });
+            match Self::verifiers(members, accepted) {
+                Ok(verifiers) => {
+                    for verifier in verifiers {
+                        match verifier {
+                            Ok(verifier) => found.push((index, verifier)),
+                            Err(err) => set.skip(index, kid.clone(), &err),
+                        }
+                    }
+                }
+                Err(err) => set.skip(index, kid, &err),
+            }
+        }
+        // RFC 7517 §4.5: distinct keys SHOULD have distinct `kid`s. Two keys that share both
+        // `kid` and algorithm cannot be told apart by a token, so neither is used.
+        for (i, (index, key)) in found.iter().enumerate() {
+            let ambiguous = key.key_id().is_some()
+                && found.iter().enumerate().any(|(j, (_, other))| {
+                    i != j && other.key_id() == key.key_id() && other.algorithm() == key.algorithm()
+                });
+            if ambiguous {
+                let kid = key.key_id().map(echo);
+                let err = Error::key(format!(
+                    "another {} key has the same kid, so a token cannot say which one it means \
+                     (RFC 7517 §4.5)",
+                    key.algorithm()
+                ));
+                set.skip(*index, kid, &err);
+            } else {
+                set.keys.push(Arc::clone(key));
+            }
+        }
+        set.skipped.sort_by_key(|s| s.index);
+        Ok(set)
+    }
+
+    /// The verifiers one JWK of a document gives, one per algorithm, or why it gives none.
+    #[allow(clippy::type_complexity)]
+    fn verifiers(
+        members: Vec<(String, serde_json::Value)>,
+        accepted: Option<&[Algorithm]>,
+    ) -> Result<Vec<Result<Arc<dyn Verifier>, Error>>, Error> {
+        let jwk = Jwk::from_members(members)?;
+        if jwk.is_private() && jwk.key_type() != "oct" {
+            return Err(Error::key(
+                "the JWK holds a private key: a key set for verifying takes public keys only",
+            ));
+        }
+        let algorithms: Vec<Algorithm> = match (jwk.algorithm(), accepted) {
+            (Some(alg), accepted) => {
+                let alg = alg.parse::<Algorithm>()?;
+                if accepted.is_some_and(|list| !list.contains(&alg)) {
+                    return Err(Error::AlgorithmMismatch {
+                        found: alg,
+                        expected: accepted.unwrap_or_default().to_vec(),
+                    });
+                }
+                vec![alg]
+            }
+            (None, None) => {
+                return Err(Error::key(
+                    "the JWK has no `alg`: name the algorithms to use it for with \
+                     `KeySet::from_jwks_for`",
+                ))
+            }
+            (None, Some(list)) => {
+                let fitting: Vec<Algorithm> =
+                    list.iter().copied().filter(|alg| jwk.fits(*alg)).collect();
+                if fitting.is_empty() {
+                    return Err(Error::key(format!(
+                        "the JWK has no `alg`, and none of the accepted algorithms fits a key of \
+                         kty `{}`{}",
+                        jwk.key_type(),
+                        jwk.curve()
+                            .map(|crv| format!(" on curve `{}`", echo(crv)))
+                            .unwrap_or_default()
+                    )));
+                }
+                fitting
+            }
+        };
+        Ok(algorithms
+            .into_iter()
+            .map(|alg| jwk.to_verifier(alg).map(Arc::from))
+            .collect())
+    }
+
+    #[cold]
+    fn skip(&mut self, index: usize, key_id: Option<String>, err: &Error) {
+        self.skipped.push(SkippedKey {
+            index,
+            key_id,
+            kind: err.kind(),
+            reason: err.to_string(),
+        });
+    }
+
+    /// Adds a key. A key with a key id answers only to tokens with that `kid`; a key without one
+    /// is tried for any token of its algorithm.
+    pub fn insert(&mut self, key: impl Verifier + 'static) {
+        self.keys.push(Arc::new(key));
+    }
+
+    /// Removes the keys whose key id is `kid` and returns how many there were.
+    pub fn remove(&mut self, kid: &str) -> usize {
+        let before = self.keys.len();
+        self.keys.retain(|key| key.key_id() != Some(kid));
+        before - self.keys.len()
+    }
+
+    /// The number of usable keys (a JWK used for two algorithms counts twice).
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the set has no usable key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The usable keys, in document order.
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Verifier> + '_ {
+        self.keys.iter().map(|key| &**key as &dyn Verifier)
+    }
+
+    /// The keys of the document that were left out, and why; log them when you load a set.
+    pub fn skipped(&self) -> &[SkippedKey] {
+        &self.skipped
+    }
+
+    /// The set as a JWK Set document, `{"keys":[...]}`, of the public keys only: keys that have
+    /// no public form (HMAC secrets, your own verifiers without
+    /// [`public_jwk`](Verifier::public_jwk)) are left out, so publishing the result never
+    /// publishes a secret.
+    pub fn to_json(&self) -> String {
+        #[derive(serde::Serialize)]
+        struct Out {
+            keys: Vec<Jwk>,
+        }
+        let keys = self
+            .keys
+            .iter()
+            .filter_map(|key| key.public_jwk())
+            .collect();
+        serde_json::to_string(&Out { keys }).unwrap_or_default()
+    }
+
+    /// Verifies a JWS signature with the key the header chooses: by `kid` when the token has
+    /// one, by algorithm always (the key's algorithm decides, never the header: RFC 8725 §3.1).
+    pub(crate) fn verify(
+        &self,
+        kid: Option<&str>,
+        algorithm: Algorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), Error> {
+        let mut kid_known = false;
+        let mut algorithm_known = false;
+        for key in &self.keys {
+            if !answers_to(&**key, kid) {
+                continue;
+            }
+            kid_known = true;
+            if key.algorithm() != algorithm {
+                continue;
+            }
+            algorithm_known = true;
+            if key.verify(message, signature).is_ok() {
+                return Ok(());
+            }
+        }
+        Err(self.no_key_verified(kid, algorithm, kid_known, algorithm_known))
+    }
+
+    #[cold]
+    fn no_key_verified(
+        &self,
+        kid: Option<&str>,
+        algorithm: Algorithm,
+        kid_known: bool,
+        algorithm_known: bool,
+    ) -> Error {
+        match kid {
+            Some(kid) if !kid_known => Error::UnknownKeyId { kid: echo(kid) },
+            _ if !algorithm_known => {
+                let mut expected: Vec<Algorithm> = Vec::new();
+                for key in self.keys.iter().filter(|key| answers_to(&***key, kid)) {
+                    if !expected.contains(&key.algorithm()) {
+                        expected.push(key.algorithm());
+                    }
+                }
+                Error::AlgorithmMismatch {
+                    found: algorithm,
+                    expected,
+                }
+            }
+            _ => Error::Signature,
+        }
+    }
+}
+
+/// A key with an id answers only to that id; a key without one, and a token without one, match
+/// anything.
+fn answers_to(key: &dyn Verifier, kid: Option<&str>) -> bool {
+    match (kid, key.key_id()) {
+        (Some(theirs), Some(ours)) => theirs == ours,
+        _ => true,
+    }
+}
+
+impl<V: Verifier + 'static> FromIterator<V> for KeySet {
+    fn from_iter<I: IntoIterator<Item = V>>(keys: I) -> Self {
+        let mut set = KeySet::new();
+        for key in keys {
+            set.insert(key);
+        }
+        set
+    }
+}
+
+/// The top level of a JWK Set document: an object whose `keys` member is an array; other
+/// members are ignored (RFC 7517 §5).
+struct Document {
+    keys: Vec<Object>,
+}
+
+impl<'de> Deserialize<'de> for Document {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DocumentVisitor;
+        impl<'de> Visitor<'de> for DocumentVisitor {
+            type Value = Document;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object with a `keys` array")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
+                let mut keys = None;
+                while let Some(name) = map.next_key::<String>()? {
+                    if name == "keys" {
+                        if keys.is_some() {
+                            return Err(de::Error::custom("`keys` appears more than once"));
+                        }
+                        keys = Some(map.next_value::<Vec<Object>>()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                let keys = keys.ok_or_else(|| de::Error::custom("there is no `keys` array"))?;
+                Ok(Document { keys })
+            }
+        }
+        deserializer.deserialize_map(DocumentVisitor)
+    }
+}
