@@ -58,6 +58,16 @@
 //! Your own type (an HSM, a cloud KMS) signs by implementing [`Signer`] and verifies by
 //! implementing [`Verifier`].
 //!
+//! ## Token lifecycle
+//!
+//! [`TokenIssuer`] mints an access token (`typ: at+jwt`) and a refresh token (`typ: refresh+jwt`)
+//! per login, rotates refresh tokens and revokes the whole session when a used one comes back
+//! (RFC 9700 §4.14.2), and revokes single tokens, sessions or every token of a subject. Validators
+//! check those revocations through a shared [`RevocationStore`], and can require scopes
+//! ([`require_scope`](ValidatorBuilder::require_scope)) or check OpenID Connect ID tokens
+//! ([`id_token`](ValidatorBuilder::id_token)). On the client, [`TokenSource`] refreshes ahead of
+//! expiry, once for all threads. `cargo run --example refresh_flow` shows it all step by step.
+//!
 //! ## Errors
 //!
 //! Everything returns [`Error`]. Match on [`Error::kind`] ([`ErrorKind`]) in code; show the
