@@ -67,7 +67,7 @@ fn rfc7515_a2_rs256_private_jwk_re_signs_byte_identical() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|b| b.as_u64().unwrap() as u8)
+        .map(|b| u8::try_from(b.as_u64().unwrap()).unwrap())
         .collect();
     assert_eq!(signature, expected);
     assert_eq!(key.sign(&input).unwrap(), expected);
