@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 use keycard::time::{Duration, OffsetDateTime};
 use keycard::{
     Algorithm, Builder, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey, Ed25519PublicKey,
-    Error, FixedClock, HmacKey, RsaPrivateKey, RsaPublicKey, Signer, Validator, Verifier,
+    Error, FixedClock, Jwk, KeySet, RsaPrivateKey, RsaPublicKey, Signer, Validator, Verifier,
 };
 use serde_json::Value;
 
@@ -199,14 +199,13 @@ fn verify(
         .iter()
         .map(|a| a.parse::<Algorithm>())
         .collect::<Result<Vec<_>, _>>()?;
-    let mut verifiers = load_verifiers(key_file, &algs)?.into_iter();
-    let first = verifiers
-        .next()
-        .ok_or_else(|| usage(format!("{key_file} holds no key usable for verifying")))?;
-    let mut builder = Validator::builder(first).leeway(Duration::seconds(leeway));
-    for verifier in verifiers {
-        builder = builder.key(verifier);
+    let keys = load_keys(key_file, &algs)?;
+    if keys.is_empty() {
+        return Err(usage(format!(
+            "{key_file} holds no key usable for verifying"
+        )));
     }
+    let mut builder = Validator::builder_with_keys(keys).leeway(Duration::seconds(leeway));
     for aud in auds {
         builder = builder.audience(aud);
     }
@@ -263,18 +262,49 @@ fn read_file(path: &str) -> Result<String, Failure> {
     std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {path}: {e}")))
 }
 
-/// Public keys from a PEM file (one per `--alg`), a JWK, or a JWKS.
-fn load_verifiers(path: &str, algs: &[Algorithm]) -> Result<Vec<Arc<dyn Verifier>>, Failure> {
+/// Public keys from a JWKS, a JWK, or a PEM file (one key per `--alg`).
+fn load_keys(path: &str, algs: &[Algorithm]) -> Result<KeySet, Failure> {
     let text = read_file(path)?;
-    if text.trim_start().starts_with('{') {
-        return jwk::verifiers(&text, algs);
+    if !text.trim_start().starts_with('{') {
+        if algs.is_empty() {
+            return Err(usage(
+                "a PEM key needs --alg to say which algorithm it is for",
+            ));
+        }
+        return algs.iter().map(|&alg| pem_verifier(&text, alg)).collect();
     }
-    if algs.is_empty() {
-        return Err(usage(
-            "a PEM key needs --alg to say which algorithm it is for",
-        ));
+    let json: Value =
+        serde_json::from_str(&text).map_err(|e| usage(format!("{path} is not JSON: {e}")))?;
+    if json.get("keys").is_some() {
+        let keys = if algs.is_empty() {
+            KeySet::from_jwks(&text)?
+        } else {
+            KeySet::from_jwks_for(&text, algs)?
+        };
+        for skipped in keys.skipped() {
+            eprintln!("note: {skipped}");
+        }
+        return Ok(keys);
     }
-    algs.iter().map(|&alg| pem_verifier(&text, alg)).collect()
+    let jwk = Jwk::from_json(&text)?;
+    jwk_algorithms(&jwk, algs)?
+        .into_iter()
+        .map(|alg| jwk.to_verifier(alg))
+        .collect::<Result<KeySet, Error>>()
+        .map_err(Failure::from)
+}
+
+/// The algorithms to use a JWK for: those given, else the JWK's own `alg`.
+fn jwk_algorithms(jwk: &Jwk, algs: &[Algorithm]) -> Result<Vec<Algorithm>, Failure> {
+    if !algs.is_empty() {
+        return Ok(algs.to_vec());
+    }
+    match jwk.algorithm() {
+        Some(alg) => Ok(vec![alg.parse()?]),
+        None => Err(usage(
+            "the JWK has no `alg`: say which algorithm with --alg",
+        )),
+    }
 }
 
 fn pem_verifier(pem: &str, alg: Algorithm) -> Result<Arc<dyn Verifier>, Failure> {
@@ -314,7 +344,7 @@ fn pem_verifier(pem: &str, alg: Algorithm) -> Result<Arc<dyn Verifier>, Failure>
 fn load_signer(path: &str, alg: Algorithm) -> Result<Box<dyn Signer>, Failure> {
     let text = read_file(path)?;
     if text.trim_start().starts_with('{') {
-        return jwk::signer(&text, alg);
+        return Ok(Jwk::from_json(&text)?.to_signer(alg)?);
     }
     let signer: Box<dyn Signer> = match alg {
         Algorithm::ES256 | Algorithm::ES384 => Box::new(EcdsaPrivateKey::from_pem(alg, &text)?),
@@ -329,21 +359,4 @@ fn load_signer(path: &str, alg: Algorithm) -> Result<Box<dyn Signer>, Failure> {
 
 fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
-}
-
-/// JWK and JWKS files.
-mod jwk {
-    use super::*;
-
-    pub(super) fn verifiers(
-        _text: &str,
-        _algs: &[Algorithm],
-    ) -> Result<Vec<Arc<dyn Verifier>>, Failure> {
-        let _ = HmacKey::hs256;
-        Err(usage("JWK files are not supported yet"))
-    }
-
-    pub(super) fn signer(_text: &str, _alg: Algorithm) -> Result<Box<dyn Signer>, Failure> {
-        Err(usage("JWK files are not supported yet"))
-    }
 }

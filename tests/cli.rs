@@ -273,3 +273,99 @@ fn rsa_pem_signs_with_every_rsa_algorithm() {
         assert!(out.status.success(), "{alg}: {}", stderr(&out));
     }
 }
+
+/// Writes `contents` to a file of this test run and returns its path.
+fn temp_file(name: &str, contents: &str) -> String {
+    let path = std::env::temp_dir().join(format!("keycard-cli-{}-{name}", std::process::id()));
+    std::fs::write(&path, contents).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// The RFC 7515 Appendix A.3 P-256 key (private, with `d`) and its public half.
+fn rfc_p256_jwks() -> (String, String) {
+    let path = format!(
+        "{}/tests/vectors/rfc7515_a3_es256.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let vector: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut private = vector["jwk"].clone();
+    private["kid"] = "rfc-a3".into();
+    private["alg"] = "ES256".into();
+    let mut public = private.clone();
+    public.as_object_mut().unwrap().remove("d");
+    (
+        private.to_string(),
+        serde_json::json!({ "keys": [public] }).to_string(),
+    )
+}
+
+#[test]
+fn jwk_signs_and_jwks_verifies_by_kid() {
+    let (private, jwks) = rfc_p256_jwks();
+    let private = temp_file("a3-private.jwk", &private);
+    let jwks = temp_file("a3.jwks", &jwks);
+    let out = run(&[
+        "sign",
+        "--key",
+        &private,
+        "--alg",
+        "ES256",
+        "--kid",
+        "rfc-a3",
+        "--expires-in",
+        "60",
+        "{}",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = stdout(&out).trim().to_owned();
+    let out = run(&["verify", "--key", &jwks, &token]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Another kid is an unknown key: the caller should refresh its JWKS.
+    let out = run(&[
+        "sign",
+        "--key",
+        &private,
+        "--alg",
+        "ES256",
+        "--kid",
+        "rotated",
+        "--expires-in",
+        "60",
+        "{}",
+    ]);
+    let token = stdout(&out).trim().to_owned();
+    let out = run(&["verify", "--key", &jwks, &token]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("error[unknown_key_id]: "),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_single_public_jwk_verifies_with_its_own_alg() {
+    let (private, jwks) = rfc_p256_jwks();
+    let jwks: serde_json::Value = serde_json::from_str(&jwks).unwrap();
+    let public = temp_file("a3-public.jwk", &jwks["keys"][0].to_string());
+    let private = temp_file("a3-private-2.jwk", &private);
+    let out = run(&[
+        "sign",
+        "--key",
+        &private,
+        "--alg",
+        "ES256",
+        "--expires-in",
+        "60",
+        "{}",
+    ]);
+    let token = stdout(&out).trim().to_owned();
+    let out = run(&["verify", "--key", &public, &token]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The JWK says ES256: asking for PS256 is refused as a key error, not silently ignored.
+    let out = run(&["verify", "--key", &public, "--alg", "PS256", &token]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error[key]: "), "{}", stderr(&out));
+}
