@@ -58,6 +58,31 @@
 //! Your own type (an HSM, a cloud KMS) signs by implementing [`Signer`] and verifies by
 //! implementing [`Verifier`].
 //!
+//! Claims that borrow (`&str` fields) come from [`Validator::verify_borrowed`], which decodes into
+//! a buffer you reuse: verifying then allocates nothing.
+//!
+//! ## Key sets and rotation
+//!
+//! An API that trusts an identity provider verifies with its JSON Web Key Set (RFC 7517 §5).
+//! [`KeySet::from_jwks`] reads one (keys it cannot use are skipped and listed, not fatal), the
+//! validator picks a key by the token's `kid` and the key's own algorithm, and a `kid` that no key
+//! has fails with [`ErrorKind::UnknownKeyId`], the cue to fetch the set again and hand it to
+//! [`Validator::replace_keys`], which swaps it atomically under running verifications. Single
+//! keys convert to and from JWK ([`Jwk`]) with RFC 7638 thumbprints.
+//!
+//! ```
+//! use keycard::{ErrorKind, KeySet, Validator};
+//!
+//! // RFC 7520 Figure 5: a symmetric key for HS256 with a key id.
+//! let jwks = r#"{"keys":[{"kty":"oct","kid":"018c0ae5-4d9b-471b-bfd6-eef314bc7037",
+//!     "use":"sig","alg":"HS256","k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}]}"#;
+//! let validator = Validator::builder_with_keys(KeySet::from_jwks(jwks)?).build()?;
+//! let token = "eyJhbGciOiJIUzI1NiIsImtpZCI6Im90aGVyIn0.e30.c2lnbmF0dXJlLWJ5dGVzLWhlcmUtMzItYnl0ZXMh";
+//! let err = validator.verify::<keycard::Claims>(token).unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::UnknownKeyId); // `kid: other`: time to refresh the set
+//! # Ok::<(), keycard::Error>(())
+//! ```
+//!
 //! ## Token lifecycle
 //!
 //! [`TokenIssuer`] mints an access token (`typ: at+jwt`) and a refresh token (`typ: refresh+jwt`)
@@ -89,7 +114,7 @@
 //!   ignored.
 //! - **Strict parsing**: exactly three parts, canonical unpadded base64url, JSON objects without
 //!   duplicate member names, typed registered claims, 8 KiB maximum (configurable).
-//! - **Signature first**: the payload is not even decoded until the signature has verified.
+//! - **Signature first**: the claims are not parsed until the signature has verified.
 //! - Reading a token without verifying it is possible, in the module named for what it is:
 //!   [`unverified`].
 
