@@ -97,7 +97,7 @@ struct RsaPrivate {
 }
 
 /// What a key is going to be used for, checked against `use` and `key_ops` (RFC 7517 §4.2–4.3).
-const VERIFY: &[&str] = &["verify"];
+pub(crate) const VERIFY: &[&str] = &["verify"];
 const SIGN: &[&str] = &["sign"];
 
 impl Jwk {
@@ -332,6 +332,22 @@ impl Jwk {
                 self.key_type()
             )));
         }
+        self.check_purpose(ops)?;
+        // RFC 7517 §4.4: the key is for that algorithm only (RFC 8725 §3.1).
+        if let Some(alg) = self.algorithm.as_deref() {
+            if alg != algorithm.as_str() {
+                return Err(Error::key(format!(
+                    "the JWK is for `alg: {}`, not {algorithm}",
+                    echo(alg)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses the key for the operations `ops` (`sign`, `verify`) when `use` or `key_ops` say
+    /// it is not for them.
+    pub(crate) fn check_purpose(&self, ops: &[&str]) -> Result<(), Error> {
         // RFC 7517 §4.2: "sig" is the use for signatures; "enc" and anything else is not.
         if let Some(key_use) = self.key_use.as_deref() {
             if key_use != "sig" {
@@ -346,15 +362,6 @@ impl Jwk {
             if let Some(op) = ops.iter().find(|op| !key_ops.iter().any(|k| k == *op)) {
                 return Err(Error::key(format!(
                     "the JWK's `key_ops` do not include `{op}`"
-                )));
-            }
-        }
-        // RFC 7517 §4.4: the key is for that algorithm only (RFC 8725 §3.1).
-        if let Some(alg) = self.algorithm.as_deref() {
-            if alg != algorithm.as_str() {
-                return Err(Error::key(format!(
-                    "the JWK is for `alg: {}`, not {algorithm}",
-                    echo(alg)
                 )));
             }
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use super::jwk::{Jwk, Object};
+use super::jwk::{Jwk, Object, VERIFY};
 use crate::error::{echo, Error, ErrorKind};
 use crate::signature::{Algorithm, Verifier};
 
@@ -147,21 +147,47 @@ impl KeySet {
     fn read(json: &str, accepted: Option<&[Algorithm]>) -> Result<Self, Error> {
         let document: Document = serde_json::from_str(json)
             .map_err(|e| Error::key(format!("not a JWK Set (RFC 7517 §5): {e}")))?;
+        // RFC 7517 §4.5: keys SHOULD have distinct `kid`s, except keys of different types meant
+        // as alternatives. Entries that share `kid`, `kty` and `alg` cannot be told apart by a
+        // token, so none of them is used, even when one of them would be refused anyway: such a
+        // document is not what its publisher meant.
+        let identities: Vec<Option<[Option<&str>; 3]>> = document
+            .keys
+            .iter()
+            .map(|object| {
+                let members = object.0.as_ref().ok()?;
+                let kid = member(members, "kid")?;
+                Some([Some(kid), member(members, "kty"), member(members, "alg")])
+            })
+            .collect();
+        let shared = |index: usize| {
+            identities[index].is_some_and(|identity| {
+                let same = identities.iter().filter(|other| **other == Some(identity));
+                same.count() > 1
+            })
+        };
+        let duplicates: Vec<bool> = (0..identities.len()).map(shared).collect();
+
         let mut found: Vec<(usize, Arc<dyn Verifier>)> = Vec::new();
         let mut set = KeySet::new();
-        for (index, object) in document.keys.into_iter().enumerate() {
-            let members = match object.0 {
+        for (index, object) in document.keys.iter().enumerate() {
+            let members = match &object.0 {
                 Ok(members) => members,
                 Err(reason) => {
-                    set.skip(index, None, &Error::key(reason));
+                    set.skip(index, None, &Error::key(reason.clone()));
                     continue;
                 }
             };
-            let kid = members.iter().find_map(|(name, value)| match value {
-                serde_json::Value::String(kid) if name == "kid" => Some(echo(kid)),
-                _ => None,
-            });
-            match Self::verifiers(members, accepted) {
+            let kid = member(members, "kid").map(echo);
+            if duplicates[index] {
+                let err = Error::key(
+                    "another key of the set has the same kid, kty and alg, so a token cannot say \
+                     which one it means (RFC 7517 §4.5)",
+                );
+                set.skip(index, kid, &err);
+                continue;
+            }
+            match Self::verifiers(members.clone(), accepted) {
                 Ok(verifiers) => {
                     for verifier in verifiers {
                         match verifier {
@@ -173,8 +199,8 @@ impl KeySet {
                 Err(err) => set.skip(index, kid, &err),
             }
         }
-        // RFC 7517 §4.5: distinct keys SHOULD have distinct `kid`s. Two keys that share both
-        // `kid` and algorithm cannot be told apart by a token, so neither is used.
+        // The same for keys that end up sharing `kid` and algorithm (a key without `alg` read
+        // for an algorithm another key with its `kid` names).
         for (i, (index, key)) in found.iter().enumerate() {
             let ambiguous = key.key_id().is_some()
                 && found.iter().enumerate().any(|(j, (_, other))| {
@@ -203,6 +229,7 @@ impl KeySet {
         accepted: Option<&[Algorithm]>,
     ) -> Result<Vec<Result<Arc<dyn Verifier>, Error>>, Error> {
         let jwk = Jwk::from_members(members)?;
+        jwk.check_purpose(VERIFY)?;
         if jwk.is_private() && jwk.key_type() != "oct" {
             return Err(Error::key(
                 "the JWK holds a private key: a key set for verifying takes public keys only",
@@ -359,6 +386,14 @@ impl KeySet {
             _ => Error::Signature,
         }
     }
+}
+
+/// A string member of a JWK's members.
+fn member<'a>(members: &'a [(String, serde_json::Value)], name: &str) -> Option<&'a str> {
+    members.iter().find_map(|(n, value)| match value {
+        serde_json::Value::String(text) if n == name => Some(text.as_str()),
+        _ => None,
+    })
 }
 
 /// A key with an id answers only to that id; a key without one, and a token without one, match
