@@ -979,7 +979,7 @@ impl EcdsaPublicKey {
     /// The key as a public JWK: `kty`, `kid` when set, `use: sig`, `alg`, `crv`, `x`, `y`.
     pub fn to_jwk(&self) -> Jwk {
         let algorithm = Verifier::algorithm(self);
-        let coordinates = &self.sec1_point()[1..];
+        let coordinates = self.sec1_point().get(1..).unwrap_or_default();
         let (x, y) = coordinates.split_at(coordinates.len() / 2);
         Jwk::public(
             algorithm,
@@ -1038,5 +1038,66 @@ impl Ed25519PrivateKey {
         let d = d.ok_or_else(no_private_key)?;
         let key = Ed25519PrivateKey::from_seed_and_public_key(d.as_bytes(), x)?;
         Ok(with_kid(key, jwk, Ed25519PrivateKey::with_key_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ops(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn key_ops_must_be_unique_and_agree_with_use() {
+        assert!(check_key_ops(&ops(&["sign", "verify"]), Some("sig")).is_ok());
+        assert!(check_key_ops(&ops(&["verify", "verify"]), None).is_err());
+        assert!(check_key_ops(&ops(&["encrypt"]), Some("sig")).is_err());
+        assert!(check_key_ops(&ops(&["verify"]), Some("enc")).is_err());
+        assert!(check_key_ops(&ops(&["deriveKey"]), Some("enc")).is_ok());
+        assert!(check_key_ops(&[], Some("sig")).is_ok());
+    }
+
+    #[test]
+    fn object_reports_duplicates_and_non_objects_without_failing_the_parse() {
+        let parse = |json: &str| serde_json::from_str::<Object>(json).map(|o| o.0);
+        assert_eq!(parse(r#"{"a":1,"b":"x"}"#).unwrap().unwrap().len(), 2);
+        assert!(parse(r#"{"a":1,"a":2}"#)
+            .unwrap()
+            .unwrap_err()
+            .contains("`a`"));
+        assert!(parse(r#"{"a":1,"\u0061":2}"#).unwrap().is_err());
+        for not_object in ["[1,[2]]", "true", "-1", "1", "1.5", "\"s\"", "null"] {
+            assert!(parse(not_object).unwrap().is_err(), "{not_object}");
+        }
+        assert!(parse("{").is_err(), "invalid JSON is an error of the parse");
+    }
+
+    #[test]
+    fn every_supported_algorithm_fits_exactly_its_key_type() {
+        let jwk = |json: &str| Jwk::from_json(json).unwrap();
+        let rsa = jwk(r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#);
+        let p256 = jwk(r#"{"kty":"EC","crv":"P-256","x":"AQAB","y":"AQAB"}"#);
+        let ed = jwk(r#"{"kty":"OKP","crv":"Ed25519","x":"AQAB"}"#);
+        let x25519 = jwk(r#"{"kty":"OKP","crv":"X25519","x":"AQAB"}"#);
+        let oct = jwk(r#"{"kty":"oct","k":"AQAB"}"#);
+        use Algorithm::*;
+        for alg in [
+            HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384,
+        ] {
+            let fitting: Vec<&str> = [&rsa, &p256, &ed, &x25519, &oct]
+                .iter()
+                .filter(|k| k.fits(alg))
+                .map(|k| k.key_type())
+                .collect();
+            assert_eq!(
+                fitting.len(),
+                usize::from(alg != ES384),
+                "{alg}: {fitting:?}"
+            );
+        }
+        assert!(ed.fits(EdDSA) && !x25519.fits(EdDSA));
+        assert_eq!(curve_of(ES512), Some("P-521"));
     }
 }

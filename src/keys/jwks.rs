@@ -448,3 +448,41 @@ impl<'de> Deserialize<'de> for Document {
         deserializer.deserialize_map(DocumentVisitor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HmacKey;
+
+    #[test]
+    fn errors_name_the_missing_kid_or_the_algorithms_there_are() {
+        let mut set = KeySet::new();
+        let empty = set.verify(None, Algorithm::HS256, b"m", b"s").unwrap_err();
+        assert!(
+            matches!(empty, Error::AlgorithmMismatch { ref expected, .. } if expected.is_empty())
+        );
+        set.insert(HmacKey::hs256(&[1; 32]).unwrap().with_key_id("a"));
+        set.insert(HmacKey::hs384(&[1; 48]).unwrap());
+        let err = set
+            .verify(Some("b"), Algorithm::HS512, b"m", b"s")
+            .unwrap_err();
+        // The kid-less HS384 key answers to any kid, so the kid is not unknown.
+        assert!(
+            matches!(err, Error::AlgorithmMismatch { ref expected, .. } if expected == &[Algorithm::HS384]),
+            "{err}"
+        );
+        set.remove("a");
+        let err = set
+            .verify(Some("a"), Algorithm::HS384, b"m", b"s")
+            .unwrap_err();
+        assert!(matches!(err, Error::Signature), "{err}");
+        let only_a = KeySet::from_iter([HmacKey::hs256(&[1; 32]).unwrap().with_key_id("a")]);
+        let err = only_a
+            .verify(Some("b"), Algorithm::HS256, b"m", b"s")
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::UnknownKeyId { ref kid } if kid == "b"),
+            "{err}"
+        );
+    }
+}

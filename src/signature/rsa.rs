@@ -332,3 +332,28 @@ fn check_bits(bits: usize) -> Result<(), Error> {
 fn rejected(e: ring::error::KeyRejected) -> Error {
     Error::key(format!("RSA key rejected: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn modulus(jwk_n: &str) -> Vec<u8> {
+        crate::base64url::decode(jwk_n, "n").unwrap()
+    }
+
+    #[test]
+    fn roca_fingerprint_is_found_in_an_infineon_modulus_only() {
+        // Wycheproof json_web_key_test.json, group jws_rsa_roca_key.
+        let roca = modulus(
+            "AanFpofbj7KjD4Lf-N2hVMKR7yewSyXhhbirIMTGpfYEhZ_lnt5UoK98DnKIgArXGTu3MaW_HhFw16HGaTDUHqPrId7fe4r11CqRw09yBFuW79V8sYIwHdzCaWflUI6auImYbVfoN9_nD5n8N8SY9DwXw7mwZM9wREPXoDPgOoIWl6q_MPsp7n0zs3Z5ZaiQWOOzl1S9OhwAfSiiOwz6efnXEaxuTEtPd7BjSx7NaFka8Dx9U7YqXy2RFj1O9PjyaDGuRh7YXsX3iMUSP_wSyHQg_c_qHRtKUsNSGCT7OZg0hzm2KphtjnayKJvC64vAbROBR4Ubg6Bxg9IQVZ-QYyE",
+        );
+        assert!(has_roca_fingerprint(&roca));
+        let err = RsaPublicKey::from_components(Algorithm::RS256, &roca, &[1, 0, 1]).unwrap_err();
+        assert!(err.to_string().contains("ROCA"), "{err}");
+        // RFC 7517 Appendix A.1's modulus is an ordinary one.
+        let ordinary = modulus(
+            "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+        );
+        assert!(!has_roca_fingerprint(&ordinary));
+    }
+}
