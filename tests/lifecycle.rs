@@ -520,3 +520,38 @@ fn a_family_record_round_trips_through_json_for_string_stores() {
     let text = serde_json::to_string(&family).unwrap();
     assert_eq!(serde_json::from_str::<Family>(&text).unwrap(), family);
 }
+
+#[test]
+fn absurd_lifetimes_are_errors_not_panics() {
+    let clock = ManualClock::new();
+    let issuer = issuer_builder(&clock)
+        .refresh_lifetime(Duration::MAX)
+        .build()
+        .unwrap();
+    let err = issuer.issue("alice", &()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    issuer.revoke_subject("alice").unwrap();
+}
+
+#[test]
+fn revoking_an_access_token_that_expires_in_the_year_9999_does_not_panic() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let far = keycard::Builder::new()
+        .token_type(TokenKind::Access)
+        .issuer("https://auth.example.com")
+        .audience("api")
+        .jwt_id("far")
+        .expires_at(keycard::time::OffsetDateTime::from_unix_timestamp(253_402_300_799).unwrap())
+        .clock(clock.clone())
+        .sign(&key())
+        .unwrap();
+    issuer.revoke(&far).unwrap();
+    let err = issuer
+        .access_validator()
+        .build()
+        .unwrap()
+        .verify::<Claims>(&far)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Revoked);
+}

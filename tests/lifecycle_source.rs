@@ -112,3 +112,10 @@ fn debug_shows_no_token() {
     assert!(!debug.contains("token-0"), "{debug}");
     assert!(!format!("{:?}", Lease::new("secret-token", Duration::hours(1))).contains("secret"));
 }
+
+#[test]
+fn an_absurd_lifetime_from_the_network_does_not_panic() {
+    let source = TokenSource::new(|| Ok::<_, std::io::Error>(Lease::new("t", Duration::MAX)));
+    assert_eq!(&*source.token().unwrap(), "t");
+    assert_eq!(&*source.token().unwrap(), "t");
+}

@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::family::{Family, FamilyStore, MemoryFamilyStore, Superseded};
 use super::revocation::{revoked, MemoryRevocationStore, RevocationStore};
-use super::{random_id, whole_seconds, SharedClock, TokenKind};
+use super::{later, random_id, whole_seconds, SharedClock, TokenKind};
 use crate::builder::Builder;
 use crate::claims::NumericDate;
 use crate::clock::{Clock, FixedClock, SystemClock};
@@ -260,7 +260,7 @@ impl TokenIssuer {
                 if inner.grace.is_positive() {
                     next.previous = Some(Superseded {
                         jti: jti.clone(),
-                        until: NumericDate::from(now + inner.grace),
+                        until: NumericDate::from(later(now, inner.grace)),
                         successor: pair.clone(),
                     });
                 }
@@ -320,7 +320,9 @@ impl TokenIssuer {
                 claim: "jti".into(),
             });
         };
-        let until = exp.to_datetime() + MAX_LEEWAY;
+        // Kept past `exp` by the largest leeway a validator may allow, during which it would
+        // still accept the token (`later`: an `exp` near the year 9999 must not panic).
+        let until = later(exp.to_datetime(), MAX_LEEWAY);
         inner.revocations.revoke_id(&jti, until, now)
     }
 
@@ -335,7 +337,7 @@ impl TokenIssuer {
         let inner = &*self.inner;
         let now = inner.clock.now();
         let cutoff = whole_seconds(now);
-        let until = cutoff + inner.refresh_lifetime + MAX_LEEWAY;
+        let until = later(cutoff, inner.refresh_lifetime.saturating_add(MAX_LEEWAY));
         inner
             .revocations
             .revoke_subject(subject, cutoff, until, now)
@@ -380,7 +382,7 @@ impl Inner {
         };
         let family = Family {
             current: refresh_jti,
-            expires_at: NumericDate::from(now + self.refresh_lifetime),
+            expires_at: NumericDate::from(later(now, self.refresh_lifetime)),
             previous: None,
         };
         Ok((pair, family))
@@ -390,7 +392,7 @@ impl Inner {
     /// revoking the `sid` they carry until the last of them has expired.
     fn revoke_session(&self, session: &str, now: OffsetDateTime) -> Result<(), Error> {
         self.families.remove(session)?;
-        let until = now + self.access_lifetime + MAX_LEEWAY;
+        let until = later(now, self.access_lifetime.saturating_add(MAX_LEEWAY));
         self.revocations.revoke_id(session, until, now)
     }
 }

@@ -146,6 +146,13 @@ impl Clock for SharedClock {
     }
 }
 
+/// `t + d`, or the last representable instant when that is out of range: the times computed here
+/// say how long to keep an entry, and keeping it too long is the safe side.
+pub(crate) fn later(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    t.checked_add(d)
+        .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_utc())
+}
+
 /// `now` cut to whole seconds, as [`Builder`](crate::Builder) writes `iat`.
 pub(crate) fn whole_seconds(now: OffsetDateTime) -> OffsetDateTime {
     now.replace_nanosecond(0).unwrap_or(now)

@@ -49,7 +49,12 @@ pub(crate) fn check(
                 claim: "auth_time".into(),
             })?
             .to_datetime();
-        if now - leeway > authenticated_at + max_age {
+        // `checked_add`: an `auth_time` near the year 9999 plus `max_age` is out of the range of
+        // `OffsetDateTime` (where `+` panics); such an authentication is not too old.
+        let too_old = authenticated_at
+            .checked_add(max_age)
+            .is_some_and(|deadline| now - leeway > deadline);
+        if too_old {
             return Err(Error::AuthenticationTooOld {
                 authenticated_at,
                 now,

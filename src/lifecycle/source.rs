@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use time::{Duration, OffsetDateTime};
 
-use super::SharedClock;
+use super::{later, SharedClock};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 
@@ -213,11 +213,12 @@ impl Flight<'_> {
         let mut state = source.lock_state();
         match lease {
             Ok(lease) if lease.expires_in.is_positive() => {
-                let expires_at = now + lease.expires_in;
+                // `later`: `expires_in` comes from the network and may be absurdly large.
+                let margin = source.margin_for(lease.expires_in);
                 state.current = Some(Current {
                     token: Arc::from(lease.token),
-                    expires_at,
-                    refresh_at: expires_at - source.margin_for(lease.expires_in),
+                    expires_at: later(now, lease.expires_in),
+                    refresh_at: later(now, lease.expires_in - margin),
                 });
                 state.failure = None;
             }
