@@ -212,3 +212,11 @@ fn impossible_id_token_validators_are_refused_when_building() {
         assert!(err.to_string().contains(what), "{what}: {err}");
     }
 }
+
+#[test]
+fn an_auth_time_at_the_end_of_the_range_does_not_panic() {
+    let far = id_token().claim("auth_time", 253_402_300_799_i64);
+    with_max_age(Duration::days(365), Duration::ZERO)
+        .verify_id_token::<Claims>(&far.sign(&key()).unwrap(), NONCE)
+        .unwrap();
+}
