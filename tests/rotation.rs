@@ -211,3 +211,11 @@ fn an_empty_replacement_fails_closed() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownKeyId);
 }
+
+#[test]
+fn validator_key_set_and_jwk_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<Validator>();
+    shareable::<KeySet>();
+    shareable::<keycard::Jwk>();
+}

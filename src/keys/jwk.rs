@@ -6,6 +6,7 @@
 //! checked when it becomes a key, by the same constructors PEM and DER keys go through (EC points
 //! on the curve, RSA moduli of 2048 bits or more, HMAC secrets as long as the hash).
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -811,14 +812,15 @@ impl<'de> Visitor<'de> for ObjectVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object, A::Error> {
         let mut members: Vec<(String, Value)> = Vec::new();
+        let mut names = HashSet::new();
         let mut duplicate = None;
         while let Some(name) = map.next_key::<String>()? {
             let value = map.next_value::<Value>()?;
             // Duplicate names: RFC 7517 §4 says "MUST be unique"; refuse rather than pick one.
-            if members.iter().any(|(n, _)| *n == name) {
-                duplicate.get_or_insert(name);
-            } else {
+            if names.insert(name.clone()) {
                 members.push((name, value));
+            } else {
+                duplicate.get_or_insert(name);
             }
         }
         Ok(Object(match duplicate {

@@ -2,6 +2,7 @@
 //! by a token's `kid` and `alg`, read from and written to the JSON an identity provider
 //! publishes.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -160,13 +161,14 @@ impl KeySet {
                 Some([Some(kid), member(members, "kty"), member(members, "alg")])
             })
             .collect();
-        let shared = |index: usize| {
-            identities[index].is_some_and(|identity| {
-                let same = identities.iter().filter(|other| **other == Some(identity));
-                same.count() > 1
-            })
-        };
-        let duplicates: Vec<bool> = (0..identities.len()).map(shared).collect();
+        let mut entries: HashMap<[Option<&str>; 3], usize> = HashMap::new();
+        for identity in identities.iter().flatten() {
+            *entries.entry(*identity).or_default() += 1;
+        }
+        let duplicates: Vec<bool> = identities
+            .iter()
+            .map(|identity| identity.is_some_and(|id| entries.get(&id).is_some_and(|&n| n > 1)))
+            .collect();
 
         let mut found: Vec<(usize, Arc<dyn Verifier>)> = Vec::new();
         let mut set = KeySet::new();
@@ -201,11 +203,16 @@ impl KeySet {
         }
         // The same for keys that end up sharing `kid` and algorithm (a key without `alg` read
         // for an algorithm another key with its `kid` names).
-        for (i, (index, key)) in found.iter().enumerate() {
-            let ambiguous = key.key_id().is_some()
-                && found.iter().enumerate().any(|(j, (_, other))| {
-                    i != j && other.key_id() == key.key_id() && other.algorithm() == key.algorithm()
-                });
+        let mut uses: HashMap<(&str, Algorithm), usize> = HashMap::new();
+        for (_, key) in &found {
+            if let Some(kid) = key.key_id() {
+                *uses.entry((kid, key.algorithm())).or_default() += 1;
+            }
+        }
+        for (index, key) in &found {
+            let ambiguous = key
+                .key_id()
+                .is_some_and(|kid| uses.get(&(kid, key.algorithm())).is_some_and(|&n| n > 1));
             if ambiguous {
                 let kid = key.key_id().map(echo);
                 let err = Error::key(format!(
