@@ -487,3 +487,10 @@ fn debug_never_shows_key_material() {
     let err = Jwk::from_json(r#"{"kty":"oct","k":"c2VjcmV0LXNlY3JldA=="}"#).unwrap_err();
     assert!(!err.to_string().contains("c2VjcmV0"), "{err}");
 }
+
+#[test]
+fn rsa_crt_members_without_d_are_refused_with_that_reason() {
+    let private = examples()["a2_private_jwk_set"]["keys"][1].clone();
+    let err = Jwk::from_json(&without(private, "d").to_string()).unwrap_err();
+    assert!(err.to_string().contains("no private exponent"), "{err}");
+}

@@ -452,6 +452,14 @@ impl Jwk {
                 let n = raw.required("n", &kty)?;
                 let e = raw.required("e", &kty)?;
                 let private = match raw.secret("d")? {
+                    None if ["p", "q", "dp", "dq", "qi"]
+                        .iter()
+                        .any(|name| raw.has(name)) =>
+                    {
+                        return Err(Error::key(
+                            "the RSA JWK has CRT members but no private exponent `d`",
+                        ))
+                    }
                     None => None,
                     Some(d) => {
                         // RFC 7518 §6.3.2: the CRT members come all together; ring needs them.
@@ -691,6 +699,12 @@ impl Raw {
             None => Ok(None),
             Some(text) => Ok(Some(SecretBytes::new(decode(name, &text.0)?))),
         }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.members
+            .iter()
+            .any(|(n, value)| *n == name && value.is_some())
     }
 
     fn leftover(&self) -> Option<&'static str> {
