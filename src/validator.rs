@@ -26,10 +26,12 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 /// The largest leeway a validator may be given.
 pub const MAX_LEEWAY: Duration = Duration::minutes(5);
 
-/// Verifies tokens against a fixed set of keys and rules.
+/// Verifies tokens against a set of keys and fixed rules.
 ///
-/// Build one with [`Validator::builder`], once, and share it: it is cheap to clone (the state sits
-/// behind an `Arc`) and safe to use from many threads.
+/// Build one with [`Validator::builder`] (or [`Validator::builder_with_keys`] for a JWK Set),
+/// once, and share it: it is cheap to clone (the state sits behind an `Arc`) and safe to use from
+/// many threads. Its keys can be replaced while it is in use, for all clones at once, with
+/// [`replace_keys`](Validator::replace_keys).
 ///
 /// Secure by default: `exp` is required, a token with an `aud` is refused unless you name the
 /// audience, `typ` must be absent or `JWT` unless you expect another, `none` and unknown `crit`
