@@ -31,6 +31,19 @@ fn token(clock: &ManualClock, claims: serde_json::Value) -> String {
         .unwrap()
 }
 
+/// An HS256 token with exactly these claims, whatever their types.
+fn signed(claims: &serde_json::Value) -> String {
+    use base64::Engine;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let input = format!(
+        "{}.{}",
+        b64(br#"{"alg":"HS256","typ":"JWT"}"#),
+        b64(claims.to_string().as_bytes())
+    );
+    let signature = keycard::Signer::sign(&key(), input.as_bytes()).unwrap();
+    format!("{input}.{}", b64(&signature))
+}
+
 fn now(clock: &ManualClock) -> OffsetDateTime {
     keycard::Clock::now(clock)
 }
@@ -169,12 +182,8 @@ fn lifecycle_claims_of_the_wrong_type_are_malformed_for_every_validator() {
         ("azp", serde_json::json!(null)),
         ("auth_time", serde_json::json!("1700000000")),
     ] {
-        let tok = Builder::new()
-            .claim(name, &value)
-            .expires_in(Duration::minutes(5))
-            .clock(clock.clone())
-            .sign(&key())
-            .unwrap();
+        // Builder refuses these itself, so the token is assembled by hand.
+        let tok = signed(&serde_json::json!({ name: value, "exp": 4_000_000_000_i64 }));
         for v in [&validator, &plain] {
             let err = v.verify::<Claims>(&tok).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Malformed, "{name}: {value}");
