@@ -235,7 +235,13 @@ impl Builder {
     /// Sets the header's `typ` (default `JWT`), for instance `at+jwt` for access tokens
     /// (RFC 9068 §2.1, RFC 8725 §3.11).
     pub fn token_type(mut self, typ: impl Into<String>) -> Self {
-        self.token_type = Some(typ.into());
+        let typ = typ.into();
+        // No validator can be configured to expect an empty `typ`, so it would mint tokens
+        // that nothing accepts.
+        if typ.is_empty() {
+            return self.mistake("`typ` must not be empty".to_owned());
+        }
+        self.token_type = Some(typ);
         self
     }
 
@@ -341,13 +347,17 @@ impl Builder {
 /// Refuses registered claims of the wrong JSON type (RFC 7519 §4.1), which no validator accepts.
 fn check_registered(name: &str, value: &Value) -> Result<(), Error> {
     let ok = match name {
-        "iss" | "sub" | "jti" => value.is_string(),
-        "aud" => match value {
+        // The validator types these claims strictly too (`claims::parse_registered`): a token
+        // with another type would be minted and then refused by every validator.
+        "iss" | "sub" | "jti" | "sid" | "scope" | "azp" => value.is_string(),
+        "aud" | "scp" => match value {
             Value::String(_) => true,
             Value::Array(all) => all.iter().all(Value::is_string),
             _ => false,
         },
-        "exp" | "nbf" | "iat" => serde_json::from_value::<NumericDate>(value.clone()).is_ok(),
+        "exp" | "nbf" | "iat" | "auth_time" => {
+            serde_json::from_value::<NumericDate>(value.clone()).is_ok()
+        }
         _ => true,
     };
     if ok {

@@ -224,7 +224,10 @@ pub(crate) struct Registered<'a> {
 
 /// Reads the registered claims from the decoded payload, which must be one JSON object.
 pub(crate) fn parse_registered(json: &[u8]) -> Result<Registered<'_>, Error> {
-    let mut de = serde_json::Deserializer::from_slice(json);
+    // RFC 7519 §7.2 and RFC 8259 §8.1: the claims are UTF-8. serde_json does not check the UTF-8
+    // of strings it skips (claims no one reads), so the whole text is checked first.
+    let json = std::str::from_utf8(json).map_err(|e| Error::malformed(format!("claims: {e}")))?;
+    let mut de = serde_json::Deserializer::from_str(json);
     de::Deserializer::deserialize_map(&mut de, RegisteredVisitor)
         .and_then(|claims| de.end().map(|()| claims))
         .map_err(|e| Error::malformed(format!("claims: {e}")))

@@ -71,7 +71,10 @@ impl RawHeader<'_> {
 
 /// Parses the decoded header JSON.
 pub(crate) fn parse(json: &[u8]) -> Result<RawHeader<'_>, Error> {
-    let mut de = serde_json::Deserializer::from_slice(json);
+    // RFC 7515 §4 and RFC 8259 §8.1: the header is UTF-8. serde_json does not check the UTF-8 of
+    // strings it skips (unknown members), so the whole text is checked first.
+    let json = std::str::from_utf8(json).map_err(|e| Error::malformed(format!("header: {e}")))?;
+    let mut de = serde_json::Deserializer::from_str(json);
     let fields = de::Deserializer::deserialize_map(&mut de, HeaderVisitor)
         .and_then(|fields| de.end().map(|()| fields))
         .map_err(|e| Error::malformed(format!("header: {e}")))?;

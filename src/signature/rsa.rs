@@ -8,7 +8,7 @@ use std::fmt;
 
 use ring::signature::{self as sig, KeyPair, RsaKeyPair, RsaPublicKeyComponents};
 
-use super::{der, pem, Algorithm, Signer, Verifier};
+use super::{der, pem, Algorithm, SecretBytes, Signer, Verifier};
 use crate::error::Error;
 
 /// RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used".
@@ -51,9 +51,11 @@ impl RsaPrivateKey {
     /// Reads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
     pub fn from_pem(algorithm: Algorithm, pem: &str) -> Result<Self, Error> {
         let (label, der) = pem::decode(pem)?;
+        // The decoded private key is zeroed when dropped, as the EC and Ed25519 keys do.
+        let der = SecretBytes::new(der);
         match label {
-            "PRIVATE KEY" => Self::from_pkcs8_der(algorithm, &der),
-            "RSA PRIVATE KEY" => Self::from_pkcs1_der(algorithm, &der),
+            "PRIVATE KEY" => Self::from_pkcs8_der(algorithm, der.as_bytes()),
+            "RSA PRIVATE KEY" => Self::from_pkcs1_der(algorithm, der.as_bytes()),
             other => Err(Error::key(format!(
                 "expected an RSA private key PEM, found `{other}`"
             ))),
