@@ -1,0 +1,4 @@
+//! Fuzz target `jwk`: the body is `keycard_fuzz::jwk`, which `tests/fuzz_corpus.rs` replays.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keycard_fuzz::jwk(data));
