@@ -457,6 +457,9 @@ fn revoked_message(claim: &str, value: &str, cutoff: Option<OffsetDateTime>) -> 
 }
 
 fn list(items: &[Algorithm]) -> String {
+    if items.is_empty() {
+        return "a key, but the key set is empty".to_owned();
+    }
     let names: Vec<&str> = items.iter().map(|a| a.as_str()).collect();
     names.join(" or ")
 }
@@ -541,6 +544,18 @@ mod tests {
         assert!(cut.len() <= MAX_ECHO + '…'.len_utf8());
         assert!(cut.ends_with('…'));
         assert_eq!(echo("short"), "short");
+    }
+
+    #[test]
+    fn algorithm_mismatch_with_no_keys_says_the_set_is_empty() {
+        let err = Error::AlgorithmMismatch {
+            found: Algorithm::HS256,
+            expected: vec![],
+        };
+        assert_eq!(
+            err.to_string(),
+            "algorithm HS256 is not accepted here; expected a key, but the key set is empty"
+        );
     }
 
     #[test]
