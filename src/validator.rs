@@ -354,10 +354,14 @@ impl Rules {
 
     fn check_claims(&self, claims: &Registered<'_>, now: OffsetDateTime) -> Result<(), Error> {
         let leeway = self.leeway;
+        // A clock at the edge of the time range (the years ±9999) must not overflow: beyond the
+        // edge the leeway is not applied.
+        let early = now.checked_sub(leeway).unwrap_or(now);
+        let late = now.checked_add(leeway).unwrap_or(now);
 
         // RFC 7519 §4.1.4: reject when now >= exp (+ leeway).
         match claims.exp {
-            Some(exp) if now - leeway >= exp.to_datetime() => {
+            Some(exp) if early >= exp.to_datetime() => {
                 return Err(Error::Expired {
                     expired_at: exp.to_datetime(),
                     now,
@@ -373,7 +377,7 @@ impl Rules {
         }
         // RFC 7519 §4.1.5: reject when now (+ leeway) < nbf.
         if let Some(nbf) = claims.nbf {
-            if now + leeway < nbf.to_datetime() {
+            if late < nbf.to_datetime() {
                 return Err(Error::NotYetValid {
                     not_before: nbf.to_datetime(),
                     now,
@@ -383,7 +387,7 @@ impl Rules {
         }
         // A token cannot have been issued in the future.
         if let Some(iat) = claims.iat {
-            if iat.to_datetime() > now + leeway {
+            if iat.to_datetime() > late {
                 return Err(Error::IssuedInFuture {
                     issued_at: iat.to_datetime(),
                     now,

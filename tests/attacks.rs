@@ -1515,3 +1515,23 @@ fn builder_refuses_what_no_validator_would_accept() {
     .unwrap();
     validator(hs256()).verify::<Claims>(&token).unwrap();
 }
+
+#[test]
+fn a_clock_at_the_edge_of_the_time_range_does_not_overflow_with_leeway() {
+    // `now + leeway` overflowed OffsetDateTime when the validator's clock stood in 9999-12-31.
+    use keycard::time::OffsetDateTime;
+    use keycard::FixedClock;
+    let end = OffsetDateTime::from_unix_timestamp(253_402_300_799).unwrap();
+    let start = OffsetDateTime::from_unix_timestamp(-377_705_116_800).unwrap();
+    for now in [end, start] {
+        let v = Validator::builder(hs256())
+            .clock(FixedClock(now))
+            .leeway(Duration::minutes(5))
+            .build()
+            .unwrap();
+        let t = now.unix_timestamp();
+        let payload = format!(r#"{{"exp":253402300799,"nbf":{t},"iat":{t}}}"#);
+        // Within the leeway of exp at the end; valid from nbf = now at the start.
+        assert_eq!(with_claims(&v, &payload).map(|_| ()), Ok(()), "{now}");
+    }
+}
