@@ -5,7 +5,7 @@
 //! claim rules. The payload is not parsed before the signature has verified (RFC 8725 §3.1,
 //! SECURITY.md item 21).
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -16,7 +16,7 @@ use crate::claims::{self, Registered};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{echo, Error};
 use crate::header::{self, RawHeader};
-use crate::keys::KeySet;
+use crate::keys::{KeySet, SharedKeys};
 use crate::lifecycle::{Checks, RevocationStore};
 use crate::signature::Verifier;
 
@@ -63,16 +63,9 @@ pub struct Validator {
 
 #[derive(Debug)]
 struct Rules {
-    /// The current key set, replaced whole by [`Validator::replace_keys`].
-    ///
-    /// Why a `RwLock<Arc<..>>` and not a lock-free swap: keycard takes no dependency beyond
-    /// `ring`, `base64`, `serde`, `serde_json`, `thiserror` and `time`, and std has no atomic
-    /// `Arc` swap. The lock is held only to clone or to replace the `Arc` (a reference count
-    /// increment, a pointer store), never while a signature is checked, so readers do not wait
-    /// for each other's verifications and a rotation waits for nobody. Each verification works
-    /// on the snapshot it cloned: it sees the old set or the new one, never half of one, and the
-    /// old set is freed when the last verification using it ends.
-    keys: RwLock<Arc<KeySet>>,
+    /// The current key set, replaced whole by [`Validator::replace_keys`] for every clone; read
+    /// without locks or shared counters on the verify path (see `keys::SharedKeys`).
+    keys: SharedKeys,
     issuers: Vec<String>,
     audiences: Vec<String>,
     any_audience: bool,
@@ -117,7 +110,7 @@ impl Validator {
     pub fn builder_with_keys(keys: KeySet) -> ValidatorBuilder {
         ValidatorBuilder {
             rules: Rules {
-                keys: RwLock::new(Arc::new(keys)),
+                keys: SharedKeys::new(keys),
                 issuers: Vec::new(),
                 audiences: Vec::new(),
                 any_audience: false,
@@ -160,21 +153,13 @@ impl Validator {
     /// # Ok::<(), keycard::Error>(())
     /// ```
     pub fn replace_keys(&self, keys: KeySet) {
-        let keys = Arc::new(keys);
-        let mut current = self
-            .rules
-            .keys
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        // The old set is dropped after the lock is released, not while holding it.
-        let _old = std::mem::replace(&mut *current, keys);
-        drop(current);
+        self.rules.keys.replace(keys);
     }
 
     /// The current key set: a snapshot, unaffected by later [`replace_keys`](Self::replace_keys)
     /// calls. Clone it to build the next set from this one.
     pub fn keys(&self) -> Arc<KeySet> {
-        self.rules.current_keys()
+        self.rules.keys.snapshot()
     }
 
     /// Verifies `token` and returns its claims as `T`.
@@ -338,18 +323,14 @@ impl Rules {
     ) -> Result<(), Error> {
         // Keys by `kid`, then by their own algorithm, never the header's (RFC 8725 §3.1); an
         // unknown `kid` is its own error, so that callers can refresh their key set.
-        self.current_keys().verify(
-            header.key_id.as_deref(),
-            header.algorithm,
-            message,
-            signature,
-        )
-    }
-
-    /// A snapshot of the key set; the lock is held only to clone the `Arc`.
-    fn current_keys(&self) -> Arc<KeySet> {
-        // A poisoned lock still holds a whole `Arc`: a panic cannot leave half a set behind.
-        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+        self.keys.with_current(|keys| {
+            keys.verify(
+                header.key_id.as_deref(),
+                header.algorithm,
+                message,
+                signature,
+            )
+        })
     }
 
     fn check_claims(&self, claims: &Registered<'_>, now: OffsetDateTime) -> Result<(), Error> {
@@ -459,12 +440,7 @@ impl ValidatorBuilder {
     /// Adds another key. Keys with a key id are chosen by the token's `kid`; keys without one are
     /// tried for any token whose algorithm they match.
     pub fn key(mut self, key: impl Verifier + 'static) -> Self {
-        let keys = self
-            .rules
-            .keys
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
-        Arc::make_mut(keys).insert(key);
+        self.rules.keys.get_mut().insert(key);
         self
     }
 
@@ -542,7 +518,7 @@ impl ValidatorBuilder {
     /// name, or `allow_any_audience` together with `audience`.
     pub fn build(self) -> Result<Validator, Error> {
         let rules = self.rules;
-        let keys = rules.current_keys();
+        let keys = rules.keys.snapshot();
         if keys.is_empty() {
             return Err(Error::configuration(format!(
                 "the key set is empty ({} keys of the document were skipped)",

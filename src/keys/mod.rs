@@ -7,6 +7,8 @@
 
 mod jwk;
 mod jwks;
+mod shared;
 
 pub use jwk::Jwk;
 pub use jwks::{KeySet, SkippedKey};
+pub(crate) use shared::SharedKeys;
