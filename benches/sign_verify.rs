@@ -1,155 +1,502 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 //! Sign and verify through keycard beside the raw `ring` primitive on the same bytes, in one run,
-//! so the ratio ours ÷ ring is read off one table.
+//! so that the ratio ours ÷ ring is read off one table (BENCHMARKS.md).
 //!
-//! Run with `cargo bench --bench sign_verify`.
+//! - One group per algorithm (`HS256` … `EdDSA`): `sign/keycard` mints the realistic 7-claim
+//!   token with a reused [`Builder`]; `sign/ring` is the primitive alone on that token's signing
+//!   input with the same key; `verify/keycard` is [`Validator::verify`] into [`Claims`] (issuer,
+//!   audience and expiry checked); `verify/ring` is `hmac::verify` or
+//!   `UnparsedPublicKey::verify` on the same signing input and signature.
+//! - `HS256` adds `verify/keycard owned struct` and `verify/keycard borrowed struct`
+//!   ([`Validator::verify_borrowed`] with a buffer reused across calls).
+//! - `reject (HS256)`: what refusing costs (bad signature, expired, 9 KiB, malformed header),
+//!   beside a successful verify and the HMAC alone.
+//! - `floor (HS256 verify parts)`: the HMAC, base64url and serde_json steps alone; their sum is
+//!   what an HS256 verify cannot go below with these crates.
+//! - `threads (HS256 verify)`: the same shared [`Validator`] on 1 and on 2 scoped threads, beside
+//!   ring's HMAC alone as the control; the time is wall time ÷ verifies, so 1-thread ÷ 2-thread
+//!   is the throughput gained.
+//!
+//! Run with `cargo bench --bench sign_verify` (about 2½ minutes); one group with
+//! `cargo bench --bench sign_verify -- RS256`.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use std::time::{Duration as StdDuration, Instant};
+
+use criterion::measurement::WallTime;
+use criterion::{
+    black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput,
+};
 use keycard::{
-    Algorithm, Builder, Claims, EcdsaPrivateKey, HmacKey, RsaPrivateKey, Signer, Validator,
-    Verifier,
+    Algorithm, Builder, Claims, EcdsaPrivateKey, Ed25519PrivateKey, FixedClock, HmacKey,
+    RsaPrivateKey, Signer, Validator, Verifier,
 };
 use ring::signature::{self as sig, KeyPair};
-use time::Duration;
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
 
-const SECRET: &[u8] = b"a benchmark secret of 32 bytes!!";
+/// 64 bytes: the first 32, 48 or 64 are the HS256, HS384 or HS512 secret.
+const SECRET: &[u8; 64] = b"a benchmark secret of 64 bytes, long enough for HS512 keys!!!!!!";
 const RSA_PKCS8: &str = include_str!("../tests/keys/rsa2048.pkcs8.pem");
+const P256_PKCS8: &str = include_str!("../tests/keys/p256.pkcs8.pem");
+const P384_SEC1: &str = include_str!("../tests/keys/p384.sec1.pem");
+const ED25519_PKCS8: &str = include_str!("../tests/keys/ed25519.pkcs8.pem");
 
-/// A realistic 7-claim token.
+const ISSUER: &str = "https://auth.example.com";
+const AUDIENCE: &str = "api";
+
+/// A realistic 7-claim token: `iss`, `sub`, `aud`, `jti`, `scope`, `exp`, `iat`.
 fn builder() -> Builder {
     Builder::new()
-        .issuer("https://auth.example.com")
+        .issuer(ISSUER)
         .subject("user-42")
-        .audience("api")
+        .audience(AUDIENCE)
         .jwt_id("7c4b1e7a-6f0e-4f7a-9a55-0d7f0c2f9c11")
         .claim("scope", "read write")
         .expires_in(Duration::minutes(15))
 }
 
+/// Checks issuer, audience and expiry: the work every peer is asked to do too.
 fn validator(key: impl Verifier + 'static) -> Validator {
     Validator::builder(key)
-        .issuer("https://auth.example.com")
-        .audience("api")
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
         .build()
         .expect("valid configuration")
 }
 
+/// The claims an API handler typically reads, owned.
+#[derive(Deserialize)]
+struct Owned {
+    sub: String,
+    jti: String,
+    scope: String,
+}
+
+/// The same claims borrowed from the decoded payload.
+#[derive(Deserialize)]
+struct Borrowed<'a> {
+    sub: &'a str,
+    jti: &'a str,
+    scope: &'a str,
+}
+
+/// Splits a compact token into its signing input and decoded signature.
 fn signing_input(token: &str) -> (&[u8], Vec<u8>) {
-    let (input, sig_b64) = token.rsplit_once('.').expect("three parts");
-    let sig = base64_decode(sig_b64);
-    (input.as_bytes(), sig)
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text)
-        .expect("base64url")
+    let (input, signature) = token.rsplit_once('.').expect("three parts");
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(signature)
+        .expect("base64url");
+    (input.as_bytes(), signature)
 }
 
-fn hs256(c: &mut Criterion) {
-    let key = HmacKey::hs256(SECRET).expect("key");
-    let token = builder().sign(&key).expect("sign");
-    let (input, _) = signing_input(&token);
-    let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SECRET);
-    let tag = ring::hmac::sign(&ring_key, input);
-    let validator = validator(key.clone());
-    let builder = builder();
+/// The DER inside a PEM document.
+fn pem_der(pem: &str) -> Vec<u8> {
+    use base64::Engine;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("pem base64")
+}
 
-    let mut g = c.benchmark_group("HS256");
-    g.bench_function("sign/keycard", |b| b.iter(|| builder.sign(&key)));
-    g.bench_function("sign/ring", |b| {
-        b.iter(|| ring::hmac::sign(&ring_key, black_box(input)))
-    });
+/// The four timings of one algorithm's group. `ring_sign` and `ring_verify` run the primitive
+/// on the signing input (and signature) of the token keycard minted.
+fn sign_and_verify<R>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    key: &(impl Signer + ?Sized),
+    validator: &Validator,
+    mut ring_sign: impl FnMut(&[u8]) -> R,
+    ring_verify: impl Fn(&[u8], &[u8]) -> bool,
+) -> String {
+    let builder = builder();
+    let token = builder.sign(key).expect("sign");
+    let (input, signature) = signing_input(&token);
+    assert!(
+        ring_verify(input, &signature),
+        "ring accepts keycard's signature"
+    );
+    validator
+        .verify::<Claims>(&token)
+        .expect("keycard accepts its own token");
+
+    g.bench_function("sign/keycard", |b| b.iter(|| builder.sign(key)));
+    g.bench_function("sign/ring", |b| b.iter(|| ring_sign(black_box(input))));
     g.bench_function("verify/keycard", |b| {
         b.iter(|| validator.verify::<Claims>(black_box(&token)))
     });
     g.bench_function("verify/ring", |b| {
-        b.iter(|| ring::hmac::verify(&ring_key, black_box(input), tag.as_ref()))
+        b.iter(|| ring_verify(black_box(input), black_box(&signature)))
     });
-    g.finish();
+    token
 }
 
-fn rs256(c: &mut Criterion) {
-    let key = RsaPrivateKey::from_pem(Algorithm::RS256, RSA_PKCS8).expect("key");
-    let token = builder().sign(&key).expect("sign");
-    let (input, signature) = signing_input(&token);
-    let pair = {
-        let (_, der) = pem_body(RSA_PKCS8);
-        sig::RsaKeyPair::from_pkcs8(&der).expect("ring key")
-    };
-    let public = sig::UnparsedPublicKey::new(
-        &sig::RSA_PKCS1_2048_8192_SHA256,
-        pair.public_key().as_ref().to_vec(),
-    );
-    let rng = ring::rand::SystemRandom::new();
-    let validator = validator(key.public_key());
-    let builder = builder();
+fn hmac(c: &mut Criterion) {
+    let algorithms = [
+        (Algorithm::HS256, ring::hmac::HMAC_SHA256, 32),
+        (Algorithm::HS384, ring::hmac::HMAC_SHA384, 48),
+        (Algorithm::HS512, ring::hmac::HMAC_SHA512, 64),
+    ];
+    for (algorithm, ring_algorithm, len) in algorithms {
+        let secret = &SECRET[..len];
+        let key = match algorithm {
+            Algorithm::HS256 => HmacKey::hs256(secret),
+            Algorithm::HS384 => HmacKey::hs384(secret),
+            _ => HmacKey::hs512(secret),
+        }
+        .expect("key");
+        let ring_key = ring::hmac::Key::new(ring_algorithm, secret);
+        let validator = validator(key.clone());
 
-    let mut g = c.benchmark_group("RS256");
-    g.bench_function("sign/keycard", |b| b.iter(|| builder.sign(&key)));
-    g.bench_function("sign/ring", |b| {
+        let mut g = c.benchmark_group(algorithm.as_str());
+        let token = sign_and_verify(
+            &mut g,
+            &key,
+            &validator,
+            |input| ring::hmac::sign(&ring_key, input),
+            |input, tag| ring::hmac::verify(&ring_key, input, tag).is_ok(),
+        );
+        if algorithm == Algorithm::HS256 {
+            g.bench_function("verify/keycard owned struct", |b| {
+                b.iter(|| {
+                    let claims: Owned = validator.verify(black_box(&token)).expect("valid");
+                    black_box((claims.sub, claims.jti, claims.scope))
+                })
+            });
+            g.bench_function("verify/keycard borrowed struct", |b| {
+                let mut buffer = Vec::with_capacity(1024);
+                b.iter(|| {
+                    let claims: Borrowed<'_> = validator
+                        .verify_borrowed(black_box(&token), &mut buffer)
+                        .expect("valid");
+                    black_box((claims.sub.len(), claims.jti.len(), claims.scope.len()))
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+fn rsa(c: &mut Criterion) {
+    let der = pem_der(RSA_PKCS8);
+    let pair = sig::RsaKeyPair::from_pkcs8(&der).expect("ring key");
+    let public = pair.public_key().as_ref().to_vec();
+    let rng = ring::rand::SystemRandom::new();
+    let algorithms: [(
+        Algorithm,
+        &'static dyn sig::RsaEncoding,
+        &sig::RsaParameters,
+    ); 6] = [
+        (
+            Algorithm::RS256,
+            &sig::RSA_PKCS1_SHA256,
+            &sig::RSA_PKCS1_2048_8192_SHA256,
+        ),
+        (
+            Algorithm::RS384,
+            &sig::RSA_PKCS1_SHA384,
+            &sig::RSA_PKCS1_2048_8192_SHA384,
+        ),
+        (
+            Algorithm::RS512,
+            &sig::RSA_PKCS1_SHA512,
+            &sig::RSA_PKCS1_2048_8192_SHA512,
+        ),
+        (
+            Algorithm::PS256,
+            &sig::RSA_PSS_SHA256,
+            &sig::RSA_PSS_2048_8192_SHA256,
+        ),
+        (
+            Algorithm::PS384,
+            &sig::RSA_PSS_SHA384,
+            &sig::RSA_PSS_2048_8192_SHA384,
+        ),
+        (
+            Algorithm::PS512,
+            &sig::RSA_PSS_SHA512,
+            &sig::RSA_PSS_2048_8192_SHA512,
+        ),
+    ];
+    for (algorithm, padding, parameters) in algorithms {
+        let key = RsaPrivateKey::from_pem(algorithm, RSA_PKCS8).expect("key");
+        let verifying = sig::UnparsedPublicKey::new(parameters, &public);
+        let validator = validator(key.public_key());
         let mut out = vec![0; pair.public().modulus_len()];
-        b.iter(|| pair.sign(&sig::RSA_PKCS1_SHA256, &rng, black_box(input), &mut out))
-    });
-    g.bench_function("verify/keycard", |b| {
-        b.iter(|| validator.verify::<Claims>(black_box(&token)))
-    });
-    g.bench_function("verify/ring", |b| {
-        b.iter(|| public.verify(black_box(input), &signature))
-    });
-    g.finish();
+
+        let mut g = c.benchmark_group(algorithm.as_str());
+        // A private-key operation takes ~0.6 ms: fewer, longer samples keep the run short.
+        g.sample_size(20)
+            .measurement_time(StdDuration::from_secs(2));
+        sign_and_verify(
+            &mut g,
+            &key,
+            &validator,
+            |input| pair.sign(padding, &rng, input, &mut out).is_ok(),
+            |input, signature| verifying.verify(input, signature).is_ok(),
+        );
+        g.finish();
+    }
 }
 
-fn es256(c: &mut Criterion) {
+fn ecdsa(c: &mut Criterion) {
     let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = sig::EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-        .expect("generate");
-    let key = EcdsaPrivateKey::from_der(Algorithm::ES256, pkcs8.as_ref()).expect("key");
-    let pair =
-        sig::EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-            .expect("ring key");
-    let token = builder().sign(&key).expect("sign");
-    let (input, signature) = signing_input(&token);
-    let public = sig::UnparsedPublicKey::new(
-        &sig::ECDSA_P256_SHA256_FIXED,
-        pair.public_key().as_ref().to_vec(),
-    );
-    let validator = validator(key.public_key());
-    let builder = builder();
+    let curves = [
+        (
+            Algorithm::ES256,
+            P256_PKCS8,
+            &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &sig::ECDSA_P256_SHA256_FIXED,
+        ),
+        (
+            Algorithm::ES384,
+            P384_SEC1,
+            &sig::ECDSA_P384_SHA384_FIXED_SIGNING,
+            &sig::ECDSA_P384_SHA384_FIXED,
+        ),
+    ];
+    for (algorithm, pem, signing, verifying) in curves {
+        let key = EcdsaPrivateKey::from_pem(algorithm, pem).expect("key");
+        // The same key for ring (PKCS#8 is what ring reads; the P-384 file is SEC1).
+        let pair =
+            sig::EcdsaKeyPair::from_pkcs8(signing, &key.to_pkcs8_der(), &rng).expect("ring key");
+        let public = sig::UnparsedPublicKey::new(verifying, pair.public_key().as_ref().to_vec());
+        let validator = validator(key.public_key());
 
-    let mut g = c.benchmark_group("ES256");
-    g.bench_function("sign/keycard", |b| b.iter(|| builder.sign(&key)));
-    g.bench_function("sign/ring", |b| {
-        b.iter(|| pair.sign(&rng, black_box(input)))
-    });
-    g.bench_function("verify/keycard", |b| {
-        b.iter(|| validator.verify::<Claims>(black_box(&token)))
-    });
-    g.bench_function("verify/ring", |b| {
-        b.iter(|| public.verify(black_box(input), &signature))
-    });
-    g.finish();
-    // Keeps the unused-import lint quiet when a group is commented out while profiling.
-    let _ = Signer::algorithm(&key);
+        let mut g = c.benchmark_group(algorithm.as_str());
+        if algorithm == Algorithm::ES384 {
+            // ring's P-384 has no assembly: ~0.4 ms to sign, ~0.7 ms to verify.
+            g.sample_size(20)
+                .measurement_time(StdDuration::from_secs(2));
+        }
+        sign_and_verify(
+            &mut g,
+            &key,
+            &validator,
+            |input| pair.sign(&rng, input).is_ok(),
+            |input, signature| public.verify(input, signature).is_ok(),
+        );
+        g.finish();
+    }
 }
 
-fn pem_body(pem: &str) -> (String, Vec<u8>) {
+fn eddsa(c: &mut Criterion) {
+    let key = Ed25519PrivateKey::from_pem(ED25519_PKCS8).expect("key");
+    let pair = sig::Ed25519KeyPair::from_seed_unchecked(&key.to_seed()).expect("ring key");
+    let public = sig::UnparsedPublicKey::new(&sig::ED25519, pair.public_key().as_ref().to_vec());
+    let validator = validator(key.public_key());
+
+    let mut g = c.benchmark_group("EdDSA");
+    sign_and_verify(
+        &mut g,
+        &key,
+        &validator,
+        |input| pair.sign(input),
+        |input, signature| public.verify(input, signature).is_ok(),
+    );
+    g.finish();
+}
+
+fn rejections(c: &mut Criterion) {
+    let key = HmacKey::hs256(&SECRET[..32]).expect("key");
+    let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &SECRET[..32]);
+    let token = builder().sign(&key).expect("sign");
+    let (input, tag) = signing_input(&token);
+    let validator = validator(key.clone());
+
+    // The last four characters of the signature replaced: still canonical base64url.
+    let bad_signature = format!("{}AAAA", &token[..token.len() - 4]);
+    // The token checked an hour later, when it expired 45 minutes ago.
+    let later = OffsetDateTime::now_utc() + Duration::hours(1);
+    let expired_validator = Validator::builder(key.clone())
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .clock(FixedClock(later))
+        .build()
+        .expect("valid configuration");
+    // Over the 8 KiB default limit.
+    let (header, rest) = token.split_once('.').expect("three parts");
+    let oversized = format!(
+        "{header}.{}.{}",
+        "A".repeat(9 * 1024),
+        &rest[rest.len() - 43..]
+    );
+    // `{"alg":"HS256","typ":"JWT"` without its closing brace, then the real payload and signature.
+    let malformed_header = format!("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCI.{rest}");
+
+    for (bad, validator) in [
+        (&bad_signature, &validator),
+        (&malformed_header, &validator),
+        (&oversized, &validator),
+    ] {
+        assert!(validator.verify::<Claims>(bad).is_err());
+    }
+    assert_eq!(
+        expired_validator
+            .verify::<Claims>(&token)
+            .map(drop)
+            .map_err(|e| e.kind()),
+        Err(keycard::ErrorKind::Expired)
+    );
+
+    let mut g = c.benchmark_group("reject (HS256)");
+    g.bench_function("accept/keycard", |b| {
+        b.iter(|| validator.verify::<Claims>(black_box(&token)))
+    });
+    g.bench_function("hmac verify/ring", |b| {
+        b.iter(|| ring::hmac::verify(&ring_key, black_box(input), black_box(&tag)))
+    });
+    g.bench_function("bad signature", |b| {
+        b.iter(|| validator.verify::<Claims>(black_box(&bad_signature)))
+    });
+    g.bench_function("expired", |b| {
+        b.iter(|| expired_validator.verify::<Claims>(black_box(&token)))
+    });
+    g.bench_function("oversized 9 KiB", |b| {
+        b.iter(|| validator.verify::<Claims>(black_box(&oversized)))
+    });
+    g.bench_function("malformed header", |b| {
+        b.iter(|| validator.verify::<Claims>(black_box(&malformed_header)))
+    });
+    g.finish();
+}
+
+/// The header fields a verifier reads, borrowed.
+#[derive(Deserialize)]
+struct HeaderFields<'a> {
+    alg: &'a str,
+    typ: Option<&'a str>,
+}
+
+/// The registered claims a verifier checks, borrowed.
+#[derive(Deserialize)]
+struct RegisteredFields<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    jti: &'a str,
+    exp: i64,
+    iat: i64,
+}
+
+/// The parts an HS256 verify cannot avoid, each alone with the same crates keycard uses: their
+/// sum is the floor for `verify/keycard` with serde_json, whatever the hot path does.
+fn floor(c: &mut Criterion) {
     use base64::Engine;
-    let body: String = pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect::<Vec<_>>()
-        .concat();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(&body)
-        .expect("pem base64");
-    (body, der)
+    let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let key = HmacKey::hs256(&SECRET[..32]).expect("key");
+    let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &SECRET[..32]);
+    let token = builder().sign(&key).expect("sign");
+    let (input, tag) = signing_input(&token);
+    let mut parts = token.split('.');
+    let (header_b64, payload_b64, signature_b64) = (
+        parts.next().expect("header"),
+        parts.next().expect("payload"),
+        parts.next().expect("signature"),
+    );
+    let header = engine.decode(header_b64).expect("base64url");
+    let payload = engine.decode(payload_b64).expect("base64url");
+
+    let mut g = c.benchmark_group("floor (HS256 verify parts)");
+    g.bench_function("hmac verify/ring", |b| {
+        b.iter(|| ring::hmac::verify(&ring_key, black_box(input), black_box(&tag)))
+    });
+    g.bench_function("base64url decode 3 parts", |b| {
+        let mut out = [0u8; 1024];
+        b.iter(|| {
+            let mut total = 0;
+            for part in [header_b64, payload_b64, signature_b64] {
+                total += engine
+                    .decode_slice(black_box(part), &mut out)
+                    .expect("base64url");
+            }
+            total
+        })
+    });
+    g.bench_function("header json", |b| {
+        b.iter(|| {
+            let h: HeaderFields<'_> = serde_json::from_slice(black_box(&header)).expect("json");
+            (h.alg.len(), h.typ.map(str::len))
+        })
+    });
+    g.bench_function("claims json borrowed", |b| {
+        b.iter(|| {
+            let r: RegisteredFields<'_> =
+                serde_json::from_slice(black_box(&payload)).expect("json");
+            (
+                r.iss.len() + r.sub.len() + r.aud.len() + r.jti.len(),
+                r.exp,
+                r.iat,
+            )
+        })
+    });
+    g.bench_function("claims json Claims", |b| {
+        b.iter(|| serde_json::from_slice::<Claims>(black_box(&payload)).expect("json"))
+    });
+    g.finish();
+}
+
+/// Runs `iters` verifies split evenly across `threads` scoped threads sharing one validator, and
+/// returns the wall time.
+fn verify_on_threads(
+    threads: u64,
+    iters: u64,
+    verify_one: &(impl Fn(&mut Vec<u8>) -> bool + Sync),
+) -> StdDuration {
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let share = iters / threads + u64::from(t < iters % threads);
+            s.spawn(move || {
+                let mut buffer = Vec::with_capacity(1024);
+                for _ in 0..share {
+                    black_box(verify_one(&mut buffer));
+                }
+            });
+        }
+    });
+    start.elapsed()
+}
+
+fn threads(c: &mut Criterion) {
+    let key = HmacKey::hs256(&SECRET[..32]).expect("key");
+    let token = builder().sign(&key).expect("sign");
+    let validator = validator(key);
+    let owned = |_: &mut Vec<u8>| validator.verify::<Claims>(black_box(&token)).is_ok();
+    let borrowed = |buffer: &mut Vec<u8>| {
+        validator
+            .verify_borrowed::<Borrowed<'_>>(black_box(&token), buffer)
+            .is_ok()
+    };
+
+    // The control: if ring's HMAC alone does not scale either, the machine is the limit.
+    let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &SECRET[..32]);
+    let (input, tag) = signing_input(&token);
+    let ring_only = |_: &mut Vec<u8>| ring::hmac::verify(&ring_key, black_box(input), &tag).is_ok();
+
+    let mut g = c.benchmark_group("threads (HS256 verify)");
+    g.throughput(Throughput::Elements(1));
+    for threads in [1, 2] {
+        g.bench_function(format!("ring hmac/{threads} thread"), |b| {
+            b.iter_custom(|iters| verify_on_threads(threads, iters, &ring_only))
+        });
+        g.bench_function(format!("Claims/{threads} thread"), |b| {
+            b.iter_custom(|iters| verify_on_threads(threads, iters, &owned))
+        });
+        g.bench_function(format!("borrowed/{threads} thread"), |b| {
+            b.iter_custom(|iters| verify_on_threads(threads, iters, &borrowed))
+        });
+    }
+    g.finish();
 }
 
 criterion_group! {
     name = benches;
-    config = Criterion::default();
-    targets = hs256, rs256, es256
+    // Short warm-up and measurement and fewer bootstrap resamples: the whole run in ~2½ minutes.
+    config = Criterion::default()
+        .warm_up_time(StdDuration::from_millis(500))
+        .measurement_time(StdDuration::from_secs(1))
+        .sample_size(50)
+        .nresamples(20_000);
+    targets = hmac, rsa, ecdsa, eddsa, rejections, floor, threads
 }
 criterion_main!(benches);
