@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use ring::rand::SecureRandom;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
@@ -140,10 +139,9 @@ impl Builder {
 
     /// Sets `jti` to 128 random bits from the system's secure generator, base64url-encoded.
     pub fn random_jwt_id(self) -> Self {
-        let mut bytes = [0u8; 16];
-        match crate::signature::rng().fill(&mut bytes) {
-            Ok(()) => self.jwt_id(base64url::encode(&bytes)),
-            Err(_) => self.mistake("the system random generator failed".to_owned()),
+        match crate::signature::random_id() {
+            Ok(id) => self.jwt_id(id),
+            Err(e) => self.mistake(e.to_string()),
         }
     }
 

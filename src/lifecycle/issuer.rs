@@ -10,11 +10,12 @@ use time::{Duration, OffsetDateTime};
 
 use super::family::{Family, FamilyStore, MemoryFamilyStore, Superseded};
 use super::revocation::{revoked, MemoryRevocationStore, RevocationStore};
-use super::{later, random_id, whole_seconds, SharedClock, TokenKind};
+use super::{later, whole_seconds, SharedClock, TokenKind};
 use crate::builder::Builder;
 use crate::claims::NumericDate;
 use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::error::{echo, Error, ErrorKind};
+use crate::signature::random_id;
 use crate::signature::{Signer, Verifier};
 use crate::validator::{Validator, ValidatorBuilder, MAX_LEEWAY};
 

@@ -157,13 +157,3 @@ pub(crate) fn later(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
 pub(crate) fn whole_seconds(now: OffsetDateTime) -> OffsetDateTime {
     now.replace_nanosecond(0).unwrap_or(now)
 }
-
-/// 128 bits from the system's secure generator, base64url-encoded: a `jti` or a session id.
-pub(crate) fn random_id() -> Result<String, Error> {
-    use ring::rand::SecureRandom;
-    let mut bytes = [0u8; 16];
-    crate::signature::rng()
-        .fill(&mut bytes)
-        .map_err(|_| Error::configuration("the system random generator failed"))?;
-    Ok(crate::base64url::encode(&bytes))
-}

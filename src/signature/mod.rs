@@ -293,6 +293,17 @@ impl Drop for SecretBytes {
     }
 }
 
+/// 128 random bits from the system's secure generator, base64url-encoded: a `jti` or session id
+/// no one can guess (22 characters).
+pub(crate) fn random_id() -> Result<String, Error> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    rng()
+        .fill(&mut bytes)
+        .map_err(|_| Error::configuration("the system random generator failed"))?;
+    Ok(crate::base64url::encode(&bytes))
+}
+
 /// The system random generator, shared by the keys that need randomness.
 pub(crate) fn rng() -> &'static ring::rand::SystemRandom {
     static RNG: std::sync::OnceLock<ring::rand::SystemRandom> = std::sync::OnceLock::new();
