@@ -77,18 +77,22 @@ impl SharedKeys {
     /// Runs `f` on the current set, from this thread's snapshot when it is up to date.
     pub(crate) fn with_current<R>(&self, f: impl FnOnce(&KeySet) -> R) -> R {
         let generation = self.generation.load(Ordering::Acquire);
-        SNAPSHOTS.with(|cell| {
+        let mut f = Some(f);
+        let cached = SNAPSHOTS.try_with(|cell| {
             // A shared borrow, so a verifier that verifies another token inside `f` still works.
-            if let Ok(snapshots) = cell.try_borrow() {
-                if let Some(s) = snapshots
-                    .iter()
-                    .find(|s| s.owner == self.id && s.generation == generation)
-                {
-                    return f(&s.keys);
-                }
-            }
-            // Read under the lock after loading the generation: the set is at least that new.
-            let keys = self.snapshot();
+            let snapshots = cell.try_borrow().ok()?;
+            let snapshot = snapshots
+                .iter()
+                .find(|s| s.owner == self.id && s.generation == generation)?;
+            f.take().map(|f| f(&snapshot.keys))
+        });
+        if let Ok(Some(result)) = cached {
+            return result;
+        }
+        // Read under the lock after loading the generation: the set is at least that new.
+        let keys = self.snapshot();
+        // `try_with`: during thread teardown the cache is gone, and verifying still works.
+        let _ = SNAPSHOTS.try_with(|cell| {
             if let Ok(mut snapshots) = cell.try_borrow_mut() {
                 snapshots.retain(|s| s.owner != self.id);
                 if snapshots.len() >= SNAPSHOTS_PER_THREAD {
@@ -100,8 +104,12 @@ impl SharedKeys {
                     keys: Arc::clone(&keys),
                 });
             }
-            f(&keys)
-        })
+        });
+        match f.take() {
+            Some(f) => f(&keys),
+            // `f` is taken only on a cache hit, and a hit has returned above.
+            None => unreachable!("with_current: f taken without a cache hit"),
+        }
     }
 }
 
