@@ -108,16 +108,8 @@ pub struct TokenIssuer {
 
 #[derive(Debug)]
 struct Inner {
-    signer: Arc<dyn Signer>,
-    verifier: Arc<dyn Verifier>,
-    issuer: String,
-    audiences: Vec<String>,
-    access_lifetime: Duration,
-    refresh_lifetime: Duration,
-    grace: Duration,
-    families: Arc<dyn FamilyStore>,
-    revocations: Arc<dyn RevocationStore>,
-    clock: SharedClock,
+    /// The configuration, as checked by [`TokenIssuerBuilder::build`].
+    config: TokenIssuerBuilder,
     /// Checks refresh tokens, revocations included.
     refresh_tokens: Validator,
     /// Checks the issuer's own access tokens before revoking one, revocations excluded.
@@ -170,22 +162,16 @@ impl TokenIssuer {
     /// its verifier, issuer and audiences, `typ: at+jwt`, `jti` required, its revocation store
     /// and clock.
     pub fn access_validator(&self) -> ValidatorBuilder {
-        let inner = &*self.inner;
-        let mut builder = Validator::builder(Arc::clone(&inner.verifier))
-            .issuer(inner.issuer.clone())
-            .token_type(TokenKind::Access)
+        let config = &self.inner.config;
+        config
+            .access_tokens()
             .require_claim("jti")
-            .revocations(Arc::clone(&inner.revocations))
-            .clock(inner.clock.clone());
-        for audience in &inner.audiences {
-            builder = builder.audience(audience.clone());
-        }
-        builder
+            .revocations(Arc::clone(&config.revocations))
     }
 
     /// The store that holds this issuer's revocations, to share with validators elsewhere.
     pub fn revocations(&self) -> Arc<dyn RevocationStore> {
-        Arc::clone(&self.inner.revocations)
+        Arc::clone(&self.inner.config.revocations)
     }
 
     /// Signs `subject` in: starts a session and returns its first pair.
@@ -221,10 +207,10 @@ impl TokenIssuer {
             return Err(Error::configuration("the subject must not be empty"));
         }
         let inner = &*self.inner;
-        let now = whole_seconds(inner.clock.now());
+        let now = whole_seconds(inner.config.clock.now());
         let session = random_id()?;
         let (pair, family) = inner.mint(subject, &session, &extra, now)?;
-        inner.families.insert(&session, family, now)?;
+        inner.config.families.insert(&session, family, now)?;
         Ok(pair)
     }
 
@@ -252,20 +238,22 @@ impl TokenIssuer {
         // first, and reading again sees its outcome. Two rounds always suffice for one token.
         for _ in 0..4 {
             let family = inner
+                .config
                 .families
                 .get(&session)?
                 .ok_or_else(|| revoked("sid", &session, None))?;
-            let now = whole_seconds(inner.clock.now());
+            let now = whole_seconds(inner.config.clock.now());
             if family.current == jti {
                 let (pair, mut next) = inner.mint(&subject, &session, &claims, now)?;
-                if inner.grace.is_positive() {
+                if inner.config.grace.is_positive() {
                     next.previous = Some(Superseded {
                         jti: jti.clone(),
-                        until: NumericDate::from(later(now, inner.grace)),
+                        until: NumericDate::from(later(now, inner.config.grace)),
                         successor: pair.clone(),
                     });
                 }
                 if inner
+                    .config
                     .families
                     .compare_and_set(&session, &family, next, now)?
                 {
@@ -302,7 +290,7 @@ impl TokenIssuer {
         let is_refresh = header
             .token_type()
             .is_some_and(|typ| typ.eq_ignore_ascii_case(TokenKind::Refresh.typ()));
-        let now = whole_seconds(inner.clock.now());
+        let now = whole_seconds(inner.config.clock.now());
         if is_refresh {
             let claims: Map<String, Value> = match inner.refresh_tokens.verify(token) {
                 Err(e) if matches!(e.kind(), ErrorKind::Expired | ErrorKind::Revoked) => {
@@ -324,7 +312,7 @@ impl TokenIssuer {
         // Kept past `exp` by the largest leeway a validator may allow, during which it would
         // still accept the token (`later`: an `exp` near the year 9999 must not panic).
         let until = later(exp.to_datetime(), MAX_LEEWAY);
-        inner.revocations.revoke_id(&jti, until, now)
+        inner.config.revocations.revoke_id(&jti, until, now)
     }
 
     /// Signs `subject` out everywhere (after a password change, say): every token of the subject
@@ -336,10 +324,14 @@ impl TokenIssuer {
     /// [`ErrorKind::Store`] from the revocation store.
     pub fn revoke_subject(&self, subject: &str) -> Result<(), Error> {
         let inner = &*self.inner;
-        let now = inner.clock.now();
+        let now = inner.config.clock.now();
         let cutoff = whole_seconds(now);
-        let until = later(cutoff, inner.refresh_lifetime.saturating_add(MAX_LEEWAY));
+        let until = later(
+            cutoff,
+            inner.config.refresh_lifetime.saturating_add(MAX_LEEWAY),
+        );
         inner
+            .config
             .revocations
             .revoke_subject(subject, cutoff, until, now)
     }
@@ -358,32 +350,32 @@ impl Inner {
         let common = Builder::new()
             .clock(FixedClock(now))
             .claims(extra)
-            .issuer(self.issuer.as_str())
+            .issuer(self.config.issuer.as_str())
             .subject(subject)
             .claim("sid", session);
         let mut access = common
             .clone()
             .token_type(TokenKind::Access)
             .jwt_id(random_id()?)
-            .expires_in(self.access_lifetime);
-        for audience in &self.audiences {
+            .expires_in(self.config.access_lifetime);
+        for audience in &self.config.audiences {
             access = access.audience(audience.as_str());
         }
         let refresh_jti = random_id()?;
         let refresh_token = common
             .token_type(TokenKind::Refresh)
-            .audience(self.issuer.as_str())
+            .audience(self.config.issuer.as_str())
             .jwt_id(refresh_jti.as_str())
-            .expires_in(self.refresh_lifetime)
-            .sign(&*self.signer)?;
+            .expires_in(self.config.refresh_lifetime)
+            .sign(&*self.config.signer)?;
         let pair = TokenPair {
-            access_token: access.sign(&*self.signer)?,
+            access_token: access.sign(&*self.config.signer)?,
             refresh_token,
-            expires_in: self.access_lifetime,
+            expires_in: self.config.access_lifetime,
         };
         let family = Family {
             current: refresh_jti,
-            expires_at: NumericDate::from(later(now, self.refresh_lifetime)),
+            expires_at: NumericDate::from(later(now, self.config.refresh_lifetime)),
             previous: None,
         };
         Ok((pair, family))
@@ -392,9 +384,9 @@ impl Inner {
     /// Ends session `session`: its refresh tokens by forgetting the family, its access tokens by
     /// revoking the `sid` they carry until the last of them has expired.
     fn revoke_session(&self, session: &str, now: OffsetDateTime) -> Result<(), Error> {
-        self.families.remove(session)?;
-        let until = later(now, self.access_lifetime.saturating_add(MAX_LEEWAY));
-        self.revocations.revoke_id(session, until, now)
+        self.config.families.remove(session)?;
+        let until = later(now, self.config.access_lifetime.saturating_add(MAX_LEEWAY));
+        self.config.revocations.revoke_id(session, until, now)
     }
 }
 
@@ -496,29 +488,26 @@ impl TokenIssuerBuilder {
             .revocations(Arc::clone(&self.revocations))
             .clock(self.clock.clone())
             .build()?;
-        let mut access_tokens = Validator::builder(Arc::clone(&self.verifier))
+        Ok(TokenIssuer {
+            inner: Arc::new(Inner {
+                access_tokens: self.access_tokens().build()?,
+                refresh_tokens,
+                config: self,
+            }),
+        })
+    }
+
+    /// The rules every access token of this issuer meets: its verifier, issuer and audiences,
+    /// `typ: at+jwt`, its clock.
+    fn access_tokens(&self) -> ValidatorBuilder {
+        let mut builder = Validator::builder(Arc::clone(&self.verifier))
             .issuer(self.issuer.clone())
             .token_type(TokenKind::Access)
             .clock(self.clock.clone());
         for audience in &self.audiences {
-            access_tokens = access_tokens.audience(audience.clone());
+            builder = builder.audience(audience.clone());
         }
-        Ok(TokenIssuer {
-            inner: Arc::new(Inner {
-                access_tokens: access_tokens.build()?,
-                refresh_tokens,
-                signer: self.signer,
-                verifier: self.verifier,
-                issuer: self.issuer,
-                audiences: self.audiences,
-                access_lifetime: self.access_lifetime,
-                refresh_lifetime: self.refresh_lifetime,
-                grace: self.grace,
-                families: self.families,
-                revocations: self.revocations,
-                clock: self.clock,
-            }),
-        })
+        builder
     }
 }
 
