@@ -211,22 +211,7 @@ pub fn claims(data: &[u8]) {
     check_token(&token);
 }
 
-const ALGORITHMS: [Algorithm; 14] = [
-    Algorithm::HS256,
-    Algorithm::HS384,
-    Algorithm::HS512,
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::ES512,
-    Algorithm::ES256K,
-    Algorithm::EdDSA,
-];
+const ALGORITHMS: [Algorithm; 14] = Algorithm::ALL;
 
 /// `keys`: arbitrary bytes as PEM text, DER, raw components and raw points for every key type.
 pub fn keys(data: &[u8]) {
