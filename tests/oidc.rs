@@ -220,3 +220,31 @@ fn an_auth_time_at_the_end_of_the_range_does_not_panic() {
         .verify_id_token::<Claims>(&far.sign(&key()).unwrap(), NONCE)
         .unwrap();
 }
+
+#[test]
+fn another_configured_audience_does_not_stand_in_for_the_client_id() {
+    // Core §3.1.3.7 step 3: `aud` must contain *our* client id, whatever else the validator
+    // accepts for its other audiences.
+    let validator = Validator::builder(key())
+        .issuer(ISSUER)
+        .id_token(CLIENT)
+        .audience("api")
+        .clock(clock())
+        .build()
+        .unwrap();
+    let for_api = Builder::new()
+        .issuer(ISSUER)
+        .subject("alice")
+        .audience("api")
+        .claim("nonce", NONCE)
+        .expires_in(Duration::minutes(5))
+        .clock(clock())
+        .sign(&key())
+        .unwrap();
+    let err = validator
+        .verify_id_token::<Claims>(&for_api, NONCE)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Audience);
+    let for_us = id_token().sign(&key()).unwrap();
+    assert!(validator.verify_id_token::<Claims>(&for_us, NONCE).is_ok());
+}

@@ -26,9 +26,18 @@ pub(crate) fn check(
                 return Err(Error::MissingClaim { claim: name.into() });
             }
         }
+        // Core §3.1.3.7 step 3: `aud` MUST contain our client id. The validator's audience rule
+        // accepts any of its audiences, and another configured audience must not stand in.
+        let audiences = claims.aud.as_ref().map_or(&[][..], |aud| aud.as_slice());
+        if !audiences.iter().any(|aud| aud == client_id) {
+            return Err(Error::Audience {
+                expected: vec![client_id.to_owned()],
+                found: audiences.iter().map(|aud| echo(aud)).collect(),
+            });
+        }
         // Core §3.1.3.7 steps 4 and 5: with several audiences `azp` must be present, and when
         // present it must be our client id.
-        let audiences = claims.aud.as_ref().map_or(0, |aud| aud.as_slice().len());
+        let audiences = audiences.len();
         match claims.azp.as_deref() {
             Some(azp) if azp == client_id => {}
             None if audiences <= 1 => {}
