@@ -587,13 +587,13 @@ fn curve_of(algorithm: Algorithm) -> Option<&'static str> {
 
 /// RFC 7517 §4.3: no duplicate operations, and consistent with `use` when both are present.
 fn check_key_ops(ops: &[String], key_use: Option<&str>) -> Result<(), Error> {
-    for (i, op) in ops.iter().enumerate() {
-        if ops[..i].contains(op) {
-            return Err(Error::key(format!(
-                "`key_ops` lists `{}` twice (RFC 7517 §4.3)",
-                echo(op)
-            )));
-        }
+    // A set, so that a huge `key_ops` array in a fetched document costs linear time.
+    let mut seen = HashSet::with_capacity(ops.len());
+    if let Some(op) = ops.iter().find(|op| !seen.insert(op.as_str())) {
+        return Err(Error::key(format!(
+            "`key_ops` lists `{}` twice (RFC 7517 §4.3)",
+            echo(op)
+        )));
     }
     let signing = |op: &String| op == "sign" || op == "verify";
     let consistent = match key_use {
