@@ -58,11 +58,10 @@ pub(crate) fn check(
                 claim: "auth_time".into(),
             })?
             .to_datetime();
-        // `checked_add`: an `auth_time` near the year 9999 plus `max_age` is out of the range of
-        // `OffsetDateTime` (where `+` panics); such an authentication is not too old.
-        let too_old = authenticated_at
-            .checked_add(max_age)
-            .is_some_and(|deadline| now - leeway > deadline);
+        // Saturating on both sides: an `auth_time` near the year 9999 plus `max_age`, or a clock
+        // near the year -9999 minus the leeway, must not overflow (`+` and `-` panic there).
+        let deadline = super::later(authenticated_at, max_age);
+        let too_old = now.checked_sub(leeway).unwrap_or(now) > deadline;
         if too_old {
             return Err(Error::AuthenticationTooOld {
                 authenticated_at,
