@@ -148,9 +148,9 @@ fn hmac(c: &mut Criterion) {
     for (algorithm, ring_algorithm, len) in algorithms {
         let secret = &SECRET[..len];
         let key = match algorithm {
-            Algorithm::HS256 => HmacKey::hs256(secret),
-            Algorithm::HS384 => HmacKey::hs384(secret),
-            _ => HmacKey::hs512(secret),
+            Algorithm::HS256 => HmacKey::new(Algorithm::HS256, secret),
+            Algorithm::HS384 => HmacKey::new(Algorithm::HS384, secret),
+            _ => HmacKey::new(Algorithm::HS512, secret),
         }
         .expect("key");
         let ring_key = ring::hmac::Key::new(ring_algorithm, secret);
@@ -257,8 +257,7 @@ fn ecdsa(c: &mut Criterion) {
     for (algorithm, pem, signing, verifying) in curves {
         let key = EcdsaPrivateKey::from_pem(algorithm, pem).expect("key");
         // The same key for ring (PKCS#8 is what ring reads; the P-384 file is SEC1).
-        let pair =
-            sig::EcdsaKeyPair::from_pkcs8(signing, &key.to_pkcs8_der(), &rng).expect("ring key");
+        let pair = sig::EcdsaKeyPair::from_pkcs8(signing, &key.to_der(), &rng).expect("ring key");
         let public = sig::UnparsedPublicKey::new(verifying, pair.public_key().as_ref().to_vec());
         let validator = validator(key.public_key());
 
@@ -297,7 +296,7 @@ fn eddsa(c: &mut Criterion) {
 }
 
 fn rejections(c: &mut Criterion) {
-    let key = HmacKey::hs256(&SECRET[..32]).expect("key");
+    let key = HmacKey::new(Algorithm::HS256, &SECRET[..32]).expect("key");
     let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &SECRET[..32]);
     let token = builder().sign(&key).expect("sign");
     let (input, tag) = signing_input(&token);
@@ -383,7 +382,7 @@ struct RegisteredFields<'a> {
 fn floor(c: &mut Criterion) {
     use base64::Engine;
     let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let key = HmacKey::hs256(&SECRET[..32]).expect("key");
+    let key = HmacKey::new(Algorithm::HS256, &SECRET[..32]).expect("key");
     let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &SECRET[..32]);
     let token = builder().sign(&key).expect("sign");
     let (input, tag) = signing_input(&token);
@@ -458,7 +457,7 @@ fn verify_on_threads(
 }
 
 fn threads(c: &mut Criterion) {
-    let key = HmacKey::hs256(&SECRET[..32]).expect("key");
+    let key = HmacKey::new(Algorithm::HS256, &SECRET[..32]).expect("key");
     let token = builder().sign(&key).expect("sign");
     let validator = validator(key);
     let owned = |_: &mut Vec<u8>| validator.verify::<Claims>(black_box(&token)).is_ok();

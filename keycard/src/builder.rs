@@ -26,10 +26,10 @@ use crate::signature::Signer;
 /// times taken when it is signed.
 ///
 /// ```
-/// use keycard::{Builder, HmacKey};
+/// use keycard::{Algorithm, Builder, HmacKey};
 /// use time::Duration;
 ///
-/// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+/// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
 /// let token = Builder::new()
 ///     .issuer("https://auth.example.com")
 ///     .subject("user-42")
@@ -199,14 +199,14 @@ impl Builder {
     /// Adds every field of a claims struct (anything that serializes to a JSON object).
     ///
     /// ```
-    /// use keycard::{Builder, HmacKey};
+    /// use keycard::{Algorithm, Builder, HmacKey};
     /// use serde::Serialize;
     /// use time::Duration;
     ///
     /// #[derive(Serialize)]
     /// struct Session { sub: String, tenant: u32 }
     ///
-    /// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+    /// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
     /// let token = Builder::new()
     ///     .claims(&Session { sub: "user-42".into(), tenant: 7 })
     ///     .expires_in(Duration::minutes(5))

@@ -159,10 +159,10 @@ impl Audience {
 /// their own claims type.
 ///
 /// ```
-/// use keycard::{Builder, Claims, HmacKey, Validator};
+/// use keycard::{Algorithm, Builder, Claims, HmacKey, Validator};
 /// use time::Duration;
 ///
-/// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+/// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
 /// let token = Builder::new()
 ///     .subject("user-42")
 ///     .claim("role", "admin")

@@ -17,9 +17,9 @@ use crate::signature::Algorithm;
 /// The names returned by [`ErrorKind::as_str`] are stable and suitable for logs and metrics.
 ///
 /// ```
-/// use keycard::{ErrorKind, HmacKey, Validator};
+/// use keycard::{Algorithm, ErrorKind, HmacKey, Validator};
 ///
-/// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+/// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
 /// let validator = Validator::builder(key).build()?;
 /// let err = validator.verify::<keycard::Claims>("not.a.token").unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::Malformed);
@@ -490,7 +490,7 @@ fn audience_message(expected: &[String], found: &[String]) -> String {
     match (expected.is_empty(), found.is_empty()) {
         (true, _) => format!(
             "token is meant for audience {} but this validator expects none \
-             (configure `audience`, or opt out with `allow_any_audience`)",
+             (configure `audience`, or opt out with `dangerous().allow_any_audience()`)",
             quoted(found)
         ),
         (false, true) => format!("token has no audience (aud); expected {}", quoted(expected)),

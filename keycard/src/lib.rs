@@ -7,10 +7,10 @@
 //! ## Mint
 //!
 //! ```
-//! use keycard::{Builder, HmacKey};
+//! use keycard::{Algorithm, Builder, HmacKey};
 //! use time::Duration;
 //!
-//! let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+//! let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
 //! let token = Builder::new()
 //!     .issuer("https://auth.example.com")
 //!     .subject("user-42")
@@ -27,9 +27,9 @@
 //! returns the claims only when every check passed, as [`Claims`] or as your own type:
 //!
 //! ```
-//! # use keycard::{Builder, HmacKey};
+//! # use keycard::{Algorithm, Builder, HmacKey};
 //! # use time::Duration;
-//! # let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+//! # let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
 //! # let token = Builder::new().issuer("https://auth.example.com").subject("user-42")
 //! #     .audience("api").expires_in(Duration::minutes(15)).claim("scope", "read write").sign(&key)?;
 //! use keycard::Validator;
@@ -103,10 +103,10 @@
 //! - **The header never picks the algorithm** (RFC 8725 §3.1). The key does; a token whose `alg`
 //!   differs from its key's is refused. `none` cannot even be named.
 //! - **`exp` is required** unless the validator opts out with
-//!   [`allow_missing_expiry`](ValidatorBuilder::allow_missing_expiry).
+//!   [`allow_missing_expiry`](DangerousOptions::allow_missing_expiry).
 //! - **`aud` is enforced** (RFC 7519 §4.1.3): a token that names an audience is refused by a
 //!   validator that does not name it, unless it opts out with
-//!   [`allow_any_audience`](ValidatorBuilder::allow_any_audience).
+//!   [`allow_any_audience`](DangerousOptions::allow_any_audience).
 //! - **Explicit typing** (RFC 8725 §3.11): a validator accepts `typ` absent or `JWT` unless told
 //!   to expect another type such as `at+jwt`, so one kind of token cannot pass for another.
 //! - **No extensions**: any `crit` header, unencoded payloads (`b64: false`), nested JWTs and JWE
@@ -150,7 +150,9 @@ pub use signature::{
     Algorithm, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey, Ed25519PublicKey, HmacKey,
     RsaPrivateKey, RsaPublicKey, Signer, Verifier,
 };
-pub use validator::{Validator, ValidatorBuilder, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY};
+pub use validator::{
+    DangerousOptions, Validator, ValidatorBuilder, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY,
+};
 
 /// Re-exported so callers name the same `time` types keycard uses.
 pub use time;

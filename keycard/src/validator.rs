@@ -38,10 +38,10 @@ pub const MAX_LEEWAY: Duration = Duration::minutes(5);
 /// headers are refused, tokens over 8 KiB are refused before any decoding.
 ///
 /// ```
-/// use keycard::{Builder, Claims, HmacKey, Validator};
+/// use keycard::{Algorithm, Builder, Claims, HmacKey, Validator};
 /// use time::Duration;
 ///
-/// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+/// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
 /// let token = Builder::new()
 ///     .issuer("https://auth.example.com")
 ///     .audience("api")
@@ -136,7 +136,7 @@ impl Validator {
     /// closed; [`build`](ValidatorBuilder::build) refuses one.
     ///
     /// ```
-    /// use keycard::{Builder, ErrorKind, HmacKey, KeySet, Validator};
+    /// use keycard::{Algorithm, Builder, ErrorKind, HmacKey, KeySet, Validator};
     /// use time::Duration;
     ///
     /// let old = HmacKey::generate(keycard::Algorithm::HS256)?.with_key_id("old");
@@ -184,14 +184,14 @@ impl Validator {
     /// allocates nothing once the buffer has grown to the size of a payload.
     ///
     /// ```
-    /// use keycard::{Builder, HmacKey, Validator};
+    /// use keycard::{Algorithm, Builder, HmacKey, Validator};
     /// use serde::Deserialize;
     /// use time::Duration;
     ///
     /// #[derive(Deserialize)]
     /// struct Caller<'a> { sub: &'a str }
     ///
-    /// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+    /// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
     /// let token = Builder::new().subject("user-42").expires_in(Duration::minutes(5)).sign(&key)?;
     /// let validator = Validator::builder(key).build()?;
     ///
@@ -459,13 +459,6 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Weakens a default: skips the audience check entirely, so a token meant for another service
-    /// is accepted. Only for services that check `aud` themselves.
-    pub fn allow_any_audience(mut self) -> Self {
-        self.rules.any_audience = true;
-        self
-    }
-
     /// Requires `sub` to equal `subject`.
     pub fn subject(mut self, subject: impl Into<String>) -> Self {
         self.rules.subject = Some(subject.into());
@@ -485,12 +478,6 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Weakens a default: accepts tokens without `exp`. Such tokens never expire.
-    pub fn allow_missing_expiry(mut self) -> Self {
-        self.rules.require_exp = false;
-        self
-    }
-
     /// Tolerates clock skew between issuer and validator when checking `exp`, `nbf` and `iat`:
     /// from zero (the default) to [`MAX_LEEWAY`].
     pub fn leeway(mut self, leeway: Duration) -> Self {
@@ -504,6 +491,25 @@ impl ValidatorBuilder {
         self
     }
 
+    /// The options that weaken a default check, all behind this one door so that a reviewer
+    /// finds every one of them by searching for `dangerous` (as rustls keeps its own under
+    /// `dangerous()`). Each returns the builder again.
+    ///
+    /// ```
+    /// use keycard::{Algorithm, HmacKey, Validator};
+    ///
+    /// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
+    /// let legacy = Validator::builder(key)
+    ///     .dangerous()
+    ///     .allow_missing_expiry()
+    ///     .issuer("https://auth.example.com")
+    ///     .build()?;
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn dangerous(self) -> DangerousOptions {
+        DangerousOptions { builder: self }
+    }
+
     /// Uses `clock` instead of the system clock.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.rules.clock = Arc::new(clock);
@@ -515,7 +521,8 @@ impl ValidatorBuilder {
     /// # Errors
     /// [`ErrorKind::Configuration`](crate::ErrorKind::Configuration) for a leeway outside
     /// 0..=[`MAX_LEEWAY`], a zero maximum length, an empty issuer, audience, subject, type or claim
-    /// name, or `allow_any_audience` together with `audience`.
+    /// name, or [`allow_any_audience`](DangerousOptions::allow_any_audience) together with
+    /// `audience`.
     pub fn build(self) -> Result<Validator, Error> {
         let rules = self.rules;
         let keys = rules.keys.snapshot();
@@ -536,7 +543,7 @@ impl ValidatorBuilder {
         }
         if rules.any_audience && !rules.audiences.is_empty() {
             return Err(Error::configuration(
-                "`allow_any_audience` contradicts `audience`: choose one",
+                "`dangerous().allow_any_audience()` contradicts `audience`: choose one",
             ));
         }
         let empty = [
@@ -561,6 +568,31 @@ impl ValidatorBuilder {
     }
 }
 
+/// The options that weaken a default check: reached only through
+/// [`ValidatorBuilder::dangerous`], one call per option, so that each stands out in review.
+#[derive(Debug)]
+#[must_use = "each option returns the ValidatorBuilder to go on with"]
+pub struct DangerousOptions {
+    builder: ValidatorBuilder,
+}
+
+impl DangerousOptions {
+    /// Skips the audience check entirely, so a token meant for another service is accepted.
+    /// Only for services that check `aud` themselves (RFC 7519 §4.1.3 says to refuse a token
+    /// whose `aud` does not name the service).
+    pub fn allow_any_audience(mut self) -> ValidatorBuilder {
+        self.builder.rules.any_audience = true;
+        self.builder
+    }
+
+    /// Accepts tokens without `exp`. Such tokens never expire (RFC 8725 §3.10 asks for short
+    /// lifetimes instead).
+    pub fn allow_missing_expiry(mut self) -> ValidatorBuilder {
+        self.builder.rules.require_exp = false;
+        self.builder
+    }
+}
+
 /// The token-lifecycle rules: revocation, scopes, OpenID Connect ID tokens.
 impl ValidatorBuilder {
     /// Refuses revoked tokens: a token whose `jti` or `sid` is in `store`, or whose `sub` has a
@@ -577,10 +609,10 @@ impl ValidatorBuilder {
     /// names the scope (RFC 6750 §3.1).
     ///
     /// ```
-    /// use keycard::{Builder, ErrorKind, HmacKey, Validator};
+    /// use keycard::{Algorithm, Builder, ErrorKind, HmacKey, Validator};
     /// use time::Duration;
     ///
-    /// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+    /// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
     /// let token = Builder::new().claim("scope", "read").expires_in(Duration::minutes(5)).sign(&key)?;
     /// let writers = Validator::builder(key).require_scope("write").build()?;
     /// let err = writers.verify::<keycard::Claims>(&token).unwrap_err();

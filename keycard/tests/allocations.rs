@@ -2,11 +2,11 @@
 //! (a count is deterministic, unlike a time, so asserting it is fair).
 
 use keycard::time::Duration;
-use keycard::{Builder, Claims, HmacKey, Validator};
+use keycard::{Algorithm, Builder, Claims, HmacKey, Validator};
 use serde::Deserialize;
 
 fn key() -> HmacKey {
-    HmacKey::hs256(b"allocation test secret, 32 bytes").unwrap()
+    HmacKey::new(Algorithm::HS256, b"allocation test secret, 32 bytes").unwrap()
 }
 
 /// A realistic 7-claim token of about 300 bytes.

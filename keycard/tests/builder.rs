@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 const T0: i64 = 1_795_860_000;
 
 fn key() -> HmacKey {
-    HmacKey::hs256(b"builder test secret of 32 bytes!").unwrap()
+    HmacKey::new(Algorithm::HS256, b"builder test secret of 32 bytes!").unwrap()
 }
 
 fn part(token: &str, index: usize) -> Value {

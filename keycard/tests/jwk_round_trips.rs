@@ -330,7 +330,7 @@ fn es384_round_trips_across_sec1_der_point_and_jwk() {
         ),
         (
             "PKCS#8 DER re-read",
-            Box::new(EcdsaPrivateKey::from_der(algorithm, &generated.to_pkcs8_der()).unwrap()),
+            Box::new(EcdsaPrivateKey::from_der(algorithm, &generated.to_der()).unwrap()),
         ),
         (
             "private JWK",
@@ -421,9 +421,9 @@ fn hmac_every_algorithm_round_trips_between_raw_secret_and_jwk() {
     ] {
         let secret: Vec<u8> = (0..len).map(|i: u8| i.wrapping_mul(7) ^ 3).collect();
         let raw = |secret: &[u8]| match algorithm {
-            Algorithm::HS256 => HmacKey::hs256(secret),
-            Algorithm::HS384 => HmacKey::hs384(secret),
-            _ => HmacKey::hs512(secret),
+            Algorithm::HS256 => HmacKey::new(Algorithm::HS256, secret),
+            Algorithm::HS384 => HmacKey::new(Algorithm::HS384, secret),
+            _ => HmacKey::new(Algorithm::HS512, secret),
         };
         let jwk = Jwk::from_json(
             &json!({"kty":"oct","alg":algorithm.as_str(),"k":b64(&secret)}).to_string(),

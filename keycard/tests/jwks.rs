@@ -218,7 +218,9 @@ fn token_kid_selects_the_key_and_an_unknown_kid_is_its_own_error() {
     assert!(matches!(err, Error::Signature), "{err}");
 
     // The right kid with another algorithm: refused for the algorithm.
-    let hs = HmacKey::hs256(&[1; 32]).unwrap().with_key_id("k1");
+    let hs = HmacKey::new(Algorithm::HS256, &[1; 32])
+        .unwrap()
+        .with_key_id("k1");
     let err = validator.verify::<Claims>(&token(&hs)).unwrap_err();
     assert!(
         matches!(err, Error::AlgorithmMismatch { found: Algorithm::HS256, ref expected } if expected == &[Algorithm::ES256]),
@@ -228,10 +230,14 @@ fn token_kid_selects_the_key_and_an_unknown_kid_is_its_own_error() {
 
 #[test]
 fn unknown_kid_in_the_error_is_shortened() {
-    let key = HmacKey::hs256(&[1; 32]).unwrap().with_key_id("k1");
+    let key = HmacKey::new(Algorithm::HS256, &[1; 32])
+        .unwrap()
+        .with_key_id("k1");
     let validator = Validator::builder(key).build().unwrap();
     let long = "x".repeat(1_000);
-    let other = HmacKey::hs256(&[1; 32]).unwrap().with_key_id(long);
+    let other = HmacKey::new(Algorithm::HS256, &[1; 32])
+        .unwrap()
+        .with_key_id(long);
     let err = validator.verify::<Claims>(&token(&other)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownKeyId);
     assert!(err.to_string().len() < 200, "{err}");
@@ -263,7 +269,9 @@ fn token_without_kid_is_tried_only_against_keys_of_its_algorithm() {
         .unwrap()
         .with_key_id("es");
     let ed = Ed25519PrivateKey::generate().unwrap().with_key_id("ed");
-    let hs = HmacKey::hs256(&[3; 32]).unwrap().with_key_id("hs");
+    let hs = HmacKey::new(Algorithm::HS256, &[3; 32])
+        .unwrap()
+        .with_key_id("hs");
     let counters: Vec<Arc<AtomicUsize>> = (0..3).map(|_| Arc::default()).collect();
     let keys: [Arc<dyn Verifier>; 3] = [
         Arc::new(es.public_key()),
@@ -292,7 +300,7 @@ fn token_without_kid_is_tried_only_against_keys_of_its_algorithm() {
     assert_eq!(calls, [0, 1, 0], "only the EdDSA key was asked");
 
     // A token of an algorithm no key has: refused without asking any key.
-    let hs512 = HmacKey::hs512(&[3; 64]).unwrap();
+    let hs512 = HmacKey::new(Algorithm::HS512, &[3; 64]).unwrap();
     let err = validator.verify::<Claims>(&no_kid(&hs512)).unwrap_err();
     assert!(
         matches!(
@@ -342,7 +350,7 @@ fn exported_key_set_holds_public_keys_only_and_reads_back() {
     let mut set = KeySet::new();
     set.insert(ec.public_key());
     set.insert(ed.public_key());
-    set.insert(HmacKey::hs256(b"a secret that must never be seen").unwrap());
+    set.insert(HmacKey::new(Algorithm::HS256, b"a secret that must never be seen").unwrap());
     let json = set.to_json();
     let parsed: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(parsed["keys"].as_array().unwrap().len(), 2);
@@ -382,8 +390,12 @@ fn thumbprint_key_ids_survive_export_and_select_the_key() {
 
 #[test]
 fn remove_takes_a_key_out_by_kid() {
-    let a = HmacKey::hs256(&[1; 32]).unwrap().with_key_id("a");
-    let b = HmacKey::hs256(&[2; 32]).unwrap().with_key_id("b");
+    let a = HmacKey::new(Algorithm::HS256, &[1; 32])
+        .unwrap()
+        .with_key_id("a");
+    let b = HmacKey::new(Algorithm::HS256, &[2; 32])
+        .unwrap()
+        .with_key_id("b");
     let mut set = KeySet::from_iter([a.clone(), b.clone()]);
     assert_eq!(set.remove("a"), 1);
     assert_eq!(set.remove("a"), 0);
@@ -397,7 +409,9 @@ fn remove_takes_a_key_out_by_kid() {
 
 #[test]
 fn builder_key_and_key_set_agree() {
-    let a = HmacKey::hs256(&[1; 32]).unwrap().with_key_id("a");
+    let a = HmacKey::new(Algorithm::HS256, &[1; 32])
+        .unwrap()
+        .with_key_id("a");
     let b = EcdsaPrivateKey::generate(Algorithm::ES256)
         .unwrap()
         .with_key_id("b");

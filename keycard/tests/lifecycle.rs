@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use keycard::time::Duration;
 use keycard::{
-    unverified, Claims, Error, ErrorKind, Family, FamilyStore, MemoryFamilyStore, TokenIssuer,
-    TokenKind, TokenPair, Validator,
+    unverified, Algorithm, Claims, Error, ErrorKind, Family, FamilyStore, MemoryFamilyStore,
+    TokenIssuer, TokenKind, TokenPair, Validator,
 };
 use lifecycle_common::{issuer, issuer_builder, key, ManualClock, START};
 use serde_json::json;
@@ -75,6 +75,7 @@ fn neither_kind_passes_for_the_other() {
     assert_eq!(err.kind(), ErrorKind::Audience);
     // And a default validator (typ absent or JWT) refuses both.
     let plain = Validator::builder(key())
+        .dangerous()
         .allow_any_audience()
         .clock(clock)
         .build()
@@ -226,7 +227,7 @@ fn a_refresh_token_from_another_issuer_is_refused() {
 fn a_forged_refresh_token_is_refused() {
     let clock = ManualClock::new();
     let forger = TokenIssuer::builder(
-        keycard::HmacKey::hs256(b"another secret, also of 32 bytes").unwrap(),
+        keycard::HmacKey::new(Algorithm::HS256, b"another secret, also of 32 bytes").unwrap(),
         key(),
     )
     .issuer("https://auth.example.com")
@@ -298,7 +299,9 @@ fn revoking_refuses_tokens_the_issuer_did_not_mint() {
         .jwt_id("x")
         .expires_in(Duration::minutes(5))
         .clock(clock.clone())
-        .sign(&keycard::HmacKey::hs256(b"another secret, also of 32 bytes").unwrap())
+        .sign(
+            &keycard::HmacKey::new(Algorithm::HS256, b"another secret, also of 32 bytes").unwrap(),
+        )
         .unwrap();
     assert_eq!(
         issuer.revoke(&foreign).unwrap_err().kind(),

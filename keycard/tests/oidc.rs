@@ -2,7 +2,7 @@
 //! audiences, `nonce`, `auth_time` against `max_age`.
 
 use keycard::time::{Duration, OffsetDateTime};
-use keycard::{Builder, Claims, Error, ErrorKind, FixedClock, HmacKey, Validator};
+use keycard::{Algorithm, Builder, Claims, Error, ErrorKind, FixedClock, HmacKey, Validator};
 
 const ISSUER: &str = "https://accounts.example.com";
 const CLIENT: &str = "my-client";
@@ -10,7 +10,7 @@ const NONCE: &str = "n-0S6_WzA2Mj";
 const NOW: i64 = 1_795_824_000;
 
 fn key() -> HmacKey {
-    HmacKey::hs256(b"oidc test secret of 32 bytes!!!!").unwrap()
+    HmacKey::new(Algorithm::HS256, b"oidc test secret of 32 bytes!!!!").unwrap()
 }
 
 fn clock() -> FixedClock {

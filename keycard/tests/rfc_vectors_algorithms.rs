@@ -138,7 +138,7 @@ fn rfc7515_a4_es512_is_unsupported_not_a_panic() {
         assert!(matches!(err, Error::UnsupportedAlgorithm { .. }), "{err}");
     }
     // The token is refused as unsupported whatever key the validator holds.
-    let validator = Validator::builder(HmacKey::hs256(&[7; 32]).unwrap())
+    let validator = Validator::builder(HmacKey::new(Algorithm::HS256, &[7; 32]).unwrap())
         .build()
         .unwrap();
     let err = validator.verify::<Claims>(text(&v, "token")).unwrap_err();
@@ -215,7 +215,7 @@ fn rfc7520_4_3_es512_is_unsupported_through_jwk_key_set_and_validator() {
         Some("bilbo.baggins@hobbiton.example")
     );
 
-    let validator = Validator::builder(HmacKey::hs256(&[7; 32]).unwrap())
+    let validator = Validator::builder(HmacKey::new(Algorithm::HS256, &[7; 32]).unwrap())
         .build()
         .unwrap();
     let err = validator.verify::<Claims>(text(&v, "token")).unwrap_err();

@@ -2,10 +2,10 @@
 //! as an array (or string); `insufficient_scope` names the scope missing (RFC 6750 §3.1).
 
 use keycard::time::Duration;
-use keycard::{Builder, Claims, Error, ErrorKind, HmacKey, Validator, ValidatorBuilder};
+use keycard::{Algorithm, Builder, Claims, Error, ErrorKind, HmacKey, Validator, ValidatorBuilder};
 
 fn key() -> HmacKey {
-    HmacKey::hs256(b"scopes test secret of 32 bytes!!").unwrap()
+    HmacKey::new(Algorithm::HS256, b"scopes test secret of 32 bytes!!").unwrap()
 }
 
 fn token(name: &str, value: serde_json::Value) -> String {

@@ -66,7 +66,9 @@ fn pem_body_windows(pem: &str) -> Vec<String> {
 #[test]
 fn hmac_secret_is_in_no_debug_output_or_error() {
     let secret = b"an HMAC secret nobody may see!!!";
-    let key = HmacKey::hs256(secret).unwrap().with_key_id("k1");
+    let key = HmacKey::new(Algorithm::HS256, secret)
+        .unwrap()
+        .with_key_id("k1");
     assert_hidden("HmacKey Debug", &format!("{key:?}"), secret);
     assert_hidden("HmacKey Debug (pretty)", &format!("{key:#?}"), secret);
 
@@ -81,7 +83,7 @@ fn hmac_secret_is_in_no_debug_output_or_error() {
 
     // A secret that is too short is refused without being echoed.
     let short = b"short secret 31 bytes long!!!!!";
-    let err = HmacKey::hs256(short).unwrap_err();
+    let err = HmacKey::new(Algorithm::HS256, short).unwrap_err();
     assert_hidden("short-secret error", &format!("{err} {err:?}"), short);
     // The same through a JWK.
     let jwk = format!(r#"{{"kty":"oct","k":"{}"}}"#, URL_SAFE_NO_PAD.encode(short));
@@ -108,7 +110,7 @@ fn private_keys_are_in_no_debug_output() {
     }
 
     let ec = EcdsaPrivateKey::from_pem(Algorithm::ES256, &key_file("p256.pkcs8.pem")).unwrap();
-    let pkcs8 = ec.to_pkcs8_der();
+    let pkcs8 = ec.to_der();
     // The private scalar is the last 32 bytes before the public key in the PKCS#8 document;
     // looking for every 16-byte window of the whole document covers it.
     let shown = format!("{ec:?} {ec:#?}");
@@ -209,7 +211,7 @@ fn key_parsing_errors_do_not_echo_key_material() {
 
 #[test]
 fn verification_errors_never_contain_the_token_or_its_signature() {
-    let key = HmacKey::hs256(&[5; 32]).unwrap();
+    let key = HmacKey::new(Algorithm::HS256, &[5; 32]).unwrap();
     let token = Builder::new()
         .subject("user-1")
         .claim("secret_claim", "a value only the holder should see")
@@ -219,7 +221,7 @@ fn verification_errors_never_contain_the_token_or_its_signature() {
     let (input, signature) = token.rsplit_once('.').unwrap();
     let payload = input.split('.').nth(1).unwrap();
     let validators = [
-        Validator::builder(HmacKey::hs256(&[6; 32]).unwrap())
+        Validator::builder(HmacKey::new(Algorithm::HS256, &[6; 32]).unwrap())
             .build()
             .unwrap(),
         Validator::builder(key.clone())

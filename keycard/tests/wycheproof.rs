@@ -133,9 +133,9 @@ fn hmac_sha256_sha384_sha512() {
         for group in &set.test_groups {
             for test in &group.tests {
                 let key = match alg {
-                    Algorithm::HS256 => HmacKey::hs256(&test.key),
-                    Algorithm::HS384 => HmacKey::hs384(&test.key),
-                    _ => HmacKey::hs512(&test.key),
+                    Algorithm::HS256 => HmacKey::new(Algorithm::HS256, &test.key),
+                    Algorithm::HS384 => HmacKey::new(Algorithm::HS384, &test.key),
+                    _ => HmacKey::new(Algorithm::HS512, &test.key),
                 };
                 let key = match key {
                     Ok(key) => key,

@@ -885,12 +885,7 @@ fn hmac_from_jwk(algorithm: Algorithm, jwk: &Jwk, ops: &[&str]) -> Result<HmacKe
     let Material::Oct { k } = &jwk.material else {
         return Err(Error::key("not an oct JWK"));
     };
-    let key = match algorithm {
-        Algorithm::HS256 => HmacKey::hs256(k.as_bytes()),
-        Algorithm::HS384 => HmacKey::hs384(k.as_bytes()),
-        Algorithm::HS512 => HmacKey::hs512(k.as_bytes()),
-        other => Err(Error::key(format!("{other} is not an HMAC algorithm"))),
-    }?;
+    let key = HmacKey::new(algorithm, k.as_bytes())?;
     Ok(with_kid(key, jwk, HmacKey::with_key_id))
 }
 

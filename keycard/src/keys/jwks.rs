@@ -468,8 +468,12 @@ mod tests {
         assert!(
             matches!(empty, Error::AlgorithmMismatch { ref expected, .. } if expected.is_empty())
         );
-        set.insert(HmacKey::hs256(&[1; 32]).unwrap().with_key_id("a"));
-        set.insert(HmacKey::hs384(&[1; 48]).unwrap());
+        set.insert(
+            HmacKey::new(Algorithm::HS256, &[1; 32])
+                .unwrap()
+                .with_key_id("a"),
+        );
+        set.insert(HmacKey::new(Algorithm::HS384, &[1; 48]).unwrap());
         let err = set
             .verify(Some("b"), Algorithm::HS512, b"m", b"s")
             .unwrap_err();
@@ -483,7 +487,9 @@ mod tests {
             .verify(Some("a"), Algorithm::HS384, b"m", b"s")
             .unwrap_err();
         assert!(matches!(err, Error::Signature), "{err}");
-        let only_a = KeySet::from_iter([HmacKey::hs256(&[1; 32]).unwrap().with_key_id("a")]);
+        let only_a = KeySet::from_iter([HmacKey::new(Algorithm::HS256, &[1; 32])
+            .unwrap()
+            .with_key_id("a")]);
         let err = only_a
             .verify(Some("b"), Algorithm::HS256, b"m", b"s")
             .unwrap_err();

@@ -116,10 +116,12 @@ impl SharedKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::HmacKey;
+    use crate::{Algorithm, HmacKey};
 
     fn set(kid: &str) -> KeySet {
-        KeySet::from_iter([HmacKey::hs256(&[7; 32]).unwrap().with_key_id(kid)])
+        KeySet::from_iter([HmacKey::new(Algorithm::HS256, &[7; 32])
+            .unwrap()
+            .with_key_id(kid)])
     }
 
     fn kid(keys: &KeySet) -> String {

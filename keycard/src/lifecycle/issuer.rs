@@ -82,9 +82,9 @@ const RESERVED: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "s
 /// grace period, in-memory stores, the system clock. Cheap to clone; share it.
 ///
 /// ```
-/// use keycard::{ErrorKind, HmacKey, TokenIssuer};
+/// use keycard::{Algorithm, ErrorKind, HmacKey, TokenIssuer};
 ///
-/// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+/// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
 /// let issuer = TokenIssuer::builder(key.clone(), key)
 ///     .issuer("https://auth.example.com")
 ///     .audience("api")

@@ -35,10 +35,10 @@ pub use source::{Lease, TokenSource};
 /// [`ValidatorBuilder::token_type`](crate::ValidatorBuilder::token_type):
 ///
 /// ```
-/// use keycard::{Builder, ErrorKind, HmacKey, TokenKind, Validator};
+/// use keycard::{Algorithm, Builder, ErrorKind, HmacKey, TokenKind, Validator};
 /// use time::Duration;
 ///
-/// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+/// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
 /// let refresh = Builder::new()
 ///     .token_type(TokenKind::Refresh)
 ///     .expires_in(Duration::days(14))

@@ -83,10 +83,10 @@ impl Validator {
     /// provider's `issuer`), so that the other ID token rules apply as well.
     ///
     /// ```
-    /// use keycard::{Builder, ErrorKind, HmacKey, Validator};
+    /// use keycard::{Algorithm, Builder, ErrorKind, HmacKey, Validator};
     /// use time::Duration;
     ///
-    /// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+    /// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
     /// let id_token = Builder::new()
     ///     .issuer("https://accounts.example.com")
     ///     .subject("alice")

@@ -161,12 +161,12 @@ impl EcdsaPrivateKey {
     }
 
     /// The private key as PKCS#8 DER, to store a generated key. Handle it as the secret it is.
-    pub fn to_pkcs8_der(&self) -> Vec<u8> {
+    pub fn to_der(&self) -> Vec<u8> {
         self.pkcs8.as_bytes().to_vec()
     }
 
     /// The private key as PKCS#8 PEM (`BEGIN PRIVATE KEY`). Handle it as the secret it is.
-    pub fn to_pkcs8_pem(&self) -> String {
+    pub fn to_pem(&self) -> String {
         pem::encode("PRIVATE KEY", self.pkcs8.as_bytes())
     }
 }
@@ -360,7 +360,7 @@ mod tests {
     #[test]
     fn pkcs8_export_reimports() {
         let key = EcdsaPrivateKey::generate(Algorithm::ES256).unwrap();
-        let again = EcdsaPrivateKey::from_pem(Algorithm::ES256, &key.to_pkcs8_pem()).unwrap();
+        let again = EcdsaPrivateKey::from_pem(Algorithm::ES256, &key.to_pem()).unwrap();
         assert_eq!(
             again.public_key().sec1_point(),
             key.public_key().sec1_point()

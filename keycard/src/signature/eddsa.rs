@@ -94,6 +94,35 @@ impl Ed25519PrivateKey {
     pub fn to_seed(&self) -> Vec<u8> {
         self.seed.as_bytes().to_vec()
     }
+
+    /// The private key as PKCS#8 DER (RFC 8410 §7, the seed alone), as every private key type
+    /// writes it. Handle it as the secret it is.
+    ///
+    /// ```
+    /// use keycard::Ed25519PrivateKey;
+    ///
+    /// let key = Ed25519PrivateKey::generate()?;
+    /// let again = Ed25519PrivateKey::from_der(&key.to_der())?;
+    /// assert_eq!(again.to_seed(), key.to_seed());
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn to_der(&self) -> Vec<u8> {
+        // SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING seed } }
+        const PREFIX: [u8; 16] = [
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        let mut der = Vec::with_capacity(PREFIX.len() + 32);
+        der.extend_from_slice(&PREFIX);
+        der.extend_from_slice(self.seed.as_bytes());
+        der
+    }
+
+    /// The private key as PKCS#8 PEM (`BEGIN PRIVATE KEY`). Handle it as the secret it is.
+    pub fn to_pem(&self) -> String {
+        let der = super::SecretBytes::new(self.to_der());
+        pem::encode("PRIVATE KEY", der.as_bytes())
+    }
 }
 
 /// RFC 8410 §7: the PKCS#8 private key is `CurvePrivateKey ::= OCTET STRING`, the 32-byte seed.

@@ -17,9 +17,9 @@ use crate::error::Error;
 /// ```
 /// use keycard::{Algorithm, ErrorKind, HmacKey};
 ///
-/// let key = HmacKey::hs256(b"an example secret of 32 bytes!!!")?;
+/// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
 /// assert_eq!(keycard::Signer::algorithm(&key), Algorithm::HS256);
-/// assert_eq!(HmacKey::hs256(b"too short").unwrap_err().kind(), ErrorKind::Key);
+/// assert_eq!(HmacKey::new(Algorithm::HS256, b"too short").unwrap_err().kind(), ErrorKind::Key);
 /// # Ok::<(), keycard::Error>(())
 /// ```
 #[derive(Clone)]
@@ -30,19 +30,31 @@ pub struct HmacKey {
 }
 
 impl HmacKey {
-    /// An HS256 key; `secret` must be at least 32 bytes.
-    pub fn hs256(secret: &[u8]) -> Result<Self, Error> {
-        Self::new(Algorithm::HS256, hmac::HMAC_SHA256, secret)
-    }
-
-    /// An HS384 key; `secret` must be at least 48 bytes.
-    pub fn hs384(secret: &[u8]) -> Result<Self, Error> {
-        Self::new(Algorithm::HS384, hmac::HMAC_SHA384, secret)
-    }
-
-    /// An HS512 key; `secret` must be at least 64 bytes.
-    pub fn hs512(secret: &[u8]) -> Result<Self, Error> {
-        Self::new(Algorithm::HS512, hmac::HMAC_SHA512, secret)
+    /// A key for `algorithm` (`HS256`, `HS384` or `HS512`) from `secret`, which must be at least
+    /// as long as the hash output: 32, 48 or 64 bytes (RFC 7518 §3.2).
+    ///
+    /// ```
+    /// use keycard::{Algorithm, HmacKey};
+    ///
+    /// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
+    /// assert!(HmacKey::new(Algorithm::HS256, b"too short").is_err());
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn new(algorithm: Algorithm, secret: &[u8]) -> Result<Self, Error> {
+        let hmac_alg = hmac_algorithm(algorithm)?;
+        // RFC 7518 §3.2: "A key of the same size as the hash output ... or larger MUST be used".
+        let min = hmac_alg.digest_algorithm().output_len();
+        if secret.len() < min {
+            return Err(Error::key(format!(
+                "{algorithm} needs a secret of at least {min} bytes (RFC 7518 §3.2), got {}",
+                secret.len()
+            )));
+        }
+        Ok(HmacKey {
+            algorithm,
+            key: hmac::Key::new(hmac_alg, secret),
+            key_id: None,
+        })
     }
 
     /// A fresh random secret of the hash's length from the system's secure generator, for
@@ -69,22 +81,6 @@ impl HmacKey {
     pub fn with_key_id(mut self, kid: impl Into<String>) -> Self {
         self.key_id = Some(kid.into());
         self
-    }
-
-    fn new(algorithm: Algorithm, hmac_alg: hmac::Algorithm, secret: &[u8]) -> Result<Self, Error> {
-        // RFC 7518 §3.2: "A key of the same size as the hash output ... or larger MUST be used".
-        let min = hmac_alg.digest_algorithm().output_len();
-        if secret.len() < min {
-            return Err(Error::key(format!(
-                "{algorithm} needs a secret of at least {min} bytes (RFC 7518 §3.2), got {}",
-                secret.len()
-            )));
-        }
-        Ok(HmacKey {
-            algorithm,
-            key: hmac::Key::new(hmac_alg, secret),
-            key_id: None,
-        })
     }
 }
 
@@ -141,17 +137,17 @@ mod tests {
 
     #[test]
     fn refuses_secrets_shorter_than_the_hash() {
-        assert!(HmacKey::hs256(&[0; 31]).is_err());
-        assert!(HmacKey::hs256(&[0; 32]).is_ok());
-        assert!(HmacKey::hs384(&[0; 47]).is_err());
-        assert!(HmacKey::hs384(&[0; 48]).is_ok());
-        assert!(HmacKey::hs512(&[0; 63]).is_err());
-        assert!(HmacKey::hs512(&[0; 64]).is_ok());
+        assert!(HmacKey::new(Algorithm::HS256, &[0; 31]).is_err());
+        assert!(HmacKey::new(Algorithm::HS256, &[0; 32]).is_ok());
+        assert!(HmacKey::new(Algorithm::HS384, &[0; 47]).is_err());
+        assert!(HmacKey::new(Algorithm::HS384, &[0; 48]).is_ok());
+        assert!(HmacKey::new(Algorithm::HS512, &[0; 63]).is_err());
+        assert!(HmacKey::new(Algorithm::HS512, &[0; 64]).is_ok());
     }
 
     #[test]
     fn debug_hides_the_secret() {
-        let key = HmacKey::hs256(b"sup3r-s3cret-sup3r-s3cret-sup3r!").unwrap();
+        let key = HmacKey::new(Algorithm::HS256, b"sup3r-s3cret-sup3r-s3cret-sup3r!").unwrap();
         let shown = format!("{key:?}");
         assert!(!shown.contains("sup3r"), "{shown}");
         assert!(shown.contains("HS256"));

@@ -177,7 +177,7 @@ impl std::str::FromStr for Algorithm {
 ///     }
 /// }
 ///
-/// let kms = Kms { inner: HmacKey::hs256(b"an example secret of 32 bytes!!!")? };
+/// let kms = Kms { inner: HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")? };
 /// let token = Builder::new().expires_in(Duration::minutes(5)).sign(&kms)?;
 /// assert_eq!(token.split('.').count(), 3);
 /// # Ok::<(), keycard::Error>(())

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use keycard::time::{Duration, OffsetDateTime};
-use keycard::{Clock, HmacKey, TokenIssuer, TokenIssuerBuilder};
+use keycard::{Algorithm, Clock, HmacKey, TokenIssuer, TokenIssuerBuilder};
 
 /// 2026-11-28T00:00:00Z.
 pub(crate) const START: i64 = 1_795_824_000;
@@ -32,7 +32,7 @@ impl Clock for ManualClock {
 }
 
 pub(crate) fn key() -> HmacKey {
-    HmacKey::hs256(b"lifecycle test secret of 32 bytes").expect("32 bytes")
+    HmacKey::new(Algorithm::HS256, b"lifecycle test secret of 32 bytes").expect("32 bytes")
 }
 
 /// An issuer for `https://auth.example.com` minting access tokens for `api`, on `clock`.

@@ -48,7 +48,7 @@ fn count(what: &str, f: impl FnMut()) -> u64 {
 
 #[test]
 fn allocations_per_hs256_verify_and_sign() {
-    let key = HmacKey::hs256(SECRET).unwrap();
+    let key = HmacKey::new(Algorithm::HS256, SECRET).unwrap();
     let builder = Builder::new()
         .issuer(ISSUER)
         .subject("user-42")
