@@ -20,10 +20,7 @@ use std::sync::Arc;
 use base64::Engine;
 use clap::{Parser, Subcommand};
 use keycard::time::{Duration, OffsetDateTime};
-use keycard::{
-    Algorithm, Builder, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey, Ed25519PublicKey,
-    Error, FixedClock, Jwk, KeySet, RsaPrivateKey, RsaPublicKey, Signer, Validator, Verifier,
-};
+use keycard::{Algorithm, Builder, Error, FixedClock, Jwk, KeySet, Signer, Validator, Verifier};
 use serde_json::Value;
 
 #[derive(Parser)]
@@ -308,37 +305,7 @@ fn jwk_algorithms(jwk: &Jwk, algs: &[Algorithm]) -> Result<Vec<Algorithm>, Failu
 }
 
 fn pem_verifier(pem: &str, alg: Algorithm) -> Result<Arc<dyn Verifier>, Failure> {
-    let private = pem.contains("PRIVATE KEY-----");
-    let key: Arc<dyn Verifier> = match alg {
-        Algorithm::RS256
-        | Algorithm::RS384
-        | Algorithm::RS512
-        | Algorithm::PS256
-        | Algorithm::PS384
-        | Algorithm::PS512
-            if private =>
-        {
-            Arc::new(RsaPrivateKey::from_pem(alg, pem)?.public_key())
-        }
-        Algorithm::RS256
-        | Algorithm::RS384
-        | Algorithm::RS512
-        | Algorithm::PS256
-        | Algorithm::PS384
-        | Algorithm::PS512 => Arc::new(RsaPublicKey::from_pem(alg, pem)?),
-        Algorithm::ES256 | Algorithm::ES384 if private => {
-            Arc::new(EcdsaPrivateKey::from_pem(alg, pem)?.public_key())
-        }
-        Algorithm::ES256 | Algorithm::ES384 => Arc::new(EcdsaPublicKey::from_pem(alg, pem)?),
-        Algorithm::EdDSA if private => Arc::new(Ed25519PrivateKey::from_pem(pem)?.public_key()),
-        Algorithm::EdDSA => Arc::new(Ed25519PublicKey::from_pem(pem)?),
-        other => {
-            return Err(usage(format!(
-                "{other} keys cannot come from a PEM file (use a JWK)"
-            )))
-        }
-    };
-    Ok(key)
+    Ok(Arc::from(keycard::verifier_from_pem(alg, pem)?))
 }
 
 fn load_signer(path: &str, alg: Algorithm) -> Result<Box<dyn Signer>, Failure> {
@@ -346,15 +313,7 @@ fn load_signer(path: &str, alg: Algorithm) -> Result<Box<dyn Signer>, Failure> {
     if text.trim_start().starts_with('{') {
         return Ok(Jwk::from_json(&text)?.to_signer(alg)?);
     }
-    let signer: Box<dyn Signer> = match alg {
-        Algorithm::ES256 | Algorithm::ES384 => Box::new(EcdsaPrivateKey::from_pem(alg, &text)?),
-        Algorithm::EdDSA => Box::new(Ed25519PrivateKey::from_pem(&text)?),
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
-            return Err(usage("HMAC secrets are given as a JWK of kty `oct`"))
-        }
-        _ => Box::new(RsaPrivateKey::from_pem(alg, &text)?),
-    };
-    Ok(signer)
+    Ok(keycard::signer_from_pem(alg, &text)?)
 }
 
 fn pretty(value: &Value) -> String {

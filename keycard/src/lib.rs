@@ -147,8 +147,8 @@ pub use lifecycle::{
     Superseded, TokenIssuer, TokenIssuerBuilder, TokenKind, TokenPair, TokenSource,
 };
 pub use signature::{
-    Algorithm, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey, Ed25519PublicKey, HmacKey,
-    RsaPrivateKey, RsaPublicKey, Signer, Verifier,
+    signer_from_pem, verifier_from_pem, Algorithm, EcdsaPrivateKey, EcdsaPublicKey,
+    Ed25519PrivateKey, Ed25519PublicKey, HmacKey, RsaPrivateKey, RsaPublicKey, Signer, Verifier,
 };
 pub use validator::{
     DangerousOptions, Validator, ValidatorBuilder, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY,

@@ -14,12 +14,14 @@ use crate::error::{echo, Error};
 pub(crate) mod der;
 mod ecdsa;
 mod eddsa;
+mod from_pem;
 mod hmac;
 pub(crate) mod pem;
 mod rsa;
 
 pub use ecdsa::{EcdsaPrivateKey, EcdsaPublicKey};
 pub use eddsa::{Ed25519PrivateKey, Ed25519PublicKey};
+pub use from_pem::{signer_from_pem, verifier_from_pem};
 pub use hmac::HmacKey;
 pub use rsa::{RsaPrivateKey, RsaPublicKey};
 
