@@ -303,7 +303,7 @@ impl Rules {
         let ok = match (&self.token_type, found) {
             (Some(expected), Some(found)) => same_media_type(found, expected),
             (Some(_), None) => false,
-            (None, found) => found.map_or(true, |typ| same_media_type(typ, "JWT")),
+            (None, found) => found.is_none_or(|typ| same_media_type(typ, "JWT")),
         };
         if ok {
             Ok(())

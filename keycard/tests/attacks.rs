@@ -515,7 +515,7 @@ fn der_signature(fixed: &[u8]) -> Vec<u8> {
     let integer = |bytes: &[u8]| {
         let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
         let mut contents = Vec::new();
-        if trimmed.first().map_or(true, |b| b & 0x80 != 0) {
+        if trimmed.first().is_none_or(|b| b & 0x80 != 0) {
             contents.push(0);
         }
         contents.extend(trimmed);

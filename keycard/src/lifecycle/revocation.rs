@@ -171,7 +171,7 @@ pub(crate) fn check(store: &dyn RevocationStore, claims: &Registered<'_>) -> Res
     }
     if let Some(sub) = claims.sub.as_deref() {
         if let Some(cutoff) = store.subject_cutoff(sub)? {
-            if claims.iat.map_or(true, |iat| iat.to_datetime() <= cutoff) {
+            if claims.iat.is_none_or(|iat| iat.to_datetime() <= cutoff) {
                 return Err(revoked("sub", sub, Some(cutoff)));
             }
         }

@@ -207,7 +207,7 @@ pub(crate) fn encode_rsa_public_key(n: &[u8], e: &[u8]) -> Vec<u8> {
     for int in [n, e] {
         let int = strip_zeros(int);
         let mut contents = Vec::with_capacity(int.len() + 1);
-        if int.first().map_or(true, |b| b & 0x80 != 0) {
+        if int.first().is_none_or(|b| b & 0x80 != 0) {
             contents.push(0);
         }
         contents.extend_from_slice(int);
