@@ -38,3 +38,39 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// A shared clock handed to builders that take a clock by value and to the parts they build.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedClock(pub(crate) std::sync::Arc<dyn Clock>);
+
+impl Clock for SharedClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0.now()
+    }
+}
+
+/// `t` cut to whole seconds, the precision of a JWT NumericDate as keycard writes it.
+pub(crate) fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+/// `t + d`, or the last representable instant when that is out of range: the times computed
+/// with it say how long to keep an entry or until when something holds, and later is the safe
+/// side there.
+pub(crate) fn later(t: OffsetDateTime, d: time::Duration) -> OffsetDateTime {
+    t.checked_add(d)
+        .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_utc())
+}
+
+/// The instants `now - leeway` and `now + leeway`, each saturating at `now` at the ends of the
+/// time range (a clock near year ±9999 must not overflow): the one leeway window every time
+/// check (exp, nbf, iat, auth_time) uses.
+pub(crate) fn window(
+    now: OffsetDateTime,
+    leeway: time::Duration,
+) -> (OffsetDateTime, OffsetDateTime) {
+    (
+        now.checked_sub(leeway).unwrap_or(now),
+        now.checked_add(leeway).unwrap_or(now),
+    )
+}

@@ -574,3 +574,14 @@ mod tests {
         );
     }
 }
+
+/// A [`Error::Revoked`] naming the claim that matched (`jti`, `sid` or `sub`), with the value cut
+/// and escaped, and the subject's cutoff when that was the reason.
+#[cold]
+pub(crate) fn revoked(claim: &'static str, value: &str, cutoff: Option<OffsetDateTime>) -> Error {
+    Error::Revoked {
+        claim,
+        value: echo(value),
+        cutoff,
+    }
+}

@@ -134,7 +134,7 @@ mod keys;
 mod lifecycle;
 mod signature;
 pub mod unverified;
-mod validator;
+mod validation;
 
 pub use builder::Builder;
 pub use claims::{Audience, Claims, NumericDate};
@@ -150,8 +150,9 @@ pub use signature::{
     signer_from_pem, verifier_from_pem, Algorithm, EcdsaPrivateKey, EcdsaPublicKey,
     Ed25519PrivateKey, Ed25519PublicKey, HmacKey, RsaPrivateKey, RsaPublicKey, Signer, Verifier,
 };
-pub use validator::{
-    DangerousOptions, Validator, ValidatorBuilder, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY,
+pub use validation::{
+    DangerousOptions, RevocationList, Validator, ValidatorBuilder, DEFAULT_MAX_TOKEN_LEN,
+    MAX_LEEWAY,
 };
 
 /// Re-exported so callers name the same `time` types keycard uses.

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use keycard::time::{Duration, OffsetDateTime};
 use keycard::{
-    Builder, Claims, Error, ErrorKind, MemoryRevocationStore, RevocationStore, Validator,
+    Builder, Claims, Error, ErrorKind, MemoryRevocationStore, RevocationList, RevocationStore,
+    Validator,
 };
 use lifecycle_common::{key, ManualClock};
 
@@ -210,6 +211,15 @@ impl RevocationStore for Down {
         _: OffsetDateTime,
         _: OffsetDateTime,
     ) -> Result<(), Error> {
+        Err(Error::store(std::io::Error::other("timed out")))
+    }
+}
+
+impl RevocationList for Down {
+    fn is_token_revoked(&self, _: &str) -> Result<bool, Error> {
+        Err(Error::store(std::io::Error::other("timed out")))
+    }
+    fn is_session_revoked(&self, _: &str) -> Result<bool, Error> {
         Err(Error::store(std::io::Error::other("timed out")))
     }
     fn subject_cutoff(&self, _: &str) -> Result<Option<OffsetDateTime>, Error> {

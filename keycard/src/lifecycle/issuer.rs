@@ -9,15 +9,15 @@ use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use super::family::{Family, FamilyStore, MemoryFamilyStore, Superseded};
-use super::revocation::{revoked, MemoryRevocationStore, RevocationStore};
-use super::{later, whole_seconds, SharedClock, TokenKind};
+use super::revocation::{MemoryRevocationStore, RevocationStore};
+use super::TokenKind;
 use crate::builder::Builder;
 use crate::claims::NumericDate;
-use crate::clock::{Clock, FixedClock, SystemClock};
-use crate::error::{echo, Error, ErrorKind};
+use crate::clock::{later, whole_seconds, Clock, FixedClock, SharedClock, SystemClock};
+use crate::error::{echo, revoked, Error, ErrorKind};
 use crate::signature::random_id;
 use crate::signature::{Signer, Verifier};
-use crate::validator::{Validator, ValidatorBuilder, MAX_LEEWAY};
+use crate::validation::{Validator, ValidatorBuilder, MAX_LEEWAY};
 
 /// An access token and the refresh token that renews it, as returned by
 /// [`TokenIssuer::issue`] and [`TokenIssuer::refresh`].
@@ -166,7 +166,7 @@ impl TokenIssuer {
         config
             .access_tokens()
             .require_claim("jti")
-            .revocations(Arc::clone(&config.revocations))
+            .revocations(config.revocations.clone())
     }
 
     /// The store that holds this issuer's revocations, to share with validators elsewhere.
@@ -485,7 +485,7 @@ impl TokenIssuerBuilder {
             .require_claim("jti")
             .require_claim("sid")
             .require_claim("sub")
-            .revocations(Arc::clone(&self.revocations))
+            .revocations(self.revocations.clone())
             .clock(self.clock.clone())
             .build()?;
         Ok(TokenIssuer {

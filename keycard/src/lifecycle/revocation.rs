@@ -1,14 +1,13 @@
 //! Revocation: the [`RevocationStore`] trait, its in-memory default, and the validator step that
 //! refuses revoked tokens.
 
-use std::fmt;
 use std::sync::{PoisonError, RwLock};
 
 use time::OffsetDateTime;
 
 use super::memory::ExpiringMap;
-use crate::claims::Registered;
-use crate::error::{echo, Error};
+use crate::error::Error;
+use crate::validation::RevocationList;
 
 /// Where revocations are kept, for [`ValidatorBuilder::revocations`](crate::ValidatorBuilder::revocations)
 /// and [`TokenIssuer`](crate::TokenIssuer).
@@ -36,7 +35,7 @@ use crate::error::{echo, Error};
 /// Every token a validator checks costs up to three reads (`jti`, `sid`, `sub`); a store on the
 /// network may want a small local cache, at the price of revocations taking effect that much
 /// later.
-pub trait RevocationStore: fmt::Debug + Send + Sync {
+pub trait RevocationStore: RevocationList {
     /// Refuses every token whose `jti` or `sid` is `id`, at least until `until`.
     fn revoke_id(&self, id: &str, until: OffsetDateTime, now: OffsetDateTime) -> Result<(), Error>;
 
@@ -52,9 +51,6 @@ pub trait RevocationStore: fmt::Debug + Send + Sync {
         until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<(), Error>;
-
-    /// The subject's cutoff, if one is in force.
-    fn subject_cutoff(&self, subject: &str) -> Result<Option<OffsetDateTime>, Error>;
 }
 
 /// The default [`RevocationStore`]: two maps in memory, in this process only.
@@ -152,38 +148,19 @@ impl RevocationStore for MemoryRevocationStore {
         };
         maps.subjects.insert(subject, cutoff, until, now)
     }
+}
 
-    fn subject_cutoff(&self, subject: &str) -> Result<Option<OffsetDateTime>, Error> {
+impl RevocationList for MemoryRevocationStore {
+    fn is_token_revoked(&self, jti: &str) -> Result<bool, Error> {
+        self.is_revoked_id(jti)
+    }
+
+    fn is_session_revoked(&self, sid: &str) -> Result<bool, Error> {
+        self.is_revoked_id(sid)
+    }
+
+    fn subject_cutoff(&self, sub: &str) -> Result<Option<OffsetDateTime>, Error> {
         let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
-        Ok(maps.subjects.get(subject).map(|(cutoff, _)| *cutoff))
-    }
-}
-
-/// The validator step: refuses a token whose `jti` or `sid` is revoked, or whose subject has a
-/// cutoff at or after its `iat` (a token without `iat` cannot prove it came later).
-pub(crate) fn check(store: &dyn RevocationStore, claims: &Registered<'_>) -> Result<(), Error> {
-    for (claim, id) in [("jti", &claims.jti), ("sid", &claims.sid)] {
-        if let Some(id) = id.as_deref() {
-            if store.is_revoked_id(id)? {
-                return Err(revoked(claim, id, None));
-            }
-        }
-    }
-    if let Some(sub) = claims.sub.as_deref() {
-        if let Some(cutoff) = store.subject_cutoff(sub)? {
-            if claims.iat.is_none_or(|iat| iat.to_datetime() <= cutoff) {
-                return Err(revoked("sub", sub, Some(cutoff)));
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cold]
-pub(crate) fn revoked(claim: &'static str, value: &str, cutoff: Option<OffsetDateTime>) -> Error {
-    Error::Revoked {
-        claim,
-        value: echo(value),
-        cutoff,
+        Ok(maps.subjects.get(sub).map(|(cutoff, _)| *cutoff))
     }
 }

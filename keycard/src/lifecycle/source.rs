@@ -7,8 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use time::{Duration, OffsetDateTime};
 
-use super::{later, SharedClock};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{later, Clock, SharedClock, SystemClock};
 use crate::error::Error;
 
 type SharedError = Arc<dyn StdError + Send + Sync>;

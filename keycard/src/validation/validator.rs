@@ -11,13 +11,13 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
+use super::{Checks, RevocationList};
 use crate::base64url;
 use crate::claims::{self, Registered};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{self, Clock, SystemClock};
 use crate::error::{echo, Error};
 use crate::header::{self, RawHeader};
 use crate::keys::{KeySet, SharedKeys};
-use crate::lifecycle::{Checks, RevocationStore};
 use crate::signature::Verifier;
 
 /// The default longest token accepted, in bytes.
@@ -77,7 +77,7 @@ struct Rules {
     max_len: usize,
     clock: Arc<dyn Clock>,
     /// Revocation, scopes, OpenID Connect: the steps after the registered claims.
-    lifecycle: Checks,
+    checks: Checks,
 }
 
 /// Configures a [`Validator`]; finish with [`build`](ValidatorBuilder::build).
@@ -121,7 +121,7 @@ impl Validator {
                 leeway: Duration::ZERO,
                 max_len: DEFAULT_MAX_TOKEN_LEN,
                 clock: Arc::new(SystemClock),
-                lifecycle: Checks::default(),
+                checks: Checks::default(),
             },
         }
     }
@@ -337,8 +337,7 @@ impl Rules {
         let leeway = self.leeway;
         // A clock at the edge of the time range (the years ±9999) must not overflow: beyond the
         // edge the leeway is not applied.
-        let early = now.checked_sub(leeway).unwrap_or(now);
-        let late = now.checked_add(leeway).unwrap_or(now);
+        let (early, late) = clock::window(now, leeway);
 
         // RFC 7519 §4.1.4: reject when now >= exp (+ leeway).
         match claims.exp {
@@ -420,7 +419,7 @@ impl Rules {
         }
 
         // Revocation, scopes, OpenID Connect: nothing to do unless configured.
-        self.lifecycle.check(claims, now, leeway)
+        self.checks.check(claims, now, leeway)
     }
 }
 
@@ -561,7 +560,7 @@ impl ValidatorBuilder {
                 "an empty {what} can never match"
             )));
         }
-        rules.lifecycle.validate(!rules.issuers.is_empty())?;
+        rules.checks.validate(!rules.issuers.is_empty())?;
         Ok(Validator {
             rules: Arc::new(rules),
         })
@@ -593,13 +592,13 @@ impl DangerousOptions {
     }
 }
 
-/// The token-lifecycle rules: revocation, scopes, OpenID Connect ID tokens.
+/// The resource-server rules: revocation, scopes, OpenID Connect ID tokens.
 impl ValidatorBuilder {
     /// Refuses revoked tokens: a token whose `jti` or `sid` is in `store`, or whose `sub` has a
     /// cutoff at or after its `iat` ([`ErrorKind::Revoked`](crate::ErrorKind::Revoked)). Share
     /// the store with the [`TokenIssuer`](crate::TokenIssuer) that revokes.
-    pub fn revocations(mut self, store: Arc<dyn RevocationStore>) -> Self {
-        self.rules.lifecycle.revocations = Some(store);
+    pub fn revocations(mut self, store: Arc<dyn RevocationList>) -> Self {
+        self.rules.checks.revocations = Some(store);
         self
     }
 
@@ -621,7 +620,7 @@ impl ValidatorBuilder {
     /// # Ok::<(), keycard::Error>(())
     /// ```
     pub fn require_scope(mut self, scope: impl Into<String>) -> Self {
-        self.rules.lifecycle.scopes.push(scope.into());
+        self.rules.checks.scopes.push(scope.into());
         self
     }
 
@@ -633,7 +632,7 @@ impl ValidatorBuilder {
     pub fn id_token(mut self, client_id: impl Into<String>) -> Self {
         let client_id = client_id.into();
         self.rules.audiences.push(client_id.clone());
-        self.rules.lifecycle.client_id = Some(client_id);
+        self.rules.checks.client_id = Some(client_id);
         self
     }
 
@@ -641,7 +640,7 @@ impl ValidatorBuilder {
     /// `max_age` in its authentication request must check (OpenID Connect Core §3.1.3.7 step
     /// 13); older fails with [`ErrorKind::AuthTime`](crate::ErrorKind::AuthTime).
     pub fn max_age(mut self, max_age: Duration) -> Self {
-        self.rules.lifecycle.max_age = Some(max_age);
+        self.rules.checks.max_age = Some(max_age);
         self
     }
 }

@@ -7,9 +7,10 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use super::Checks;
+use super::Validator;
 use crate::claims::Registered;
+use crate::clock;
 use crate::error::{echo, Error};
-use crate::validator::Validator;
 
 /// The claim rules of an ID token validator and of `max_age`.
 pub(crate) fn check(
@@ -60,8 +61,9 @@ pub(crate) fn check(
             .to_datetime();
         // Saturating on both sides: an `auth_time` near the year 9999 plus `max_age`, or a clock
         // near the year -9999 minus the leeway, must not overflow (`+` and `-` panic there).
-        let deadline = super::later(authenticated_at, max_age);
-        let too_old = now.checked_sub(leeway).unwrap_or(now) > deadline;
+        let deadline = clock::later(authenticated_at, max_age);
+        let (early, _) = clock::window(now, leeway);
+        let too_old = early > deadline;
         if too_old {
             return Err(Error::AuthenticationTooOld {
                 authenticated_at,
