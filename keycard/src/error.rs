@@ -512,6 +512,17 @@ fn claim_message(what: &str, expected: &[String], found: Option<&str>) -> String
     }
 }
 
+/// A [`Error::Revoked`] naming the claim that matched (`jti`, `sid` or `sub`), with the value cut
+/// and escaped, and the subject's cutoff when that was the reason.
+#[cold]
+pub(crate) fn revoked(claim: &'static str, value: &str, cutoff: Option<OffsetDateTime>) -> Error {
+    Error::Revoked {
+        claim,
+        value: echo(value),
+        cutoff,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,16 +583,5 @@ mod tests {
             audience_message(&api, &web),
             "token audience `web` does not include `api`"
         );
-    }
-}
-
-/// A [`Error::Revoked`] naming the claim that matched (`jti`, `sid` or `sub`), with the value cut
-/// and escaped, and the subject's cutoff when that was the reason.
-#[cold]
-pub(crate) fn revoked(claim: &'static str, value: &str, cutoff: Option<OffsetDateTime>) -> Error {
-    Error::Revoked {
-        claim,
-        value: echo(value),
-        cutoff,
     }
 }
