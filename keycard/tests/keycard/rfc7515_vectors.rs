@@ -2,7 +2,7 @@
 //! project's shared vectors; each file names its source). Expected values are the RFCs', never
 //! keycard's own output.
 
-mod common;
+use crate::common;
 
 use common::{at, b64, text, vector};
 use keycard::{

@@ -1,7 +1,7 @@
 //! TokenSource on one thread: when it refreshes (the margin), what a failure or a panic in the
 //! refresh function leaves behind.
 
-mod lifecycle_common;
+use crate::lifecycle_common;
 
 use std::error::Error as _;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,7 +1,7 @@
 //! Bounded memory: over a million issued-and-expired tokens, the in-memory stores hold only the
 //! entries still in force (plus pruning slack), measured as entry counts rather than RSS.
 
-mod lifecycle_common;
+use crate::lifecycle_common;
 
 use std::sync::Arc;
 

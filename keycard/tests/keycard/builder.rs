@@ -1,6 +1,6 @@
 //! What `Builder` writes: header, registered claims, custom claims, and the mistakes it refuses.
 
-mod common;
+use crate::common;
 
 use common::{at, b64, b64e};
 use keycard::time::{Duration, OffsetDateTime};

@@ -3,7 +3,7 @@
 //! PEM body), and no whole token in an error. What is and is not zeroized is documented in the
 //! project's `SECURITY.md` ("Secrets in memory").
 
-mod common;
+use crate::common;
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;

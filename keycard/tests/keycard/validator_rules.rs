@@ -1,6 +1,6 @@
 //! Every validator rule with a fixed clock, on each side of each boundary.
 
-mod common;
+use crate::common;
 
 use common::{assemble, at};
 use keycard::time::{Duration, OffsetDateTime};

@@ -1,7 +1,7 @@
 //! Revocation checked by the Validator: a `jti` or `sid` on the list, a subject's cutoff against
 //! `iat`; stores that fail refuse the token (fail closed); entries leave once useless.
 
-mod lifecycle_common;
+use crate::lifecycle_common;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! `tests/keys/README.md`): each private key signs, each form of its public key verifies, and
 //! weak or mismatched keys are refused when constructed.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::key_file;

@@ -5,7 +5,7 @@
 //! Case counts are kept small (RSA signing is slow in debug builds); raise them locally with
 //! `PROPTEST_CASES=...`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};

@@ -1,7 +1,5 @@
 //! Helpers shared by the lifecycle tests: a clock the test moves by hand, an issuer wired to it.
 
-#![allow(dead_code)]
-
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 

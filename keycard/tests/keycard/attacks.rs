@@ -4,7 +4,7 @@
 //! from `tests/vectors/` is used; the attacker's tokens are assembled by hand, never by keycard's
 //! `Builder`, so that the builder's own checks cannot hide a hole in the validator.
 
-mod common;
+use crate::common;
 
 use common::{assemble, at, b64, b64e, key_file, text, vector};
 use keycard::time::Duration;

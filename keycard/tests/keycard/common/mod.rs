@@ -1,7 +1,5 @@
 //! Helpers shared by the integration tests: vector loading, fixed clocks, base64url.
 
-#![allow(dead_code)]
-
 use base64::Engine;
 use keycard::time::OffsetDateTime;
 use keycard::FixedClock;

@@ -2,7 +2,7 @@
 //! TokenSource calls its refresh function once per expiry however many threads ask. Run 100 times
 //! in a loop before each release (see the issue); nothing here depends on timing.
 
-mod lifecycle_common;
+use crate::lifecycle_common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};

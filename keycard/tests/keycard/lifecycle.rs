@@ -1,7 +1,7 @@
 //! Token pairs: kinds told apart by `typ` and audience, rotation with reuse detection and grace
 //! (RFC 9700 §4.14.2), revocation of sessions and subjects, store failures, configuration errors.
 
-mod lifecycle_common;
+use crate::lifecycle_common;
 
 use std::sync::Arc;
 

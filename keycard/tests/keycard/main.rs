@@ -1,0 +1,35 @@
+//! keycard's integration tests: one binary, a module per area (the crate links once).
+//!
+//! Data lives beside them: `tests/keys/` (keys written by OpenSSL) and `tests/vectors/` (RFC and
+//! Wycheproof vectors, each file naming its source).
+
+mod common;
+mod lifecycle_common;
+
+mod allocations;
+mod attacks;
+mod axum_server;
+mod builder;
+mod cli;
+mod fuzz_corpus;
+mod jwk;
+mod jwk_robustness;
+mod jwk_round_trips;
+mod jwks;
+mod jwks_wycheproof;
+mod key_formats;
+mod lifecycle;
+mod lifecycle_concurrency;
+mod lifecycle_memory;
+mod lifecycle_source;
+mod oidc;
+mod properties;
+mod revocation;
+mod rfc7515_vectors;
+mod rfc_vectors_algorithms;
+mod rotation;
+mod scopes;
+mod secrets;
+mod validator_rules;
+mod wycheproof;
+mod wycheproof_jose;
