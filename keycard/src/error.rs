@@ -10,7 +10,7 @@ use std::fmt;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::signature::Algorithm;
+use crate::algorithm::Algorithm;
 
 /// What went wrong, for programs: match on this, not on the message.
 ///
@@ -520,6 +520,28 @@ pub(crate) fn revoked(claim: &'static str, value: &str, cutoff: Option<OffsetDat
         claim,
         value: echo(value),
         cutoff,
+    }
+}
+
+/// `Algorithm` parses here, beside the errors its parse returns, so that `algorithm.rs` needs
+/// no other module (and the two do not import each other).
+impl std::str::FromStr for Algorithm {
+    type Err = Error;
+
+    /// Parses a JOSE algorithm name, case-sensitive (RFC 7515 §4.1.1). `none` (in any spelling)
+    /// and unknown names are errors.
+    fn from_str(name: &str) -> Result<Self, Error> {
+        Algorithm::from_name(name).ok_or_else(|| unknown_algorithm(name))
+    }
+}
+
+#[cold]
+fn unknown_algorithm(name: &str) -> Error {
+    // RFC 8725 §3.1: an unsecured JWT is never accepted, in any spelling.
+    if name.eq_ignore_ascii_case("none") {
+        Error::NoneAlgorithm
+    } else {
+        Error::UnsupportedAlgorithm { alg: echo(name) }
     }
 }
 

@@ -123,33 +123,39 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![cfg_attr(test, allow(clippy::cast_possible_truncation))]
 
-mod base64url;
-mod builder;
-mod claims;
+// The layers, bottom first: each module uses only the ones listed before it (ARCHITECTURE.md).
+mod algorithm;
 mod clock;
 mod error;
-mod header;
-mod json;
+
+mod encoding;
+
+pub mod jwk;
+
 mod keys;
-mod lifecycle;
-mod signature;
-pub mod unverified;
+
+mod key_set;
+
+mod token;
+
 mod validation;
 
-pub use builder::Builder;
-pub use claims::{Audience, Claims, NumericDate};
+mod lifecycle;
+
+pub use algorithm::Algorithm;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorKind};
-pub use header::Header;
-pub use keys::{Jwk, KeySet, SkippedKey};
+pub use jwk::Jwk;
+pub use key_set::{KeySet, SkippedKey};
+pub use keys::{
+    signer_from_pem, verifier_from_pem, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey,
+    Ed25519PublicKey, HmacKey, RsaPrivateKey, RsaPublicKey, Signer, Verifier,
+};
 pub use lifecycle::{
     Family, FamilyStore, Lease, MemoryFamilyStore, MemoryRevocationStore, RevocationStore,
     Superseded, TokenIssuer, TokenIssuerBuilder, TokenKind, TokenPair, TokenSource,
 };
-pub use signature::{
-    signer_from_pem, verifier_from_pem, Algorithm, EcdsaPrivateKey, EcdsaPublicKey,
-    Ed25519PrivateKey, Ed25519PublicKey, HmacKey, RsaPrivateKey, RsaPublicKey, Signer, Verifier,
-};
+pub use token::{unverified, Audience, Builder, Claims, Header, NumericDate};
 pub use validation::{
     DangerousOptions, RevocationList, Validator, ValidatorBuilder, DEFAULT_MAX_TOKEN_LEN,
     MAX_LEEWAY,

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use super::memory::ExpiringMap;
 use super::TokenPair;
-use crate::claims::NumericDate;
 use crate::error::Error;
+use crate::token::claims::NumericDate;
 
 /// One login session as a [`FamilyStore`] keeps it: which refresh token may be used next.
 ///

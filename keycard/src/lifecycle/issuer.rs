@@ -11,12 +11,12 @@ use time::{Duration, OffsetDateTime};
 use super::family::{Family, FamilyStore, MemoryFamilyStore, Superseded};
 use super::revocation::{MemoryRevocationStore, RevocationStore};
 use super::TokenKind;
-use crate::builder::Builder;
-use crate::claims::NumericDate;
 use crate::clock::{later, whole_seconds, Clock, FixedClock, SharedClock, SystemClock};
 use crate::error::{echo, revoked, Error, ErrorKind};
-use crate::signature::random_id;
-use crate::signature::{Signer, Verifier};
+use crate::keys::random_id;
+use crate::keys::{Signer, Verifier};
+use crate::token::builder::Builder;
+use crate::token::claims::NumericDate;
 use crate::validation::{Validator, ValidatorBuilder, MAX_LEEWAY};
 
 /// An access token and the refresh token that renews it, as returned by
@@ -285,7 +285,7 @@ impl TokenIssuer {
     /// did not mint is refused); [`ErrorKind::Store`] from the stores.
     pub fn revoke(&self, token: &str) -> Result<(), Error> {
         let inner = &*self.inner;
-        let header = crate::unverified::decode_header(token)?;
+        let header = crate::token::unverified::decode_header(token)?;
         // Routing only: the validator chosen checks `typ` again, after the signature.
         let is_refresh = header
             .token_type()

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::claims::Registered;
 use crate::error::Error;
+use crate::token::claims::Registered;
 
 mod oidc;
 mod revocation;

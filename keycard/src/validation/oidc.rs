@@ -8,9 +8,9 @@ use time::{Duration, OffsetDateTime};
 
 use super::Checks;
 use super::Validator;
-use crate::claims::Registered;
 use crate::clock;
 use crate::error::{echo, Error};
+use crate::token::claims::Registered;
 
 /// The claim rules of an ID token validator and of `max_age`.
 pub(crate) fn check(

@@ -7,8 +7,8 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use crate::claims::Registered;
 use crate::error::{revoked, Error};
+use crate::token::claims::Registered;
 
 /// What a [`Validator`](crate::Validator) consults to refuse revoked tokens, set with
 /// [`ValidatorBuilder::revocations`](crate::ValidatorBuilder::revocations).

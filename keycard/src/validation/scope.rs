@@ -1,7 +1,7 @@
 //! The scope check of [`ValidatorBuilder::require_scope`](crate::ValidatorBuilder::require_scope).
 
-use crate::claims::{AudienceRef, Registered};
 use crate::error::{echo, Error};
+use crate::token::claims::{AudienceRef, Registered};
 
 /// Refuses a token that lacks any of `required`, naming the first one missing.
 pub(crate) fn check(required: &[String], claims: &Registered<'_>) -> Result<(), Error> {

@@ -12,13 +12,13 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use super::{Checks, RevocationList};
-use crate::base64url;
-use crate::claims::{self, Registered};
 use crate::clock::{self, Clock, SystemClock};
+use crate::encoding::base64url;
 use crate::error::{echo, Error};
-use crate::header::{self, RawHeader};
-use crate::keys::{KeySet, SharedKeys};
-use crate::signature::Verifier;
+use crate::key_set::{KeySet, SharedKeys};
+use crate::keys::Verifier;
+use crate::token::claims::{self, Registered};
+use crate::token::header::{self, RawHeader};
 
 /// The default longest token accepted, in bytes.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;

@@ -1,11 +1,14 @@
-//! Choosing the key type from a PEM file and an algorithm, for callers (a command-line tool, a
-//! config loader) that hold "a PEM key for RS256" rather than a known key type.
+//! Choosing the key type from an algorithm, for callers that hold "a key for RS256" in some
+//! format rather than a known key type: a PEM file ([`verifier_from_pem`], [`signer_from_pem`])
+//! or a JWK ([`Jwk::to_verifier`], [`Jwk::to_signer`]).
 
 use super::{
-    Algorithm, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey, Ed25519PublicKey, RsaPrivateKey,
+    EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey, Ed25519PublicKey, HmacKey, RsaPrivateKey,
     RsaPublicKey, Signer, Verifier,
 };
+use crate::algorithm::Algorithm;
 use crate::error::Error;
+use crate::jwk::{Jwk, Purpose};
 
 /// The key family an algorithm belongs to.
 enum Family {
@@ -87,5 +90,37 @@ fn not_pem(algorithm: Algorithm) -> Error {
         ))
     } else {
         Error::key(format!("{algorithm} keys are not supported by ring"))
+    }
+}
+
+impl Jwk {
+    /// A verifier for `algorithm` from this JWK, or the reason it cannot be one: the JWK's `alg`
+    /// names another algorithm, its `use` or `key_ops` do not allow verifying, its type or curve
+    /// does not fit the algorithm, or the key material is refused. Of a private JWK only the
+    /// public members are used.
+    ///
+    /// ES512 and ES256K keys give [`Error::UnsupportedAlgorithm`].
+    pub fn to_verifier(&self, algorithm: Algorithm) -> Result<Box<dyn Verifier>, Error> {
+        Ok(match family(algorithm) {
+            Family::Hmac => Box::new(HmacKey::from_jwk_for(algorithm, self, Purpose::Verify)?),
+            Family::Rsa => Box::new(RsaPublicKey::from_jwk(algorithm, self)?),
+            Family::Ecdsa | Family::Unsupported => {
+                Box::new(EcdsaPublicKey::from_jwk(algorithm, self)?)
+            }
+            Family::Ed25519 => Box::new(Ed25519PublicKey::from_jwk(self)?),
+        })
+    }
+
+    /// A signer for `algorithm` from this private JWK, with the same rules as
+    /// [`to_verifier`](Jwk::to_verifier) (`key_ops`, when present, must include `sign`).
+    pub fn to_signer(&self, algorithm: Algorithm) -> Result<Box<dyn Signer>, Error> {
+        Ok(match family(algorithm) {
+            Family::Hmac => Box::new(HmacKey::from_jwk_for(algorithm, self, Purpose::Sign)?),
+            Family::Rsa => Box::new(RsaPrivateKey::from_jwk(algorithm, self)?),
+            Family::Ecdsa | Family::Unsupported => {
+                Box::new(EcdsaPrivateKey::from_jwk(algorithm, self)?)
+            }
+            Family::Ed25519 => Box::new(Ed25519PrivateKey::from_jwk(self)?),
+        })
     }
 }

@@ -4,8 +4,12 @@ use std::fmt;
 
 use ring::signature::{self as sig, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 
-use super::{der, pem, Algorithm, SecretBytes, Signer, Verifier};
+use super::{Signer, Verifier};
+use crate::algorithm::Algorithm;
+use crate::encoding::secret::SecretBytes;
+use crate::encoding::{der, pem};
 use crate::error::Error;
+use crate::jwk::{Jwk, KeyType, Purpose};
 
 /// An Ed25519 private key for `EdDSA` (RFC 8037).
 ///
@@ -120,7 +124,7 @@ impl Ed25519PrivateKey {
 
     /// The private key as PKCS#8 PEM (`BEGIN PRIVATE KEY`). Handle it as the secret it is.
     pub fn to_pem(&self) -> String {
-        let der = super::SecretBytes::new(self.to_der());
+        let der = SecretBytes::new(self.to_der());
         pem::encode("PRIVATE KEY", der.as_bytes())
     }
 }
@@ -132,6 +136,22 @@ fn find_seed(der: &[u8]) -> Result<&[u8], Error> {
         Ok(seed)
     } else {
         Err(Error::key("Ed25519 PKCS#8 without a 32-byte seed"))
+    }
+}
+
+impl Ed25519PrivateKey {
+    /// An Ed25519 private key from a private JWK of kty `OKP` (`d`, the 32-byte seed, and `x`,
+    /// RFC 8037 §2), with the JWK's `kid`. `ring` checks that `x` is the seed's public key.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, Error> {
+        jwk.check_use(KeyType::Okp, Algorithm::EdDSA, Purpose::Sign)?;
+        let (x, d) = jwk.okp()?;
+        let d = d.ok_or_else(super::no_private_key)?;
+        let key = Ed25519PrivateKey::from_seed_and_public_key(d.as_bytes(), x)?;
+        Ok(super::with_jwk_kid(
+            key,
+            jwk,
+            Ed25519PrivateKey::with_key_id,
+        ))
     }
 }
 
@@ -260,6 +280,23 @@ fn is_weak(key: &[u8; 32]) -> bool {
     // y >= p: bytes 1..31 all 0xff, top byte 0x7f, lowest byte >= 0xed.
     let not_reduced = y[31] == 0x7f && y[1..31].iter().all(|&b| b == 0xff) && y[0] >= 0xed;
     not_reduced || SMALL_ORDER_Y.contains(&y)
+}
+
+impl Ed25519PublicKey {
+    /// An Ed25519 public key from a JWK of kty `OKP` and `crv: Ed25519` (RFC 8037 §2), with the
+    /// JWK's `kid`. Its `alg`, when present, must be `EdDSA`.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, Error> {
+        jwk.check_use(KeyType::Okp, Algorithm::EdDSA, Purpose::Verify)?;
+        let (x, _) = jwk.okp()?;
+        let key = Ed25519PublicKey::from_bytes(x)?;
+        Ok(super::with_jwk_kid(key, jwk, Ed25519PublicKey::with_key_id))
+    }
+
+    /// The key as a public JWK: `kty: OKP`, `kid` when set, `use: sig`, `alg: EdDSA`,
+    /// `crv: Ed25519`, `x`.
+    pub fn to_jwk(&self) -> Jwk {
+        Jwk::ed25519_public(Verifier::key_id(self), self.as_bytes())
+    }
 }
 
 impl fmt::Debug for Ed25519PublicKey {

@@ -7,9 +7,9 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::base64url;
+use crate::encoding::base64url;
 use crate::error::Error;
-use crate::header::{self, Header};
+use crate::token::header::{self, Header};
 
 /// Decodes the header of `token` without verifying anything.
 ///

@@ -8,8 +8,12 @@ use std::fmt;
 
 use ring::signature::{self as sig, KeyPair, RsaKeyPair, RsaPublicKeyComponents};
 
-use super::{der, pem, Algorithm, SecretBytes, Signer, Verifier};
+use super::{Signer, Verifier};
+use crate::algorithm::Algorithm;
+use crate::encoding::secret::SecretBytes;
+use crate::encoding::{der, pem};
 use crate::error::Error;
+use crate::jwk::{Jwk, KeyType, Purpose};
 
 /// RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used".
 const MIN_BITS: usize = 2048;
@@ -136,6 +140,29 @@ impl RsaPrivateKey {
     }
 }
 
+impl RsaPrivateKey {
+    /// An RSA private key from a private JWK (RFC 7518 §6.3.2: `n`, `e`, `d` and the CRT
+    /// members `p`, `q`, `dp`, `dq`, `qi`), bound to `algorithm`, with the JWK's `kid`.
+    /// `ring` checks that the members belong together.
+    pub fn from_jwk(algorithm: Algorithm, jwk: &Jwk) -> Result<Self, Error> {
+        jwk.check_use(KeyType::Rsa, algorithm, Purpose::Sign)?;
+        let (n, e, private) = jwk.rsa()?;
+        let private = private.ok_or_else(super::no_private_key)?;
+        let key = RsaPrivateKey::from_private_components(
+            algorithm,
+            n,
+            e,
+            private.d.as_bytes(),
+            private.p.as_bytes(),
+            private.q.as_bytes(),
+            private.dp.as_bytes(),
+            private.dq.as_bytes(),
+            private.qi.as_bytes(),
+        )?;
+        Ok(super::with_jwk_kid(key, jwk, RsaPrivateKey::with_key_id))
+    }
+}
+
 impl fmt::Debug for RsaPrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RsaPrivateKey")
@@ -253,6 +280,23 @@ impl RsaPublicKey {
     }
 }
 
+impl RsaPublicKey {
+    /// An RSA public key from a JWK of kty `RSA` (`n` and `e`, RFC 7518 §6.3.1), bound to
+    /// `algorithm`, with the JWK's `kid`. Of a private JWK only `n` and `e` are used.
+    pub fn from_jwk(algorithm: Algorithm, jwk: &Jwk) -> Result<Self, Error> {
+        jwk.check_use(KeyType::Rsa, algorithm, Purpose::Verify)?;
+        let (n, e, _) = jwk.rsa()?;
+        let key = RsaPublicKey::from_components(algorithm, n, e)?;
+        Ok(super::with_jwk_kid(key, jwk, RsaPublicKey::with_key_id))
+    }
+
+    /// The key as a public JWK: `kty`, `kid` when set, `use: sig`, `alg`, `n`, `e`.
+    pub fn to_jwk(&self) -> Jwk {
+        let (n, e) = self.components();
+        Jwk::rsa_public(Verifier::algorithm(self), Verifier::key_id(self), n, e)
+    }
+}
+
 impl fmt::Debug for RsaPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RsaPublicKey")
@@ -340,7 +384,7 @@ mod tests {
     use super::*;
 
     fn modulus(jwk_n: &str) -> Vec<u8> {
-        crate::base64url::decode(jwk_n, "n").unwrap()
+        crate::encoding::base64url::decode(jwk_n, "n").unwrap()
     }
 
     #[test]

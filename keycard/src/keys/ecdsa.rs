@@ -5,8 +5,12 @@ use std::fmt;
 use ring::agreement;
 use ring::signature::{self as sig, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
 
-use super::{der, pem, Algorithm, SecretBytes, Signer, Verifier};
+use super::{Signer, Verifier};
+use crate::algorithm::Algorithm;
+use crate::encoding::secret::SecretBytes;
+use crate::encoding::{der, pem};
 use crate::error::Error;
+use crate::jwk::{Jwk, KeyType, Purpose};
 
 /// Per-curve choices, fixed when a key is constructed.
 #[derive(Clone, Copy)]
@@ -171,6 +175,19 @@ impl EcdsaPrivateKey {
     }
 }
 
+impl EcdsaPrivateKey {
+    /// An ECDSA private key from a private JWK of kty `EC` (`d` with `x` and `y`, RFC 7518
+    /// §6.2.2), bound to `algorithm`, with the JWK's `kid`. `ring` checks that `d` and the
+    /// point belong together.
+    pub fn from_jwk(algorithm: Algorithm, jwk: &Jwk) -> Result<Self, Error> {
+        jwk.check_use(KeyType::Ec, algorithm, Purpose::Sign)?;
+        let (point, d) = jwk.ec_point(algorithm)?;
+        let d = d.ok_or_else(super::no_private_key)?;
+        let key = EcdsaPrivateKey::from_private_scalar(algorithm, d.as_bytes(), &point)?;
+        Ok(super::with_jwk_kid(key, jwk, EcdsaPrivateKey::with_key_id))
+    }
+}
+
 impl fmt::Debug for EcdsaPrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EcdsaPrivateKey")
@@ -293,6 +310,27 @@ fn check_on_curve(curve: Curve, point: &[u8]) -> Result<(), Error> {
     let theirs = agreement::UnparsedPublicKey::new(curve.agreement, point);
     agreement::agree_ephemeral(ours, &theirs, |_| ())
         .map_err(|_| Error::key("the EC public key is not a point on the curve"))
+}
+
+impl EcdsaPublicKey {
+    /// An ECDSA public key from a JWK of kty `EC` (RFC 7518 §6.2.1), bound to `algorithm`,
+    /// with the JWK's `kid`. `crv` must be the algorithm's curve, and the point must lie on it.
+    /// P-521 (ES512) and secp256k1 (ES256K) give [`Error::UnsupportedAlgorithm`].
+    pub fn from_jwk(algorithm: Algorithm, jwk: &Jwk) -> Result<Self, Error> {
+        jwk.check_use(KeyType::Ec, algorithm, Purpose::Verify)?;
+        let (point, _) = jwk.ec_point(algorithm)?;
+        let key = EcdsaPublicKey::from_sec1_point(algorithm, &point)?;
+        Ok(super::with_jwk_kid(key, jwk, EcdsaPublicKey::with_key_id))
+    }
+
+    /// The key as a public JWK: `kty`, `kid` when set, `use: sig`, `alg`, `crv`, `x`, `y`.
+    pub fn to_jwk(&self) -> Jwk {
+        Jwk::ec_public(
+            Verifier::algorithm(self),
+            Verifier::key_id(self),
+            self.sec1_point(),
+        )
+    }
 }
 
 impl fmt::Debug for EcdsaPublicKey {

@@ -7,12 +7,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
-use crate::base64url;
-use crate::claims::NumericDate;
 use crate::clock::{Clock, SystemClock};
+use crate::encoding::base64url;
 use crate::error::Error;
-use crate::header;
-use crate::signature::Signer;
+use crate::keys::Signer;
+use crate::token::claims::NumericDate;
+use crate::token::header;
 
 /// Builds and signs a JWT.
 ///
@@ -139,7 +139,7 @@ impl Builder {
 
     /// Sets `jti` to 128 random bits from the system's secure generator, base64url-encoded.
     pub fn random_jwt_id(self) -> Self {
-        match crate::signature::random_id() {
+        match crate::keys::random_id() {
             Ok(id) => self.jwt_id(id),
             Err(e) => self.mistake(e.to_string()),
         }

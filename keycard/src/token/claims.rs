@@ -8,8 +8,8 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAcces
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 
+use crate::encoding::json::{member, Members, Str};
 use crate::error::Error;
-use crate::json::{member, Members, Str};
 
 /// A JWT time (RFC 7519 §2 "NumericDate"): seconds since 1970-01-01T00:00:00Z, possibly with a
 /// fraction, between the years -9999 and 9999.

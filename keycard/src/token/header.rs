@@ -10,13 +10,13 @@ use std::fmt;
 
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 
+use crate::algorithm::Algorithm;
+use crate::encoding::json::{member, Members, Str};
 use crate::error::Error;
-use crate::json::{member, Members, Str};
-use crate::signature::Algorithm;
 
 /// A decoded JOSE header.
 ///
-/// You get one from [`unverified::decode_header`](crate::unverified::decode_header), for instance
+/// You get one from [`unverified::decode_header`](crate::token::unverified::decode_header), for instance
 /// to look at `kid` before choosing which key set to use. Until the signature is verified nothing
 /// in it can be trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +81,7 @@ pub(crate) fn parse(json: &[u8]) -> Result<RawHeader<'_>, Error> {
     let alg = fields
         .alg
         .ok_or_else(|| Error::malformed("header: `alg` is missing"))?;
-    let algorithm = Algorithm::from_header(&alg.0)?;
+    let algorithm: Algorithm = alg.0.parse()?;
     Ok(RawHeader {
         algorithm,
         key_id: fields.kid.map(|s| s.0),

@@ -8,9 +8,15 @@ use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use super::jwk::{Jwk, Object, VERIFY};
+use crate::algorithm::Algorithm;
+use crate::encoding::json::Object;
 use crate::error::{echo, Error, ErrorKind};
-use crate::signature::{Algorithm, Verifier};
+use crate::jwk::{Jwk, KeyType, Purpose};
+use crate::keys::Verifier;
+
+mod shared;
+
+pub(crate) use shared::SharedKeys;
 
 /// A set of verification keys, each bound to one algorithm, most often read from a JWK Set
 /// document (RFC 7517 §5) such as an identity provider's `jwks_uri`.
@@ -236,8 +242,8 @@ impl KeySet {
         accepted: Option<&[Algorithm]>,
     ) -> Result<Vec<Result<Arc<dyn Verifier>, Error>>, Error> {
         let jwk = Jwk::from_members(members)?;
-        jwk.check_purpose(VERIFY)?;
-        if jwk.is_private() && jwk.key_type() != "oct" {
+        jwk.check_purpose(Purpose::Verify)?;
+        if jwk.is_private() && jwk.key_type() != KeyType::Oct {
             return Err(Error::key(
                 "the JWK holds a private key: a key set for verifying takes public keys only",
             ));
@@ -268,7 +274,7 @@ impl KeySet {
                          kty `{}`{}",
                         jwk.key_type(),
                         jwk.curve()
-                            .map(|crv| format!(" on curve `{}`", echo(crv)))
+                            .map(|crv| format!(" on curve `{crv}`"))
                             .unwrap_or_default()
                     )));
                 }
@@ -328,6 +334,8 @@ impl KeySet {
     /// no public form (HMAC secrets, your own verifiers without
     /// [`public_jwk`](Verifier::public_jwk)) are left out, so publishing the result never
     /// publishes a secret.
+    // An invariant, not input: a list of JWKs always serializes.
+    #[allow(clippy::expect_used)]
     pub fn to_json(&self) -> String {
         #[derive(serde::Serialize)]
         struct Out {
@@ -338,7 +346,7 @@ impl KeySet {
             .iter()
             .filter_map(|key| key.public_jwk())
             .collect();
-        serde_json::to_string(&Out { keys }).unwrap_or_default()
+        serde_json::to_string(&Out { keys }).expect("JWKs always serialize")
     }
 
     /// Verifies a JWS signature with the key the header chooses: by `kid` when the token has

@@ -4,8 +4,10 @@ use std::fmt;
 
 use ring::hmac;
 
-use super::{Algorithm, Signer, Verifier};
+use super::{Signer, Verifier};
+use crate::algorithm::Algorithm;
 use crate::error::Error;
+use crate::jwk::{Jwk, KeyType, Purpose};
 
 /// A shared secret for HS256, HS384 or HS512. It both signs and verifies.
 ///
@@ -81,6 +83,38 @@ impl HmacKey {
     pub fn with_key_id(mut self, kid: impl Into<String>) -> Self {
         self.key_id = Some(kid.into());
         self
+    }
+}
+
+impl HmacKey {
+    /// An HMAC key from a JWK of kty `oct` (RFC 7518 §6.4), bound to `algorithm` (HS256, HS384
+    /// or HS512), with the JWK's `kid`. The JWK's `alg`, `use` and `key_ops` must allow it, and
+    /// `k` must be at least as long as the hash output.
+    ///
+    /// ```
+    /// use keycard::{Algorithm, HmacKey, Jwk};
+    ///
+    /// // RFC 7520 §4.4 (Figure 5).
+    /// let jwk = Jwk::from_json(r#"{"kty":"oct","kid":"018c0ae5-4d9b-471b-bfd6-eef314bc7037",
+    ///     "use":"sig","alg":"HS256","k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}"#)?;
+    /// let key = HmacKey::from_jwk(Algorithm::HS256, &jwk)?;
+    /// assert!(HmacKey::from_jwk(Algorithm::HS512, &jwk).is_err());
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn from_jwk(algorithm: Algorithm, jwk: &Jwk) -> Result<Self, Error> {
+        // The key both signs and verifies, so `key_ops` must allow both.
+        Self::from_jwk_for(algorithm, jwk, Purpose::SignAndVerify)
+    }
+
+    /// [`from_jwk`](Self::from_jwk) for one purpose only (a JWK Set's secret used to verify).
+    pub(crate) fn from_jwk_for(
+        algorithm: Algorithm,
+        jwk: &Jwk,
+        purpose: Purpose,
+    ) -> Result<Self, Error> {
+        jwk.check_use(KeyType::Oct, algorithm, purpose)?;
+        let key = HmacKey::new(algorithm, jwk.oct()?.as_bytes())?;
+        Ok(super::with_jwk_kid(key, jwk, HmacKey::with_key_id))
     }
 }
 
