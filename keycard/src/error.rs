@@ -106,6 +106,62 @@ impl ErrorKind {
     }
 }
 
+impl ErrorKind {
+    /// Whose problem this is: the token's, the caller's configuration, or a backend's.
+    pub const fn category(self) -> ErrorCategory {
+        match self {
+            ErrorKind::Key | ErrorKind::Configuration => ErrorCategory::Configuration,
+            ErrorKind::Signing | ErrorKind::Store | ErrorKind::Refresh => ErrorCategory::Backend,
+            ErrorKind::Malformed
+            | ErrorKind::Algorithm
+            | ErrorKind::UnknownKeyId
+            | ErrorKind::Signature
+            | ErrorKind::Expired
+            | ErrorKind::NotYetValid
+            | ErrorKind::Audience
+            | ErrorKind::Issuer
+            | ErrorKind::Subject
+            | ErrorKind::TokenType
+            | ErrorKind::MissingClaim
+            | ErrorKind::Revoked
+            | ErrorKind::RefreshReuse
+            | ErrorKind::InsufficientScope
+            | ErrorKind::Nonce
+            | ErrorKind::AuthorizedParty
+            | ErrorKind::AuthTime => ErrorCategory::Token,
+        }
+    }
+}
+
+/// The three answers to "whose problem is it?", so that a service can map every error to a
+/// response without listing kinds (a 401 for a bad token, a 500 for the rest).
+///
+/// ```
+/// use keycard::{Algorithm, ErrorCategory, HmacKey, Validator};
+///
+/// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
+/// let err = Validator::builder(key.clone()).build()?.verify::<keycard::Claims>("x").unwrap_err();
+/// assert_eq!(err.category(), ErrorCategory::Token);
+///
+/// let err = Validator::builder(key).issuer("").build().unwrap_err();
+/// assert_eq!(err.category(), ErrorCategory::Configuration);
+/// # Ok::<(), keycard::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// The token presented is not acceptable: refuse it (HTTP 401, or 403 for a missing scope).
+    /// Nothing on this side is wrong.
+    Token,
+    /// The caller's own setup is wrong: key material refused, a configuration that can never
+    /// work. Fix the code or the configuration; retrying does not help.
+    Configuration,
+    /// Something the operation depends on failed: a signer (a KMS call), a revocation or family
+    /// store, a token refresh. The token may be fine; the operation failed closed and may work
+    /// when retried.
+    Backend,
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -348,7 +404,13 @@ pub enum Error {
 }
 
 impl Error {
-    /// The stable classification of this error.
+    /// Whose problem this error is: the token's, the configuration's, or a backend's (see
+    /// [`ErrorCategory`]).
+    pub fn category(&self) -> ErrorCategory {
+        self.kind().category()
+    }
+
+    /// What failed, as a stable [`ErrorKind`].
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Malformed { .. } => ErrorKind::Malformed,
@@ -520,6 +582,16 @@ pub(crate) fn revoked(claim: &'static str, value: &str, cutoff: Option<OffsetDat
         claim,
         value: echo(value),
         cutoff,
+    }
+}
+
+/// An [`Error::Audience`]: the token's `aud` (cut and escaped) names none of `expected`. The one
+/// constructor for both audience rules (RFC 7519 §4.1.3 and OpenID Connect Core §3.1.3.7 step 3).
+#[cold]
+pub(crate) fn wrong_audience(expected: &[String], found: &[std::borrow::Cow<'_, str>]) -> Error {
+    Error::Audience {
+        expected: expected.to_vec(),
+        found: found.iter().map(|aud| echo(aud)).collect(),
     }
 }
 

@@ -144,7 +144,7 @@ mod lifecycle;
 
 pub use algorithm::Algorithm;
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorCategory, ErrorKind};
 pub use jwk::Jwk;
 pub use key_set::{KeySet, SkippedKey};
 pub use keys::{

@@ -161,9 +161,22 @@ pub(crate) fn random_id() -> Result<String, Error> {
     let mut bytes = [0u8; 16];
     rng()
         .fill(&mut bytes)
-        .map_err(|_| Error::configuration("the system random generator failed"))?;
+        .map_err(|_| Error::signing(RandomFailure))?;
     Ok(crate::encoding::base64url::encode(&bytes))
 }
+
+/// The system random generator failed: nothing the caller did, so a `signing` error (the
+/// token could not be produced) rather than `configuration`.
+#[derive(Debug)]
+pub(crate) struct RandomFailure;
+
+impl fmt::Display for RandomFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the system random generator failed")
+    }
+}
+
+impl std::error::Error for RandomFailure {}
 
 /// The system random generator, shared by the keys that need randomness.
 pub(crate) fn rng() -> &'static ring::rand::SystemRandom {

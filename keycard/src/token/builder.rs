@@ -7,11 +7,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{self, Clock, SystemClock};
 use crate::encoding::base64url;
 use crate::error::Error;
 use crate::keys::Signer;
-use crate::token::claims::NumericDate;
+use crate::token::claims::{ClaimType, NumericDate};
 use crate::token::header;
 
 /// Builds and signs a JWT.
@@ -41,6 +41,7 @@ use crate::token::header;
 /// # Ok::<(), keycard::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "call `sign` to get a token"]
 pub struct Builder {
     claims: Map<String, Value>,
     expiry: Option<When>,
@@ -50,8 +51,28 @@ pub struct Builder {
     token_type: Option<String>,
     key_id: Option<String>,
     clock: Arc<dyn Clock>,
-    /// The first mistake made while building, reported by `sign`.
-    mistake: Option<String>,
+    /// The first mistake made while building, reported by `sign` with its own kind.
+    mistake: Option<Mistake>,
+}
+
+/// A mistake made while building, kept until `sign` reports it (a builder is a template, signed
+/// any number of times, so the error is made anew each time).
+#[derive(Debug, Clone)]
+enum Mistake {
+    /// A claim or setting that cannot work: reported as `configuration`.
+    Configuration(String),
+    /// The system random generator failed (for `random_jwt_id`): reported as `signing`, the
+    /// kind of every failure to produce a token that is not the caller's fault.
+    Random,
+}
+
+impl Mistake {
+    fn to_error(&self) -> Error {
+        match self {
+            Mistake::Configuration(what) => Error::configuration(what.clone()),
+            Mistake::Random => Error::signing(crate::keys::RandomFailure),
+        }
+    }
 }
 
 /// A time given absolutely or relative to the signing time.
@@ -141,7 +162,7 @@ impl Builder {
     pub fn random_jwt_id(self) -> Self {
         match crate::keys::random_id() {
             Ok(id) => self.jwt_id(id),
-            Err(e) => self.mistake(e.to_string()),
+            Err(_) => self.mistake(Mistake::Random),
         }
     }
 
@@ -192,7 +213,9 @@ impl Builder {
                 self.claims.insert(name, value);
                 self
             }
-            Err(e) => self.mistake(format!("claim `{name}` cannot be serialized: {e}")),
+            Err(e) => self.mistake(Mistake::Configuration(format!(
+                "claim `{name}` cannot be serialized: {e}"
+            ))),
         }
     }
 
@@ -219,8 +242,12 @@ impl Builder {
                 self.claims.extend(map);
                 self
             }
-            Ok(_) => self.mistake("claims must serialize to a JSON object".to_owned()),
-            Err(e) => self.mistake(format!("claims cannot be serialized: {e}")),
+            Ok(_) => self.mistake(Mistake::Configuration(
+                "claims must serialize to a JSON object".to_owned(),
+            )),
+            Err(e) => self.mistake(Mistake::Configuration(format!(
+                "claims cannot be serialized: {e}"
+            ))),
         }
     }
 
@@ -237,7 +264,7 @@ impl Builder {
         // No validator can be configured to expect an empty `typ`, so it would mint tokens
         // that nothing accepts.
         if typ.is_empty() {
-            return self.mistake("`typ` must not be empty".to_owned());
+            return self.mistake(Mistake::Configuration("`typ` must not be empty".to_owned()));
         }
         self.token_type = Some(typ);
         self
@@ -249,8 +276,8 @@ impl Builder {
         self
     }
 
-    fn mistake(mut self, what: String) -> Self {
-        self.mistake.get_or_insert(what);
+    fn mistake(mut self, mistake: Mistake) -> Self {
+        self.mistake.get_or_insert(mistake);
         self
     }
 
@@ -263,11 +290,10 @@ impl Builder {
     /// returns a signature of the wrong length for its algorithm.
     pub fn sign<S: Signer + ?Sized>(&self, signer: &S) -> Result<String, Error> {
         if let Some(mistake) = &self.mistake {
-            return Err(Error::configuration(mistake.clone()));
+            return Err(mistake.to_error());
         }
         // Whole seconds: RFC 7519 allows fractions, but many peers parse integers only.
-        let now = self.clock.now();
-        let now = now.replace_nanosecond(0).unwrap_or(now);
+        let now = clock::whole_seconds(self.clock.now());
         let payload = self.payload(now)?;
 
         let algorithm = signer.algorithm();
@@ -342,22 +368,10 @@ impl Builder {
     }
 }
 
-/// Refuses registered claims of the wrong JSON type (RFC 7519 §4.1), which no validator accepts.
+/// Refuses registered claims of the wrong JSON type (RFC 7519 §4.1), which no validator accepts:
+/// the validator reads them with the same table (`claims::ClaimType`).
 fn check_registered(name: &str, value: &Value) -> Result<(), Error> {
-    let ok = match name {
-        // The validator types these claims strictly too (`claims::parse_registered`): a token
-        // with another type would be minted and then refused by every validator.
-        "iss" | "sub" | "jti" | "sid" | "scope" | "azp" => value.is_string(),
-        "aud" | "scp" => match value {
-            Value::String(_) => true,
-            Value::Array(all) => all.iter().all(Value::is_string),
-            _ => false,
-        },
-        "exp" | "nbf" | "iat" | "auth_time" => {
-            serde_json::from_value::<NumericDate>(value.clone()).is_ok()
-        }
-        _ => true,
-    };
+    let ok = ClaimType::of(name).is_none_or(|ty| ty.admits(value));
     if ok {
         Ok(())
     } else {

@@ -174,6 +174,7 @@ impl Audience {
 /// # Ok::<(), keycard::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Claims {
     /// `iss`: who issued the token.
     #[serde(rename = "iss", default, skip_serializing_if = "Option::is_none")]
@@ -196,9 +197,89 @@ pub struct Claims {
     /// `jti`: the token's unique id.
     #[serde(rename = "jti", default, skip_serializing_if = "Option::is_none")]
     pub jwt_id: Option<String>,
+    /// `sid`: the session the token belongs to (OpenID Connect Front-Channel Logout §3; the
+    /// lifecycle's refresh family).
+    #[serde(rename = "sid", default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// `scope`: the space-delimited scopes granted (RFC 9068 §2.2.3, RFC 8693 §4.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// `azp`: the client the token was issued to (OpenID Connect Core §2).
+    #[serde(rename = "azp", default, skip_serializing_if = "Option::is_none")]
+    pub authorized_party: Option<String>,
+    /// `auth_time`: when the end-user authenticated (OpenID Connect Core §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<NumericDate>,
+    /// `nonce`: the value the client sent in its authentication request (OpenID Connect Core
+    /// §2), checked by [`Validator::verify_id_token`](crate::Validator::verify_id_token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
     /// Every other claim, by name.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The JSON type a registered claim must have: one table for the builder, which refuses to
+/// mint a token no validator accepts, and the validator, which reads these claims strictly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClaimType {
+    /// A string (`iss`, `sub`, `jti`, `sid`, `scope`, `azp`, `nonce`).
+    String,
+    /// A string or an array of strings (`aud`, `scp`).
+    StringOrStrings,
+    /// A NumericDate (`exp`, `nbf`, `iat`, `auth_time`).
+    Date,
+}
+
+impl ClaimType {
+    /// The registered claims keycard reads, and their types (RFC 7519 §4.1, RFC 9068 §2.2,
+    /// RFC 8693 §4.2, OpenID Connect Core §2, OpenID Connect Front-Channel Logout §3 for `sid`).
+    pub(crate) const TABLE: [(&'static str, ClaimType); 13] = [
+        ("iss", ClaimType::String),
+        ("sub", ClaimType::String),
+        ("aud", ClaimType::StringOrStrings),
+        ("exp", ClaimType::Date),
+        ("nbf", ClaimType::Date),
+        ("iat", ClaimType::Date),
+        ("jti", ClaimType::String),
+        ("sid", ClaimType::String),
+        ("scope", ClaimType::String),
+        ("scp", ClaimType::StringOrStrings),
+        ("azp", ClaimType::String),
+        ("auth_time", ClaimType::Date),
+        ("nonce", ClaimType::String),
+    ];
+
+    /// The type of a registered claim; `None` for any other name.
+    pub(crate) fn of(name: &str) -> Option<ClaimType> {
+        ClaimType::TABLE
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, ty)| *ty)
+    }
+
+    /// What a message says the claim must be.
+    pub(crate) const fn expected(self) -> &'static str {
+        match self {
+            ClaimType::String => "a string",
+            ClaimType::StringOrStrings => "a string or an array of strings",
+            ClaimType::Date => "a number (NumericDate, RFC 7519 §2)",
+        }
+    }
+
+    /// Whether `value` has this type.
+    pub(crate) fn admits(self, value: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        match self {
+            ClaimType::String => value.is_string(),
+            ClaimType::StringOrStrings => match value {
+                Value::String(_) => true,
+                Value::Array(all) => all.iter().all(Value::is_string),
+                _ => false,
+            },
+            ClaimType::Date => NumericDate::deserialize(value).is_ok(),
+        }
+    }
 }
 
 /// The registered claims as the validator reads them: borrowed where possible, strictly typed,
@@ -211,7 +292,7 @@ pub(crate) struct Registered<'a> {
     pub(crate) exp: Option<NumericDate>,
     pub(crate) nbf: Option<NumericDate>,
     pub(crate) iat: Option<NumericDate>,
-    /// `jti`, `sid`, `scope`, `scp`, `azp`, `auth_time`: read for the lifecycle checks
+    /// `jti`, `sid`, `scope`, `scp`, `azp`, `auth_time`, `nonce`: read for the lifecycle checks
     /// (revocation, scopes, OpenID Connect), typed strictly like the others.
     pub(crate) jti: Option<Cow<'a, str>>,
     pub(crate) sid: Option<Cow<'a, str>>,
@@ -219,6 +300,7 @@ pub(crate) struct Registered<'a> {
     pub(crate) scp: Option<AudienceRef<'a>>,
     pub(crate) azp: Option<Cow<'a, str>>,
     pub(crate) auth_time: Option<NumericDate>,
+    pub(crate) nonce: Option<Cow<'a, str>>,
     pub(crate) members: Members<'a>,
 }
 
@@ -243,31 +325,26 @@ impl<'de> Visitor<'de> for RegisteredVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        const DATE: &str = "a number (NumericDate, RFC 7519 §2)";
+        const STR: &str = ClaimType::String.expected();
+        const STRS: &str = ClaimType::StringOrStrings.expected();
+        const DATE: &str = ClaimType::Date.expected();
         let mut claims = Registered::default();
         while let Some(name) = map.next_key::<Str<'de>>()? {
             claims.members.insert::<A::Error>(&name)?;
             match name.0.as_ref() {
-                "iss" => claims.iss = Some(member::<_, Str<'de>>(&mut map, "iss", "a string")?.0),
-                "sub" => claims.sub = Some(member::<_, Str<'de>>(&mut map, "sub", "a string")?.0),
-                "aud" => {
-                    let aud: AudienceRef<'de> =
-                        member(&mut map, "aud", "a string or an array of strings")?;
-                    claims.aud = Some(aud);
-                }
+                "iss" => claims.iss = Some(member::<_, Str<'de>>(&mut map, "iss", STR)?.0),
+                "sub" => claims.sub = Some(member::<_, Str<'de>>(&mut map, "sub", STR)?.0),
+                "aud" => claims.aud = Some(member(&mut map, "aud", STRS)?),
                 "exp" => claims.exp = Some(member(&mut map, "exp", DATE)?),
                 "nbf" => claims.nbf = Some(member(&mut map, "nbf", DATE)?),
                 "iat" => claims.iat = Some(member(&mut map, "iat", DATE)?),
-                "jti" => claims.jti = Some(member::<_, Str<'de>>(&mut map, "jti", "a string")?.0),
-                "sid" => claims.sid = Some(member::<_, Str<'de>>(&mut map, "sid", "a string")?.0),
-                "scope" => {
-                    claims.scope = Some(member::<_, Str<'de>>(&mut map, "scope", "a string")?.0);
-                }
-                "scp" => {
-                    claims.scp = Some(member(&mut map, "scp", "a string or an array of strings")?)
-                }
-                "azp" => claims.azp = Some(member::<_, Str<'de>>(&mut map, "azp", "a string")?.0),
+                "jti" => claims.jti = Some(member::<_, Str<'de>>(&mut map, "jti", STR)?.0),
+                "sid" => claims.sid = Some(member::<_, Str<'de>>(&mut map, "sid", STR)?.0),
+                "scope" => claims.scope = Some(member::<_, Str<'de>>(&mut map, "scope", STR)?.0),
+                "scp" => claims.scp = Some(member(&mut map, "scp", STRS)?),
+                "azp" => claims.azp = Some(member::<_, Str<'de>>(&mut map, "azp", STR)?.0),
                 "auth_time" => claims.auth_time = Some(member(&mut map, "auth_time", DATE)?),
+                "nonce" => claims.nonce = Some(member::<_, Str<'de>>(&mut map, "nonce", STR)?.0),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -323,6 +400,26 @@ impl<'de> Deserialize<'de> for AudienceRef<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_validator_reads_every_registered_claim_with_the_tables_type() {
+        // The builder refuses by `ClaimType::admits`; the validator must refuse the same values,
+        // or one of them mints tokens the other refuses (or accepts what the other calls wrong).
+        let samples = [
+            serde_json::json!("text"),
+            serde_json::json!(["a", "b"]),
+            serde_json::json!(1_700_000_000),
+            serde_json::json!(true),
+            serde_json::json!({"a": 1}),
+        ];
+        for (name, ty) in ClaimType::TABLE {
+            for value in &samples {
+                let json = serde_json::json!({ name: value }).to_string();
+                let parsed = parse_registered(json.as_bytes()).is_ok();
+                assert_eq!(parsed, ty.admits(value), "{name} = {value}");
+            }
+        }
+    }
 
     fn date(json: &str) -> Result<NumericDate, serde_json::Error> {
         serde_json::from_str(json)

@@ -4,6 +4,7 @@
 
 pub(crate) mod builder;
 pub(crate) mod claims;
+pub(crate) mod compact;
 pub(crate) mod header;
 pub mod unverified;
 

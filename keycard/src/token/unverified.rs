@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::encoding::base64url;
 use crate::error::Error;
+use crate::token::compact;
 use crate::token::header::{self, Header};
 
 /// Decodes the header of `token` without verifying anything.
@@ -23,24 +24,14 @@ use crate::token::header::{self, Header};
 /// # Ok::<(), keycard::Error>(())
 /// ```
 pub fn decode_header(token: &str) -> Result<Header, Error> {
-    let (header_b64, _) = parts(token)?;
-    let json = base64url::decode(header_b64, "header")?;
+    let parts = compact::split(token)?;
+    let json = base64url::decode(parts.header, "header")?;
     Ok(header::parse(&json)?.to_header())
 }
 
 /// Decodes the claims of `token` as `T` without verifying anything.
 pub fn decode_claims<T: DeserializeOwned>(token: &str) -> Result<T, Error> {
-    let (_, payload_b64) = parts(token)?;
-    let json = base64url::decode(payload_b64, "payload")?;
+    let parts = compact::split(token)?;
+    let json = base64url::decode(parts.payload, "payload")?;
     serde_json::from_slice(&json).map_err(|e| Error::malformed(format!("claims: {e}")))
-}
-
-fn parts(token: &str) -> Result<(&str, &str), Error> {
-    let mut parts = token.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(header), Some(payload), Some(_), None) => Ok((header, payload)),
-        _ => Err(Error::malformed(
-            "a JWT has exactly three parts separated by `.`",
-        )),
-    }
 }

@@ -9,7 +9,7 @@ use time::{Duration, OffsetDateTime};
 use super::Checks;
 use super::Validator;
 use crate::clock;
-use crate::error::{echo, Error};
+use crate::error::{self, echo, Error};
 use crate::token::claims::Registered;
 
 /// The claim rules of an ID token validator and of `max_age`.
@@ -31,10 +31,7 @@ pub(crate) fn check(
         // accepts any of its audiences, and another configured audience must not stand in.
         let audiences = claims.aud.as_ref().map_or(&[][..], |aud| aud.as_slice());
         if !audiences.iter().any(|aud| aud == client_id) {
-            return Err(Error::Audience {
-                expected: vec![client_id.to_owned()],
-                found: audiences.iter().map(|aud| echo(aud)).collect(),
-            });
+            return Err(error::wrong_audience(&[client_id.to_owned()], audiences));
         }
         // Core §3.1.3.7 steps 4 and 5: with several audiences `azp` must be present, and when
         // present it must be our client id.

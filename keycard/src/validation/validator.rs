@@ -14,10 +14,11 @@ use time::{Duration, OffsetDateTime};
 use super::{Checks, RevocationList};
 use crate::clock::{self, Clock, SystemClock};
 use crate::encoding::base64url;
-use crate::error::{echo, Error};
+use crate::error::{self, echo, Error};
 use crate::key_set::{KeySet, SharedKeys};
 use crate::keys::Verifier;
 use crate::token::claims::{self, Registered};
+use crate::token::compact;
 use crate::token::header::{self, RawHeader};
 
 /// The default longest token accepted, in bytes.
@@ -229,13 +230,12 @@ impl Validator {
         }
 
         // 2. Exactly three parts (RFC 7515 §7.1; five would be a JWE, RFC 7516 §9).
-        let (signing_input, signature_b64) = token
-            .rsplit_once('.')
-            .ok_or_else(|| Error::malformed("a JWT has three parts separated by `.`"))?;
-        let (header_b64, payload_b64) = signing_input
-            .split_once('.')
-            .filter(|(_, payload)| !payload.contains('.'))
-            .ok_or_else(|| Error::malformed("a JWT has exactly three parts separated by `.`"))?;
+        let compact::Compact {
+            signing_input,
+            header: header_b64,
+            payload: payload_b64,
+            signature: signature_b64,
+        } = compact::split(token)?;
 
         // 3. Header: strict JSON, no `none`, no `crit`, expected `typ`.
         let (mut header_inline, mut header_heap) = ([0u8; INLINE_HEADER], Vec::new());
@@ -385,10 +385,7 @@ impl Rules {
                 .any(|aud| self.audiences.iter().any(|ours| ours == aud));
             let needs_check = claims.aud.is_some() || !self.audiences.is_empty();
             if needs_check && !accepted {
-                return Err(Error::Audience {
-                    expected: self.audiences.clone(),
-                    found: found.iter().map(|a| echo(a)).collect(),
-                });
+                return Err(error::wrong_audience(&self.audiences, found));
             }
         }
 

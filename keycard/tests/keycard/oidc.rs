@@ -46,7 +46,7 @@ fn check(token: &Builder) -> Result<Claims, Error> {
 fn a_valid_id_token_passes() {
     let claims = check(&id_token()).unwrap();
     assert_eq!(claims.subject.as_deref(), Some("alice"));
-    assert_eq!(claims.extra["nonce"], NONCE);
+    assert_eq!(claims.nonce.as_deref(), Some(NONCE));
 }
 
 #[test]
@@ -76,8 +76,28 @@ fn the_nonce_must_be_the_one_sent() {
     // Without a nonce in the request, plain `verify` applies the other rules.
     validator().verify::<Claims>(&no_nonce).unwrap();
 
-    let typed = id_token().claim("nonce", 5);
-    assert_eq!(check(&typed).unwrap_err().kind(), ErrorKind::Malformed);
+    // Builder refuses to mint a non-string `nonce`, so the token is assembled by hand.
+    let claims = serde_json::json!({
+        "iss": ISSUER, "sub": "alice", "aud": CLIENT, "nonce": 5,
+        "auth_time": NOW - 600, "iat": NOW, "exp": NOW + 300,
+    });
+    let typed = crate::common::assemble(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        &claims.to_string(),
+        |input| keycard::Signer::sign(&key(), input).unwrap(),
+    );
+    let err = validator()
+        .verify_id_token::<Claims>(&typed, NONCE)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Malformed);
+    assert!(
+        Builder::new()
+            .claim("nonce", 5)
+            .expires_in(Duration::minutes(5))
+            .sign(&key())
+            .is_err(),
+        "a nonce that is not a string is never minted"
+    );
 }
 
 #[test]
