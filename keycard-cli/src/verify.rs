@@ -2,10 +2,10 @@
 
 use clap::Args;
 use keycard::time::{Duration, OffsetDateTime};
-use keycard::{FixedClock, Validator};
+use keycard::{ErrorKind, FixedClock, Validator};
 use serde_json::Value;
 
-use crate::failure::usage;
+use crate::failure::{usage, Failure};
 use crate::{input, keys, Outcome};
 
 /// `keycard verify`.
@@ -80,6 +80,28 @@ pub(crate) fn run(args: &VerifyArgs) -> Outcome {
             Ok(crate::decode::pretty(&claims))
         }
         // One line on failure: what was skipped goes into it, since it may be the cause.
-        Err(e) => Err(crate::failure::Failure::from(e).with_note(&notes.join("; "))),
+        Err(e) => {
+            let hint = flag_hint(&e, args);
+            Err(Failure::from(e)
+                .with_note(hint)
+                .with_note(&notes.join("; ")))
+        }
+    }
+}
+
+/// The flag that accepts what was refused, where a flag does; keycard's own messages name its
+/// Rust API.
+fn flag_hint(e: &keycard::Error, args: &VerifyArgs) -> &'static str {
+    match e.kind() {
+        ErrorKind::Audience if args.auds.is_empty() => {
+            "on the command line, --aud AUD names an audience to accept"
+        }
+        ErrorKind::TokenType if args.typ.is_none() => {
+            "on the command line, --typ TYP names the type to accept"
+        }
+        ErrorKind::MissingClaim if !args.no_exp && e.to_string().contains("`exp`") => {
+            "on the command line, --no-exp accepts a token without one"
+        }
+        _ => "",
     }
 }
