@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use clap::Args;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::failure::Failure;
 use crate::{input, when, Outcome};
@@ -61,8 +61,10 @@ fn header_json(token: &str) -> Result<Value, Failure> {
 
 /// One line per member, names aligned, times as dates.
 fn members(object: &Value, now: i64) -> String {
-    let empty = Map::new();
-    let map = object.as_object().unwrap_or(&empty);
+    let Some(map) = object.as_object() else {
+        // Claims that are JSON but not an object: shown as they are.
+        return format!("  {}\n", printable(&object.to_string()));
+    };
     if map.is_empty() {
         return "  (none)\n".to_owned();
     }

@@ -322,8 +322,10 @@ fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
             (usize::from(len), rest)
         }
         0x82 => {
-            let (bytes, rest) = rest.split_at_checked(2)?;
-            (usize::from(u16::from_be_bytes([bytes[0], bytes[1]])), rest)
+            let (&[high, low], rest) = rest.split_at_checked(2)? else {
+                return None;
+            };
+            (usize::from(u16::from_be_bytes([high, low])), rest)
         }
         _ => return None,
     };

@@ -336,7 +336,10 @@ pub(crate) fn hmac_secret(path: &str, alg: Option<Algorithm>) -> Result<HmacKey,
 /// Verification keys from a raw secret file, one per `--alg`.
 pub(crate) fn secret_keys(path: &str, algs: &[Algorithm]) -> Result<KeySet, Failure> {
     if algs.is_empty() {
-        return hmac_secret(path, None).map(|_| KeySet::new());
+        // The failure that names the --alg to pass.
+        return Err(hmac_secret(path, None)
+            .err()
+            .unwrap_or_else(|| usage("--alg is needed")));
     }
     let mut keys = KeySet::new();
     for &alg in algs {

@@ -87,5 +87,5 @@ fn main() -> ExitCode {
     }
 }
 
-/// Keeps `Failure` in scope for the modules' signatures.
+/// What a subcommand gives: its standard output, or why it failed.
 type Outcome = Result<String, Failure>;

@@ -139,3 +139,11 @@ fn a_jwe_is_named_as_such() {
         );
     }
 }
+
+#[test]
+fn decode_shows_claims_that_are_not_an_object_as_they_are() {
+    // header {"alg":"HS256"}, payload [1,2] (not a claims set, but JSON), any signature.
+    let token = format!("{}.{}.c2ln", b64(br#"{"alg":"HS256"}"#), b64(b"[1,2]"));
+    let out = ok(&["decode", &token]);
+    assert!(out.ends_with("claims\n  [1,2]"), "{out}");
+}
