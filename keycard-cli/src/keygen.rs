@@ -102,7 +102,16 @@ pub(crate) fn run(args: &KeygenArgs) -> Outcome {
         write_new(output)?;
         report.push_str(&format!("wrote {}  {}\n", output.path, output.what));
     }
-    Ok(report.trim_end().to_owned())
+    let verify_with = if outputs.len() > 2 {
+        format!("{prefix}.jwks")
+    } else {
+        format!("{prefix}.jwk")
+    };
+    report.push_str(&format!(
+        "sign with `keycard sign --key {prefix}.jwk --exp +30m` (the JWK carries alg and kid); \
+         verify with `keycard verify --key {verify_with} TOKEN`"
+    ));
+    Ok(report)
 }
 
 /// The files of an EC or Ed25519 key: private PEM and JWK, public JWK and JWK Set.

@@ -43,6 +43,10 @@ fn keygen_writes_every_form_of_an_asymmetric_key_named_by_its_thumbprint() {
             .unwrap()
             .starts_with("-----BEGIN PRIVATE KEY-----\n"));
         assert!(out.starts_with(&format!("kid {kid}\n")), "{out}");
+        assert!(
+            out.contains(&format!("keycard verify --key {prefix_str}.jwks TOKEN")),
+            "{out}"
+        );
         #[cfg(unix)]
         {
             assert_eq!(mode(&file("pem")), 0o600);

@@ -40,13 +40,18 @@ fn exp_and_nbf_take_durations_or_unix_seconds() {
     let pem = key("ed25519.pkcs8.pem");
     for (exp, expected) in [
         ("+30m", NOW_SECS + 1800),
+        ("=+30m", NOW_SECS + 1800),
         ("30m", NOW_SECS + 1800),
         ("+1h30m", NOW_SECS + 5400),
         ("+2d", NOW_SECS + 2 * 86_400),
         ("+90", NOW_SECS + 90),
         ("1800000000", 1_800_000_000),
     ] {
-        let token = ok(&["sign", "--key", &pem, "--now", NOW, "--exp", exp]);
+        // `--exp=+30m`, as jwt-cli users write it, and `--exp +30m`.
+        let token = match exp.strip_prefix('=') {
+            Some(_) => ok(&["sign", "--key", &pem, "--now", NOW, &format!("--exp{exp}")]),
+            None => ok(&["sign", "--key", &pem, "--now", NOW, "--exp", exp]),
+        };
         let (header, claims) = parts(&token);
         assert_eq!(
             header["alg"], "EdDSA",
