@@ -58,6 +58,17 @@ fn arguments_that_do_not_parse_exit_two() {
         ],
         vec!["keygen", "--alg", "ES256"],
         vec!["decode", "--bogus", "t"],
+        vec!["thumbprint"],
+        vec![
+            "sign",
+            "--key",
+            "k.pem",
+            "--jti",
+            "a",
+            "--random-jti",
+            "--exp",
+            "+5m",
+        ],
     ] {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));

@@ -206,3 +206,20 @@ fn pem_thumbprints_are_those_of_the_public_key() {
     let err = fails(&["thumbprint", &key("rsa1024.pkcs8.pem")], "key");
     assert!(err.contains("not a key keycard can read"), "{err}");
 }
+
+#[test]
+fn keygen_into_a_missing_directory_fails_cleanly() {
+    let dir = temp_dir("keygen-missing-dir");
+    let prefix = dir
+        .join("no-such-dir")
+        .join("k")
+        .to_string_lossy()
+        .into_owned();
+    let err = fails(&["keygen", "--alg", "ES256", "--out", &prefix], "usage");
+    assert!(err.contains("cannot write"), "{err}");
+    let err = fails(
+        &["thumbprint", &dir.join("missing.jwk").to_string_lossy()],
+        "usage",
+    );
+    assert!(err.contains("cannot read"), "{err}");
+}
