@@ -10,7 +10,6 @@ mod allocations;
 mod attacks;
 mod axum_server;
 mod builder;
-mod cli;
 mod fuzz_corpus;
 mod jwk;
 mod jwk_robustness;

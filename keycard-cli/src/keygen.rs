@@ -1,0 +1,360 @@
+//! `keycard keygen` and `keycard thumbprint`: new keys in every form a service needs, named by
+//! their RFC 7638 thumbprint.
+
+use std::io::Write;
+
+use base64::Engine;
+use clap::Args;
+use keycard::{
+    Algorithm, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey, Ed25519PublicKey, Jwk,
+    RsaPrivateKey, RsaPublicKey,
+};
+use serde_json::Value;
+
+use crate::failure::{key, usage, Failure};
+use crate::keys::{self, KeyFile};
+use crate::{input, Outcome};
+
+/// `keycard keygen`.
+#[derive(Args)]
+pub(crate) struct KeygenArgs {
+    /// The algorithm the key is for: ES256, ES384, EdDSA, HS256, HS384 or HS512 (RSA keys come
+    /// from openssl: keygen prints the command).
+    #[arg(long, value_name = "ALG")]
+    alg: String,
+    /// Where to write: PREFIX.pem, PREFIX.jwk (private), PREFIX.pub.jwk, PREFIX.jwks (public);
+    /// for HMAC, PREFIX.secret and PREFIX.jwk. Existing files are never overwritten.
+    #[arg(long, value_name = "PREFIX")]
+    out: String,
+}
+
+/// `keycard thumbprint`.
+#[derive(Args)]
+pub(crate) struct ThumbprintArgs {
+    /// A JWK, JWK Set or PEM key file (public or private).
+    #[arg(value_name = "FILE", required_unless_present = "secret")]
+    file: Option<String>,
+    /// A raw HMAC secret file instead.
+    #[arg(long, value_name = "FILE", conflicts_with = "file")]
+    secret: Option<String>,
+}
+
+/// A file to write, and whether it holds a secret.
+struct Output {
+    path: String,
+    contents: Vec<u8>,
+    secret: bool,
+    what: &'static str,
+}
+
+/// Makes the key and writes its files.
+pub(crate) fn run(args: &KeygenArgs) -> Outcome {
+    let alg: Algorithm = args.alg.parse()?;
+    let prefix = &args.out;
+    let (kid, outputs) = match alg {
+        Algorithm::ES256 | Algorithm::ES384 => {
+            let private = EcdsaPrivateKey::generate(alg)?;
+            let public = private.public_key().to_jwk().with_thumbprint_key_id();
+            let d = ec_private_scalar(&private.to_der())
+                .ok_or_else(|| key("the generated key's PKCS#8 form has no private scalar"))?;
+            asymmetric(prefix, alg, &private.to_pem(), &public, &d)?
+        }
+        Algorithm::EdDSA => {
+            let private = Ed25519PrivateKey::generate()?;
+            let public = private.public_key().to_jwk().with_thumbprint_key_id();
+            asymmetric(prefix, alg, &private.to_pem(), &public, &private.to_seed())?
+        }
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => hmac(prefix, alg)?,
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => {
+            return Err(Failure::new(
+                "algorithm",
+                format!(
+                    "ring cannot generate RSA keys, so keycard cannot either; make one with \
+                     `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out {prefix}.pem` \
+                     (its public half: `openssl pkey -in {prefix}.pem -pubout -out {prefix}.pub.pem`; \
+                     its kid: `keycard thumbprint {prefix}.pem`), then sign with \
+                     `keycard sign --key {prefix}.pem --alg {alg}`"
+                ),
+            ))
+        }
+        other => {
+            return Err(Failure::new(
+                "algorithm",
+                format!("{other} is not supported by ring, so keycard cannot make keys for it"),
+            ))
+        }
+    };
+    for output in &outputs {
+        if std::path::Path::new(&output.path).exists() {
+            return Err(usage(format!(
+                "{} exists: keygen never overwrites a key (choose another --out)",
+                output.path
+            )));
+        }
+    }
+    let mut report = format!("kid {kid}\n");
+    for output in &outputs {
+        write_new(output)?;
+        report.push_str(&format!("wrote {}  {}\n", output.path, output.what));
+    }
+    let verify_with = if outputs.len() > 2 {
+        format!("{prefix}.jwks")
+    } else {
+        format!("{prefix}.jwk")
+    };
+    report.push_str(&format!(
+        "sign with `keycard sign --key {prefix}.jwk --exp +30m` (the JWK carries alg and kid); \
+         verify with `keycard verify --key {verify_with} TOKEN`"
+    ));
+    Ok(report)
+}
+
+/// The files of an EC or Ed25519 key: private PEM and JWK, public JWK and JWK Set.
+fn asymmetric(
+    prefix: &str,
+    alg: Algorithm,
+    pem: &str,
+    public: &Jwk,
+    d: &[u8],
+) -> Result<(String, Vec<Output>), Failure> {
+    let kid = public.key_id().unwrap_or_default().to_owned();
+    let public_json: Value = serde_json::from_str(&public.to_json())
+        .map_err(|e| key(format!("the public JWK is not JSON: {e}")))?;
+    let mut private_json = public_json.clone();
+    if let Some(object) = private_json.as_object_mut() {
+        object.insert("d".to_owned(), Value::from(b64(d)));
+    }
+    let private_text = crate::decode::pretty(&private_json);
+    // Check that what is written is one key, before writing it.
+    let private = Jwk::from_json(&private_text)?;
+    if private.thumbprint() != kid || private.to_signer(alg).is_err() {
+        return Err(key("the private JWK does not match its public key"));
+    }
+    let jwks = serde_json::json!({ "keys": [public_json] });
+    Ok((
+        kid,
+        vec![
+            Output {
+                path: format!("{prefix}.pem"),
+                contents: pem.as_bytes().to_vec(),
+                secret: true,
+                what: "private key, PKCS#8 PEM: keep it secret",
+            },
+            Output {
+                path: format!("{prefix}.jwk"),
+                contents: lines(&private_text),
+                secret: true,
+                what: "private JWK: keep it secret",
+            },
+            Output {
+                path: format!("{prefix}.pub.jwk"),
+                contents: lines(&crate::decode::pretty(&public_json)),
+                secret: false,
+                what: "public JWK",
+            },
+            Output {
+                path: format!("{prefix}.jwks"),
+                contents: lines(&crate::decode::pretty(&jwks)),
+                secret: false,
+                what: "public JWK Set, to publish",
+            },
+        ],
+    ))
+}
+
+/// The files of an HMAC secret: the raw bytes and an `oct` JWK. It has no public half.
+fn hmac(prefix: &str, alg: Algorithm) -> Result<(String, Vec<Output>), Failure> {
+    let len = match alg {
+        Algorithm::HS256 => 32,
+        Algorithm::HS384 => 48,
+        _ => 64,
+    };
+    let mut secret = vec![0u8; len];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
+        .map_err(|_| key("the system random generator failed"))?;
+    keycard::HmacKey::new(alg, &secret)?;
+    let mut jwk =
+        serde_json::json!({ "kty": "oct", "use": "sig", "alg": alg.as_str(), "k": b64(&secret) });
+    let kid = Jwk::from_json(&jwk.to_string())?.thumbprint();
+    if let Some(object) = jwk.as_object_mut() {
+        object.insert("kid".to_owned(), Value::from(kid.as_str()));
+    }
+    Ok((
+        kid,
+        vec![
+            Output {
+                path: format!("{prefix}.secret"),
+                contents: secret,
+                secret: true,
+                what: "raw secret, for --secret: keep it secret",
+            },
+            Output {
+                path: format!("{prefix}.jwk"),
+                contents: lines(&crate::decode::pretty(&jwk)),
+                secret: true,
+                what: "secret JWK (kty oct): keep it secret; an HMAC key has no public half",
+            },
+        ],
+    ))
+}
+
+/// Writes a file that must not exist yet; secrets are readable by their owner only.
+fn write_new(output: &Output) -> Result<(), Failure> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if output.secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let fail = |e: std::io::Error| usage(format!("cannot write {}: {e}", output.path));
+    let mut file = options.open(&output.path).map_err(fail)?;
+    file.write_all(&output.contents).map_err(fail)
+}
+
+/// Prints the thumbprint of a key, or one line `THUMBPRINT KID` per key of a JWK Set.
+pub(crate) fn thumbprint(args: &ThumbprintArgs) -> Outcome {
+    if let Some(path) = &args.secret {
+        let secret = input::bytes_file(path)?;
+        let jwk = serde_json::json!({ "kty": "oct", "k": b64(&secret) });
+        return Ok(Jwk::from_json(&jwk.to_string())?.thumbprint());
+    }
+    let Some(path) = &args.file else {
+        return Err(usage("give a key FILE or --secret FILE"));
+    };
+    match keys::read_key_file(path)? {
+        KeyFile::Jwk(jwk) => Ok(jwk.thumbprint()),
+        KeyFile::Pem(pem) => Ok(pem_public_jwk(path, &pem)?.thumbprint()),
+        KeyFile::Jwks(_, raw) => {
+            let mut lines = Vec::new();
+            for (index, object) in raw.iter().enumerate() {
+                let jwk = Jwk::from_json(&object.to_string())
+                    .map_err(|e| Failure::from(e).with_note(&format!("key #{index} of {path}")))?;
+                let kid = jwk.key_id().map(crate::decode::printable);
+                lines.push(format!(
+                    "{} {}",
+                    jwk.thumbprint(),
+                    kid.as_deref().unwrap_or("-")
+                ));
+            }
+            Ok(lines.join("\n"))
+        }
+    }
+}
+
+/// The public JWK of a PEM key of any supported type, public or private.
+fn pem_public_jwk(path: &str, pem: &str) -> Result<Jwk, Failure> {
+    let private = pem.contains("PRIVATE KEY-----");
+    let rsa = |alg| {
+        if private {
+            RsaPrivateKey::from_pem(alg, pem).map(|k| k.public_key().to_jwk())
+        } else {
+            RsaPublicKey::from_pem(alg, pem).map(|k| k.to_jwk())
+        }
+    };
+    let ec = |alg| {
+        if private {
+            EcdsaPrivateKey::from_pem(alg, pem).map(|k| k.public_key().to_jwk())
+        } else {
+            EcdsaPublicKey::from_pem(alg, pem).map(|k| k.to_jwk())
+        }
+    };
+    let ed = || {
+        if private {
+            Ed25519PrivateKey::from_pem(pem).map(|k| k.public_key().to_jwk())
+        } else {
+            Ed25519PublicKey::from_pem(pem).map(|k| k.to_jwk())
+        }
+    };
+    rsa(Algorithm::RS256)
+        .or_else(|_| ec(Algorithm::ES256))
+        .or_else(|_| ec(Algorithm::ES384))
+        .or_else(|_| ed())
+        .map_err(|_| {
+            key(format!(
+                "{path} is not a key keycard can read (RSA of 2048 bits or more, EC P-256 or \
+                 P-384, Ed25519)"
+            ))
+        })
+}
+
+/// Unpadded base64url.
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Text ending with a newline, as files should.
+fn lines(text: &str) -> Vec<u8> {
+    format!("{text}\n").into_bytes()
+}
+
+/// The private scalar `d` of a PKCS#8 EC key (RFC 5208 §5 around RFC 5915 §3), which a JWK
+/// carries (RFC 7518 §6.2.2.1).
+fn ec_private_scalar(pkcs8: &[u8]) -> Option<Vec<u8>> {
+    let (0x30, body, _) = der(pkcs8)? else {
+        return None;
+    };
+    let (0x02, _, rest) = der(body)? else {
+        return None;
+    };
+    let (0x30, _, rest) = der(rest)? else {
+        return None;
+    };
+    let (0x04, ec_private_key, _) = der(rest)? else {
+        return None;
+    };
+    let (0x30, sequence, _) = der(ec_private_key)? else {
+        return None;
+    };
+    let (0x02, _, rest) = der(sequence)? else {
+        return None;
+    };
+    let (0x04, d, _) = der(rest)? else {
+        return None;
+    };
+    Some(d.to_vec())
+}
+
+/// One DER element: its tag, its contents, and what follows it.
+fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = match first {
+        0..=0x7f => (usize::from(first), rest),
+        0x81 => {
+            let (&len, rest) = rest.split_first()?;
+            (usize::from(len), rest)
+        }
+        0x82 => {
+            let (&[high, low], rest) = rest.split_at_checked(2)? else {
+                return None;
+            };
+            (usize::from(u16::from_be_bytes([high, low])), rest)
+        }
+        _ => return None,
+    };
+    let (contents, rest) = rest.split_at_checked(len)?;
+    Some((tag, contents, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_elements_of_each_length_form() {
+        assert_eq!(
+            der(&[0x04, 2, 7, 8, 9]),
+            Some((0x04, &[7u8, 8][..], &[9u8][..]))
+        );
+        let long: Vec<u8> = [0x04, 0x81, 0x80].into_iter().chain([1; 0x80]).collect();
+        assert_eq!(der(&long).map(|(_, c, _)| c.len()), Some(0x80));
+        assert_eq!(der(&[0x04, 3, 1]), None);
+        assert_eq!(der(&[0x04, 0x83, 0, 0, 1]), None);
+    }
+}
