@@ -5,10 +5,7 @@ use std::io::Write;
 
 use base64::Engine;
 use clap::Args;
-use keycard::{
-    Algorithm, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey, Ed25519PublicKey, Jwk,
-    RsaPrivateKey, RsaPublicKey,
-};
+use keycard::{Algorithm, EcdsaPrivateKey, Ed25519PrivateKey, Jwk};
 use serde_json::Value;
 
 use crate::failure::{key, usage, Failure};
@@ -247,40 +244,23 @@ pub(crate) fn thumbprint(args: &ThumbprintArgs) -> Outcome {
     }
 }
 
-/// The public JWK of a PEM key of any supported type, public or private.
+/// The public JWK of a PEM key of any supported type, public or private: the first key family
+/// whose reader accepts it (the thumbprint does not depend on the algorithm chosen).
 fn pem_public_jwk(path: &str, pem: &str) -> Result<Jwk, Failure> {
-    let private = pem.contains("PRIVATE KEY-----");
-    let rsa = |alg| {
-        if private {
-            RsaPrivateKey::from_pem(alg, pem).map(|k| k.public_key().to_jwk())
-        } else {
-            RsaPublicKey::from_pem(alg, pem).map(|k| k.to_jwk())
-        }
-    };
-    let ec = |alg| {
-        if private {
-            EcdsaPrivateKey::from_pem(alg, pem).map(|k| k.public_key().to_jwk())
-        } else {
-            EcdsaPublicKey::from_pem(alg, pem).map(|k| k.to_jwk())
-        }
-    };
-    let ed = || {
-        if private {
-            Ed25519PrivateKey::from_pem(pem).map(|k| k.public_key().to_jwk())
-        } else {
-            Ed25519PublicKey::from_pem(pem).map(|k| k.to_jwk())
-        }
-    };
-    rsa(Algorithm::RS256)
-        .or_else(|_| ec(Algorithm::ES256))
-        .or_else(|_| ec(Algorithm::ES384))
-        .or_else(|_| ed())
-        .map_err(|_| {
-            key(format!(
-                "{path} is not a key keycard can read (RSA of 2048 bits or more, EC P-256 or \
+    [
+        Algorithm::RS256,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ]
+    .into_iter()
+    .find_map(|alg| keycard::verifier_from_pem(alg, pem).ok()?.public_jwk())
+    .ok_or_else(|| {
+        key(format!(
+            "{path} is not a key keycard can read (RSA of 2048 bits or more, EC P-256 or \
                  P-384, Ed25519)"
-            ))
-        })
+        ))
+    })
 }
 
 /// Unpadded base64url.
