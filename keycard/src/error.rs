@@ -622,6 +622,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn none_is_refused_in_every_spelling() {
+        for spelling in ["none", "None", "NONE", "nOnE"] {
+            assert!(matches!(
+                spelling.parse::<Algorithm>(),
+                Err(Error::NoneAlgorithm)
+            ));
+        }
+    }
+
+    #[test]
+    fn names_are_case_sensitive() {
+        assert!(matches!(
+            "hs256".parse::<Algorithm>(),
+            Err(Error::UnsupportedAlgorithm { .. })
+        ));
+    }
+
+    #[test]
     fn expired_message_says_when_how_long_ago_and_leeway() {
         let expired_at = OffsetDateTime::from_unix_timestamp(1_795_860_000).unwrap();
         let err = Error::Expired {

@@ -7,6 +7,7 @@ mod common;
 mod lifecycle_common;
 
 mod allocations;
+mod architecture;
 mod attacks;
 mod axum_server;
 mod builder;
