@@ -67,8 +67,9 @@
 //! [`KeySet::from_jwks`] reads one (keys it cannot use are skipped and listed, not fatal), the
 //! validator picks a key by the token's `kid` and the key's own algorithm, and a `kid` that no key
 //! has fails with [`ErrorKind::UnknownKeyId`], the cue to fetch the set again and hand it to
-//! [`Validator::replace_keys`], which swaps it atomically under running verifications. Single
-//! keys convert to and from JWK ([`Jwk`]) with RFC 7638 thumbprints.
+//! [`Validator::replace_keys`], which swaps it atomically under running verifications. Every key
+//! type reads and writes its JWK form (`from_jwk`, `to_jwk`) beside PEM and DER; [`Jwk`] and the
+//! typed values of its members live in [`jwk`], with RFC 7638 thumbprints.
 //!
 //! ```
 //! use keycard::{ErrorKind, KeySet, Validator};
@@ -88,25 +89,29 @@
 //! [`TokenIssuer`] mints an access token (`typ: at+jwt`) and a refresh token (`typ: refresh+jwt`)
 //! per login, rotates refresh tokens and revokes the whole session when a used one comes back
 //! (RFC 9700 §4.14.2), and revokes single tokens, sessions or every token of a subject. Validators
-//! check those revocations through a shared [`RevocationStore`], and can require scopes
+//! check those revocations through the [`RevocationList`] a store provides, and can require scopes
 //! ([`require_scope`](ValidatorBuilder::require_scope)) or check OpenID Connect ID tokens
 //! ([`id_token`](ValidatorBuilder::id_token)). On the client, [`TokenSource`] refreshes ahead of
 //! expiry, once for all threads. `cargo run --example refresh_flow` shows it all step by step.
 //!
 //! ## Errors
 //!
-//! Everything returns [`Error`]. Match on [`Error::kind`] ([`ErrorKind`]) in code; show the
-//! message to people: `token expired at 2026-11-28T10:00:00Z, 90 s ago (leeway 30 s)`.
+//! Everything returns [`Error`]. Match on [`Error::kind`] ([`ErrorKind`]) in code, or on
+//! [`Error::category`] ([`ErrorCategory`]) to tell a bad token from your own configuration or a
+//! failing backend without listing kinds; show the message to people:
+//! `token expired at 2026-11-28T10:00:00Z, 90 s ago (leeway 30 s)`.
 //!
 //! ## Design choices: what keycard refuses to do
 //!
 //! - **The header never picks the algorithm** (RFC 8725 §3.1). The key does; a token whose `alg`
 //!   differs from its key's is refused. `none` cannot even be named.
 //! - **`exp` is required** unless the validator opts out with
-//!   [`allow_missing_expiry`](DangerousOptions::allow_missing_expiry).
+//!   [`dangerous().allow_missing_expiry()`](DangerousOptions::allow_missing_expiry).
 //! - **`aud` is enforced** (RFC 7519 §4.1.3): a token that names an audience is refused by a
 //!   validator that does not name it, unless it opts out with
-//!   [`allow_any_audience`](DangerousOptions::allow_any_audience).
+//!   [`dangerous().allow_any_audience()`](DangerousOptions::allow_any_audience).
+//! - **Every weakening is named**: the options that turn a default check off are reached only
+//!   through [`ValidatorBuilder::dangerous`], so a reviewer finds them all by one word.
 //! - **Explicit typing** (RFC 8725 §3.11): a validator accepts `typ` absent or `JWT` unless told
 //!   to expect another type such as `at+jwt`, so one kind of token cannot pass for another.
 //! - **No extensions**: any `crit` header, unencoded payloads (`b64: false`), nested JWTs and JWE
