@@ -264,7 +264,10 @@ mod tests {
 
     #[test]
     fn cache_control_max_age_is_read() {
-        assert_eq!(age(&["public, max-age=300"]), Some(Duration::from_secs(300)));
+        assert_eq!(
+            age(&["public, max-age=300"]),
+            Some(Duration::from_secs(300))
+        );
         assert_eq!(age(&["Max-Age=\"60\""]), Some(Duration::from_secs(60)));
         assert_eq!(age(&["public", "max-age=5"]), Some(Duration::from_secs(5)));
         assert_eq!(age(&["no-store"]), Some(Duration::ZERO));

@@ -539,7 +539,11 @@ impl RemoteKeySetBuilder {
                 "name the algorithms of the set's keys with `algorithms([...])`".to_owned(),
             ));
         }
-        if let Some(hmac) = config.algorithms.iter().find(|a| a.as_str().starts_with("HS")) {
+        if let Some(hmac) = config
+            .algorithms
+            .iter()
+            .find(|a| a.as_str().starts_with("HS"))
+        {
             return Err(Error::Configuration(format!(
                 "{hmac} needs a shared secret, which a published key set must not carry"
             )));
@@ -556,7 +560,9 @@ impl RemoteKeySetBuilder {
         if !config.limits.allow_http {
             client = client.https_only(true);
         }
-        let client = client.build().map_err(|e| Error::Configuration(bounded(e)))?;
+        let client = client
+            .build()
+            .map_err(|e| Error::Configuration(bounded(e)))?;
         let (issuer, jwks_uri) = match self.source {
             Source::Jwks(url) => (None, fetch::parse_url(&url, config.limits.allow_http)?),
             Source::Issuer(issuer) => {

@@ -26,10 +26,8 @@ impl RemoteKeySet {
     /// Starts a validator on this set; the same as
     /// [`Validator::builder_with_remote`](ValidatorExt::builder_with_remote).
     pub fn validator(&self) -> RemoteValidatorBuilder {
-        let mut builder =
-            Validator::builder_with_keys(keycard::KeySet::clone(&self.keys())).clock(Shared(
-                Arc::clone(&self.inner.clock),
-            ));
+        let mut builder = Validator::builder_with_keys(keycard::KeySet::clone(&self.keys()))
+            .clock(Shared(Arc::clone(&self.inner.clock)));
         if let Some(issuer) = self.issuer() {
             builder = builder.issuer(issuer);
         }
