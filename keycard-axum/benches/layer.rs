@@ -5,7 +5,7 @@
 //! with the check written by hand in the handler, for what the layer adds over doing it
 //! yourself.
 //!
-//! Run with `cargo bench -p keycard-axum`.
+//! Run with `cargo bench -p keycard-axum` (about a minute).
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -110,5 +110,11 @@ fn layer(c: &mut Criterion) {
     bench(c, "ES256", validator, &es256);
 }
 
-criterion_group!(benches, layer);
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(4));
+    targets = layer
+}
 criterion_main!(benches);
