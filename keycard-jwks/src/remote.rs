@@ -73,7 +73,7 @@ pub(crate) struct Inner {
     validators: Mutex<Vec<Validator>>,
     state: Mutex<State>,
     /// Held while fetching: one fetch at a time (single flight).
-    fetch_lock: tokio::sync::Mutex<()>,
+    fetch_lock: Arc<tokio::sync::Mutex<()>>,
     /// Fetch attempts finished, successful or not.
     generation: AtomicU64,
     /// When (Unix milliseconds) the current set stops being served.
@@ -242,8 +242,8 @@ impl RemoteKeySet {
         }
     }
 
-    /// Fetches the set now, waiting for a fetch under way instead of starting a second one. Not
-    /// limited by the cooldown: for operators and tests, not for request paths.
+    /// Fetches the set now (after any fetch under way: one at a time). Not limited by the
+    /// cooldown: for operators and tests, not for request paths.
     ///
     /// # Errors
     /// Why the fetch failed; the previous set stays in place.
@@ -265,7 +265,8 @@ impl RemoteKeySet {
     pub async fn refetch_unknown_kid(&self, seen: u64) -> Refetch {
         let inner = &self.inner;
         let wait = inner.config.refetch_wait;
-        let Ok(_guard) = tokio::time::timeout(wait, inner.fetch_lock.lock()).await else {
+        let acquire = Arc::clone(&inner.fetch_lock).lock_owned();
+        let Ok(guard) = tokio::time::timeout(wait, acquire).await else {
             tracing::debug!(target: "keycard_jwks", url = %inner.jwks_uri, "gave up waiting for a key set refetch");
             return Refetch::TimedOut;
         };
@@ -288,10 +289,21 @@ impl RemoteKeySet {
             state.last_unknown_kid_fetch = Some(now);
         }
         inner.unknown_kid_refetches.fetch_add(1, Ordering::Relaxed);
-        match tokio::time::timeout(wait, inner.fetch_and_install("unknown kid")).await {
-            Ok(Ok(())) => Refetch::Fetched,
-            Ok(Err(e)) => Refetch::Failed(e),
-            Err(_) => Refetch::TimedOut,
+        // The fetch runs in its own task, holding the lock, so that it completes (bounded by the
+        // HTTP timeout) for everyone even when this caller stops waiting or is cancelled.
+        let fetching = Arc::clone(inner);
+        let fetch = async move {
+            let _guard = guard;
+            fetching.fetch_and_install("unknown kid").await
+        };
+        let result = match tokio::time::timeout(wait, tokio::spawn(fetch)).await {
+            Ok(Ok(result)) => result,
+            // The task panicked, or the runtime is shutting down.
+            Ok(Err(_)) | Err(_) => return Refetch::TimedOut,
+        };
+        match result {
+            Ok(()) => Refetch::Fetched,
+            Err(e) => Refetch::Failed(e),
         }
     }
 
@@ -586,7 +598,7 @@ impl RemoteKeySetBuilder {
                 last_error: None,
                 next_attempt: now,
             }),
-            fetch_lock: tokio::sync::Mutex::new(()),
+            fetch_lock: Arc::new(tokio::sync::Mutex::new(())),
             generation: AtomicU64::new(0),
             stale_after_ms: AtomicI64::new(i64::MIN),
             fetches: AtomicU64::new(0),

@@ -165,7 +165,9 @@ impl RemoteValidator {
     }
 
     /// Verifies `token`; when its `kid` is unknown, waits for the set's shared refetch (at most
-    /// one per cooldown, bounded by the configured wait) and verifies once more.
+    /// one per cooldown, bounded by the configured wait) and verifies once more. Runs on a tokio
+    /// runtime; the refetch runs in a task of its own, so it completes for every other request
+    /// even when this one stops waiting.
     ///
     /// # Errors
     /// As [`verify`](Self::verify). When the refetch cannot run (cooldown), times out or fails,

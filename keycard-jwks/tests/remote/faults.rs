@@ -135,7 +135,7 @@ async fn the_first_fetch_failing_is_an_error_not_an_empty_validator() {
 }
 
 #[tokio::test]
-async fn waiting_for_a_stalled_refetch_is_bounded() {
+async fn waiting_for_a_stalled_refetch_is_bounded_and_the_refetch_still_lands() {
     let key = es256("good");
     let provider = Provider::start(jwks(&[&key])).await;
     let keys = remote(provider.jwks_uri())
@@ -144,15 +144,31 @@ async fn waiting_for_a_stalled_refetch_is_bounded() {
         .await
         .unwrap();
     let validator = keys.validator().audience("api").build().unwrap();
-    let _gate = provider.close_gate();
+    let gate = provider.close_gate();
+    let new = es256("new");
+    provider.publish(jwks(&[&key, &new]));
+    let new_token = token(&new, "https://idp.test");
     let err = validator
-        .verify_or_refetch::<Claims>(&token(&es256("new"), "https://idp.test"))
+        .verify_or_refetch::<Claims>(&new_token)
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::UnknownKeyId);
+    assert_eq!(err.kind(), ErrorKind::UnknownKeyId, "gave up waiting");
     // The refetch reached the provider, which is still holding it.
     provider.wait_for_hits(2).await;
     validator
         .verify::<Claims>(&token(&key, "https://idp.test"))
         .unwrap();
+
+    // Released, the refetch completes on its own and serves the next requests.
+    gate.add_permits(1);
+    let landed = async {
+        while keys.generation() < 2 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), landed)
+        .await
+        .unwrap();
+    validator.verify::<Claims>(&new_token).unwrap();
+    assert_eq!(provider.jwks_hits(), 2);
 }
