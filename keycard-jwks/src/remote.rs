@@ -129,11 +129,9 @@ fn elapsed(from: OffsetDateTime, to: OffsetDateTime) -> Duration {
     Duration::try_from(to - from).unwrap_or(Duration::ZERO)
 }
 
+/// `at + duration`, saturating: a huge configured duration means "far in the future".
 fn plus(at: OffsetDateTime, duration: Duration) -> OffsetDateTime {
-    time::Duration::try_from(duration)
-        .ok()
-        .and_then(|d| at.checked_add(d))
-        .unwrap_or(at)
+    at.saturating_add(time::Duration::try_from(duration).unwrap_or(time::Duration::MAX))
 }
 
 fn unix_ms(at: OffsetDateTime) -> i64 {
@@ -642,4 +640,20 @@ async fn discover(client: &Client, issuer: &str, limits: &Limits) -> Result<Url,
     let jwks_uri = fetch::read_discovery(&url, &body.bytes, issuer, limits.allow_http)?;
     tracing::info!(target: "keycard_jwks", %issuer, %jwks_uri, "discovered");
     Ok(jwks_uri)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_durations_saturate_into_the_future() {
+        let now = OffsetDateTime::now_utc();
+        assert!(plus(now, Duration::MAX) > now + time::Duration::days(365 * 1000));
+        assert!(unix_ms(plus(now, Duration::MAX)) > unix_ms(now));
+        assert_eq!(
+            plus(now, Duration::from_secs(60)),
+            now + time::Duration::minutes(1)
+        );
+    }
 }

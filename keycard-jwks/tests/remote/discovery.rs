@@ -117,5 +117,14 @@ async fn configurations_that_cannot_work_are_refused() {
         .allow_http()
         .await;
     assert!(matches!(hmac, Err(Error::Configuration(m)) if m.contains("shared secret")));
+    let bounds = RemoteKeySet::from_url(provider.jwks_uri())
+        .algorithms([keycard::Algorithm::ES256])
+        .allow_http()
+        .max_age_bounds(
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_secs(5),
+        )
+        .await;
+    assert!(matches!(bounds, Err(Error::Configuration(_))));
     assert_eq!(provider.jwks_hits(), 0);
 }
