@@ -34,6 +34,19 @@ impl Authenticated {
     }
 }
 
+/// Left by an optional layer on a request without credentials.
+#[derive(Clone)]
+pub(crate) struct Anonymous(pub(crate) Authorizer);
+
+/// The refusal for an extractor that found no verified token: 401 on a route whose optional
+/// layer let an anonymous request through, 500 on a route without a layer.
+fn unauthenticated(parts: &Parts) -> Response {
+    match parts.extensions.get::<Anonymous>() {
+        Some(Anonymous(auth)) => auth.reject(&Rejection::MissingCredentials),
+        None => without_layer(),
+    }
+}
+
 fn without_layer() -> Response {
     tracing::error!(
         target: "keycard_axum",
@@ -92,7 +105,7 @@ where
             Some(authenticated) => {
                 Self::read(authenticated).ok_or_else(|| authenticated.malformed())
             }
-            None => Err(without_layer()),
+            None => Err(unauthenticated(parts)),
         }
     }
 }
@@ -167,7 +180,7 @@ impl<S: Send + Sync> FromRequestParts<S> for VerifiedToken {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
         match parts.extensions.get::<Authenticated>() {
             Some(authenticated) => Ok(VerifiedToken(authenticated.clone())),
-            None => Err(without_layer()),
+            None => Err(unauthenticated(parts)),
         }
     }
 }

@@ -13,7 +13,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::authorizer::Authorizer;
-use crate::extract::Authenticated;
+use crate::extract::{Anonymous, Authenticated};
 use crate::rejection::Rejection;
 
 type Check = dyn Fn(&Value) -> bool + Send + Sync;
@@ -153,7 +153,13 @@ where
                 Ok(Some(authenticated)) => {
                     request.extensions_mut().insert(authenticated);
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    // Optional authentication, no credentials: a `Verified<T>` (not `Option`)
+                    // on this route then answers 401 like a required one.
+                    request
+                        .extensions_mut()
+                        .insert(Anonymous(policy.auth.clone()));
+                }
                 Err(rejection) => return Ok(policy.auth.reject(&rejection)),
             }
             inner.call(request).await.map(IntoResponse::into_response)

@@ -144,6 +144,10 @@ async fn app() -> String {
                 .layer(auth.optional()),
             )
             .route(
+                "/optional-but-required",
+                get(subject).layer(auth.optional()),
+            )
+            .route(
                 "/typed",
                 get(|Verified(c): Verified<NeedsEmail>| async move { c.email }).layer(auth.layer()),
             )
@@ -375,6 +379,17 @@ async fn optional_auth_lets_anonymous_requests_through_but_not_bad_tokens() {
     let bad = fetch(&url, &[&bearer("not.a.token")]).await;
     assert_eq!(bad.status, 401);
     assert_eq!(bad.json()["error_description"], "malformed");
+    // A handler that takes `Verified<T>` (not `Option`) behind an optional layer still needs a
+    // token: 401 with the bare challenge.
+    let required = fetch(&format!("{base}/optional-but-required"), &[]).await;
+    assert_eq!(required.status, 401);
+    assert_eq!(required.challenge.as_deref(), Some(r#"Bearer realm="api""#));
+    let known = fetch(
+        &format!("{base}/optional-but-required"),
+        &[&bearer(&token(json!({})))],
+    )
+    .await;
+    assert_eq!((known.status, known.body.as_str()), (200, "alice"));
 }
 
 #[tokio::test]
