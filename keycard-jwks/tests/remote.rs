@@ -8,6 +8,8 @@ mod provider;
 mod discovery;
 #[path = "remote/documents.rs"]
 mod documents;
+#[path = "remote/events.rs"]
+mod events;
 #[path = "remote/faults.rs"]
 mod faults;
 #[path = "remote/flood.rs"]

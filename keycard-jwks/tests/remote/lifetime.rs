@@ -97,6 +97,12 @@ async fn the_last_good_set_serves_until_the_maximum_staleness_then_fails_clearly
     clock.advance(S(120 + 3599));
     keys.refresh().await.unwrap_err();
     validator.verify::<Claims>(&token).unwrap();
+    let stats = keys.stats();
+    assert!(
+        stats.age >= S(120 + 3599),
+        "the age of the set in service: {stats:?}"
+    );
+    assert_eq!((stats.fetches, stats.failures), (2, 1));
     clock.advance(S(2));
     let err = validator.verify::<Claims>(&token).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store);
