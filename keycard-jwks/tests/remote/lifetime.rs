@@ -149,3 +149,25 @@ async fn the_set_is_refreshed_in_the_background_ahead_of_expiry() {
     assert_eq!(keys.stats().fetches, 2);
     assert_eq!(keys.stats().unknown_kid_refetches, 0);
 }
+
+#[tokio::test]
+async fn a_failed_background_refresh_is_retried_and_the_set_keeps_serving() {
+    let key = es256("k");
+    let provider = Provider::start(String::new()).await;
+    provider.serve(Jwks::Document(jwks(&[&key]), Some("max-age=1")));
+    let keys = keycard_jwks::RemoteKeySet::from_url(provider.jwks_uri())
+        .algorithms([keycard::Algorithm::ES256])
+        .allow_http()
+        .max_age_bounds(Duration::ZERO, S(60))
+        .retry_interval(Duration::from_millis(100))
+        .await
+        .unwrap();
+    let validator = keys.validator().audience("api").build().unwrap();
+    provider.serve(Jwks::Status(502));
+    // The refresh at 80% of the lifetime fails, and is tried again every 100 ms.
+    provider.wait_for_hits(4).await;
+    assert!(keys.stats().failures >= 2, "{:?}", keys.stats());
+    validator
+        .verify::<Claims>(&token(&key, "https://idp.test"))
+        .unwrap();
+}
