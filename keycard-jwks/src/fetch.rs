@@ -301,6 +301,28 @@ mod tests {
     }
 
     #[test]
+    fn a_discovered_jwks_uri_must_be_https() -> Result<(), Error> {
+        let url = parse_url(
+            "https://idp.example/.well-known/openid-configuration",
+            false,
+        )?;
+        let document = br#"{"issuer":"https://idp.example/","jwks_uri":"http://idp.example/jwks"}"#;
+        assert!(matches!(
+            read_discovery(&url, document, "https://idp.example/", false),
+            Err(Error::InsecureUrl { .. })
+        ));
+        let document =
+            br#"{"issuer":"https://idp.example/","jwks_uri":"https://idp.example/jwks"}"#;
+        let jwks = read_discovery(&url, document, "https://idp.example/", false)?;
+        assert_eq!(jwks.as_str(), "https://idp.example/jwks");
+        assert!(matches!(
+            read_discovery(&url, document, "https://idp.example", false),
+            Err(Error::IssuerMismatch { .. })
+        ));
+        Ok(())
+    }
+
+    #[test]
     fn only_https_unless_allowed() {
         assert!(matches!(
             parse_url("http://127.0.0.1:1/jwks", false),
