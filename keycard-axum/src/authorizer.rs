@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use keycard::{Error, ErrorKind, Validator};
 use keycard_jwks::RemoteValidator;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::layer::AuthLayer;
 use crate::rejection::Rejection;
@@ -36,8 +36,8 @@ impl From<RemoteValidator> for AnyValidator {
 }
 
 impl AnyValidator {
-    /// Verifies `token` into the claims object.
-    async fn verify(&self, token: &str) -> Result<Value, Error> {
+    /// Verifies `token`; the claims stay JSON text, read by each consumer into its own type.
+    async fn verify(&self, token: &str) -> Result<Box<RawValue>, Error> {
         match self {
             AnyValidator::Static(validator) => validator.verify(token),
             AnyValidator::Remote(validator) => validator.verify_or_refetch(token).await,
@@ -168,7 +168,7 @@ impl Authorizer {
     }
 
     /// Verifies `token` with the validator for its issuer.
-    pub(crate) async fn verify(&self, token: &str) -> Result<Value, Rejection> {
+    pub(crate) async fn verify(&self, token: &str) -> Result<Box<RawValue>, Rejection> {
         let (validator, expected) = match &self.shared.validators {
             Validators::One(validator) => (validator, None),
             Validators::ByIssuer(issuers) => {
@@ -195,7 +195,14 @@ impl Authorizer {
             .await
             .map_err(|e| rejection_for(&e))?;
         if let Some(expected) = expected {
-            if claims.get("iss").and_then(Value::as_str) != Some(expected) {
+            #[derive(Deserialize)]
+            struct Issuer<'a> {
+                #[serde(borrow)]
+                iss: Option<std::borrow::Cow<'a, str>>,
+            }
+            let verified: Issuer<'_> = serde_json::from_str(claims.get())
+                .map_err(|_| Rejection::InvalidToken(ErrorKind::Issuer))?;
+            if verified.iss.as_deref() != Some(expected) {
                 return Err(Rejection::InvalidToken(ErrorKind::Issuer));
             }
         }

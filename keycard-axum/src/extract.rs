@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use keycard::ErrorKind;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::authorizer::Authorizer;
 use crate::rejection::Rejection;
@@ -19,13 +19,13 @@ use crate::rejection::Rejection;
 pub(crate) struct Authenticated(Arc<Inner>);
 
 struct Inner {
-    claims: Value,
+    claims: Box<RawValue>,
     token: String,
     auth: Authorizer,
 }
 
 impl Authenticated {
-    pub(crate) fn new(claims: Value, token: String, auth: Authorizer) -> Self {
+    pub(crate) fn new(claims: Box<RawValue>, token: String, auth: Authorizer) -> Self {
         Authenticated(Arc::new(Inner {
             claims,
             token,
@@ -80,7 +80,9 @@ pub struct Verified<T>(pub T);
 impl<T: DeserializeOwned> Verified<T> {
     /// The claims as `T`, if they read as `T`.
     fn read(authenticated: &Authenticated) -> Option<Self> {
-        T::deserialize(&authenticated.0.claims).ok().map(Verified)
+        serde_json::from_str(authenticated.0.claims.get())
+            .ok()
+            .map(Verified)
     }
 }
 
@@ -160,9 +162,9 @@ impl VerifiedToken {
         &self.0 .0.token
     }
 
-    /// The verified claims object.
-    pub fn claims_json(&self) -> &Value {
-        &self.0 .0.claims
+    /// The verified claims object, as the JSON text the token carried.
+    pub fn claims_json(&self) -> &str {
+        self.0 .0.claims.get()
     }
 
     /// The claims as `T`, which may borrow from this value.
@@ -170,7 +172,7 @@ impl VerifiedToken {
     /// # Errors
     /// The claims do not read as `T`.
     pub fn claims<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
-        T::deserialize(&self.0 .0.claims)
+        serde_json::from_str(self.0 .0.claims.get())
     }
 }
 
