@@ -69,8 +69,9 @@ pub(crate) struct Inner {
     config: Config,
     client: Client,
     pub(crate) clock: Arc<dyn Clock>,
-    /// The validators to hand each new set to.
-    validators: Mutex<Vec<Validator>>,
+    /// The validators to hand each new set to, each with the liveness token of the
+    /// `RemoteValidator` that owns it (dropped ones are pruned).
+    validators: Mutex<Vec<(Weak<()>, Validator)>>,
     state: Mutex<State>,
     /// Held while fetching: one fetch at a time (single flight).
     fetch_lock: Arc<tokio::sync::Mutex<()>>,
@@ -172,6 +173,8 @@ pub struct Stats {
     pub age: Duration,
     /// The last failure, if the last fetch failed.
     pub last_error: Option<String>,
+    /// The [`RemoteValidator`](crate::RemoteValidator)s following the set (clones count once).
+    pub validators: usize,
 }
 
 /// Where the set comes from.
@@ -228,6 +231,10 @@ impl RemoteKeySet {
 
     /// The counters.
     pub fn stats(&self) -> Stats {
+        let validators = lock(&self.inner.validators)
+            .iter()
+            .filter(|(alive, _)| alive.strong_count() > 0)
+            .count();
         let state = lock(&self.inner.state);
         Stats {
             fetches: self.inner.fetches.load(Ordering::Relaxed),
@@ -237,6 +244,7 @@ impl RemoteKeySet {
             keys: state.keys.len(),
             age: elapsed(state.fetched_at, self.inner.clock.now()),
             last_error: state.last_error.clone(),
+            validators,
         }
     }
 
@@ -305,11 +313,12 @@ impl RemoteKeySet {
         }
     }
 
-    /// Hands every new set to `validator` (and its clones) from now on.
-    pub(crate) fn attach(&self, validator: &Validator) {
+    /// Hands every new set to `validator` (and its clones) for as long as `alive` lives.
+    pub(crate) fn attach(&self, validator: &Validator, alive: &Arc<()>) {
         let mut validators = lock(&self.inner.validators);
+        validators.retain(|(alive, _)| alive.strong_count() > 0);
         validator.replace_keys(KeySet::clone(&lock(&self.inner.state).keys));
-        validators.push(validator.clone());
+        validators.push((Arc::downgrade(alive), validator.clone()));
     }
 
     /// `Ok` while the current set may be served; [`Error::Stale`] once it is older than its
@@ -346,8 +355,9 @@ impl Inner {
                 }
                 let keys = Arc::new(loaded.keys);
                 // Held until the state is updated, so that `attach` never hands out an older set.
-                let validators = lock(&self.validators);
-                for validator in validators.iter() {
+                let mut validators = lock(&self.validators);
+                validators.retain(|(alive, _)| alive.strong_count() > 0);
+                for (_, validator) in validators.iter() {
                     validator.replace_keys(KeySet::clone(&keys));
                 }
                 let mut state = lock(&self.state);

@@ -106,10 +106,12 @@ impl RemoteValidatorBuilder {
     /// What [`ValidatorBuilder::build`] refuses.
     pub fn build(self) -> Result<RemoteValidator, Error> {
         let validator = self.builder.build()?;
-        self.keys.attach(&validator);
+        let alive = Arc::new(());
+        self.keys.attach(&validator, &alive);
         Ok(RemoteValidator {
             validator,
             keys: self.keys,
+            _alive: alive,
         })
     }
 }
@@ -128,10 +130,13 @@ impl RemoteValidatorBuilder {
 pub struct RemoteValidator {
     validator: Validator,
     keys: RemoteKeySet,
+    /// While a clone of this lives, the set hands the validator every new set.
+    _alive: Arc<()>,
 }
 
 impl RemoteValidator {
-    /// The keycard validator, with the current keys.
+    /// The keycard validator, with the current keys. A clone of it follows the set's
+    /// refreshes while this `RemoteValidator` (or a clone of it) lives.
     pub fn validator(&self) -> &Validator {
         &self.validator
     }

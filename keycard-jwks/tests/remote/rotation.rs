@@ -80,3 +80,28 @@ async fn every_validator_and_clone_on_a_set_sees_the_new_keys() {
         assert_eq!(err.kind(), ErrorKind::UnknownKeyId);
     }
 }
+
+#[tokio::test]
+async fn dropped_validators_stop_following_the_set() {
+    let provider = Provider::start(jwks(&[&es256("a")])).await;
+    let keys = remote(provider.jwks_uri()).await.unwrap();
+    let kept = keys.validator().audience("api").build().unwrap();
+    let clone = kept.clone();
+    for _ in 0..100 {
+        drop(keys.validator().audience("api").build().unwrap());
+    }
+    let last = keys.validator().audience("api").build().unwrap();
+    assert_eq!(
+        keys.stats().validators,
+        2,
+        "the 100 dropped ones are pruned"
+    );
+    drop(kept);
+    assert_eq!(
+        keys.stats().validators,
+        2,
+        "a clone keeps its validator attached"
+    );
+    drop((clone, last));
+    assert_eq!(keys.stats().validators, 0);
+}
