@@ -1,20 +1,28 @@
 //! The `tracing` events a fetch, a failure, a cooldown and a skipped key emit.
 
+use std::cell::RefCell;
 use std::fmt::{Debug, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::Once;
 
 use keycard::{Claims, ErrorKind};
 use serde_json::{json, Value};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
 
 use crate::provider::{Jwks, Provider};
 use crate::{es256, jwks, remote, token};
 
-/// Records every event as `LEVEL target field=value ...`.
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<String>>>);
+thread_local! {
+    /// The events recorded on this thread, while a [`Recording`] is alive.
+    static EVENTS: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// The process-wide subscriber: records the events of threads that asked for it, and decides
+/// per event (`Interest::sometimes`), so that no callsite's interest is cached as "never" by a
+/// test running in parallel. Installed by [`install`] before any test makes a request.
+struct Recorder;
 
 struct Fields(String);
 
@@ -25,8 +33,11 @@ impl Visit for Fields {
 }
 
 impl Subscriber for Recorder {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
     fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
+        EVENTS.with(|events| events.borrow().is_some())
     }
     fn new_span(&self, _: &Attributes<'_>) -> Id {
         Id::from_u64(1)
@@ -40,27 +51,58 @@ impl Subscriber for Recorder {
             event.metadata().target()
         ));
         event.record(&mut fields);
-        self.0.lock().unwrap().push(fields.0);
+        EVENTS.with(|events| {
+            if let Some(events) = events.borrow_mut().as_mut() {
+                events.push(fields.0);
+            }
+        });
     }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
 }
 
-impl Recorder {
+/// Installs the recorder as the global subscriber, once per test process.
+pub(crate) fn install() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(Recorder);
+    });
+}
+
+/// Records this thread's events until dropped.
+struct Recording;
+
+impl Recording {
+    fn start() -> Self {
+        install();
+        EVENTS.with(|events| *events.borrow_mut() = Some(Vec::new()));
+        Recording
+    }
+
     fn find(&self, needles: &[&str]) -> String {
-        let events = self.0.lock().unwrap();
-        events
-            .iter()
-            .find(|e| needles.iter().all(|n| e.contains(n)))
-            .cloned()
-            .unwrap_or_else(|| panic!("no event with {needles:?} in {events:#?}"))
+        EVENTS.with(|events| {
+            let events = events.borrow();
+            let events = events.as_deref().unwrap_or_default();
+            events
+                .iter()
+                .find(|e| needles.iter().all(|n| e.contains(n)))
+                .cloned()
+                .unwrap_or_else(|| panic!("no event with {needles:?} in {events:#?}"))
+        })
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        EVENTS.with(|events| *events.borrow_mut() = None);
     }
 }
 
 #[tokio::test]
 async fn fetches_failures_cooldowns_and_skipped_keys_are_traced() {
-    let recorder = Recorder::default();
-    let _guard = tracing::subscriber::set_default(recorder.clone());
+    // On this (current-thread) runtime every task runs on the test's thread, so the recording
+    // sees the events of the spawned refetch too.
+    let recorder = Recording::start();
 
     let key = es256("k1");
     let mut document: Value = serde_json::from_str(&jwks(&[&key])).unwrap();

@@ -60,6 +60,8 @@ pub(crate) struct Provider {
 impl Provider {
     /// Starts a provider whose JWKS endpoint serves `document`.
     pub(crate) async fn start(document: String) -> Arc<Provider> {
+        // Before any test makes a request: see `events`.
+        crate::events::install();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel();
