@@ -82,7 +82,7 @@ pub(crate) async fn get(client: &Client, url: &Url, max_bytes: usize) -> Result<
     {
         return Err(too_large());
     }
-    let max_age = max_age(response.headers().get_all(CACHE_CONTROL).iter());
+    let max_age = freshness(response.headers());
     let mut bytes = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| request_error(url, &e))? {
         if bytes.len() + chunk.len() > max_bytes {
@@ -91,6 +91,18 @@ pub(crate) async fn get(client: &Client, url: &Url, max_bytes: usize) -> Result<
         bytes.extend_from_slice(&chunk);
     }
     Ok(Body { bytes, max_age })
+}
+
+/// How long a response stays fresh: its `Cache-Control: max-age` less its `Age` (RFC 9111
+/// §4.2, for a set served through a cache), `None` without `max-age`.
+fn freshness(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let max_age = max_age(headers.get_all(CACHE_CONTROL).iter())?;
+    let age = headers
+        .get(reqwest::header::AGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_secs);
+    Some(max_age.saturating_sub(age))
 }
 
 /// The `max-age` of `Cache-Control` header values (RFC 9111 §5.2.2.1); `no-store` and
@@ -273,6 +285,23 @@ mod tests {
         assert_eq!(age(&["no-store"]), Some(Duration::ZERO));
         assert_eq!(age(&["max-age=soon"]), None);
         assert_eq!(age(&[]), None);
+    }
+
+    #[test]
+    fn a_cached_response_is_fresh_for_max_age_less_its_age() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(freshness(&headers), None);
+        headers.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        );
+        assert_eq!(freshness(&headers), Some(Duration::from_secs(3600)));
+        headers.insert(reqwest::header::AGE, HeaderValue::from_static("600"));
+        assert_eq!(freshness(&headers), Some(Duration::from_secs(3000)));
+        headers.insert(reqwest::header::AGE, HeaderValue::from_static("9999"));
+        assert_eq!(freshness(&headers), Some(Duration::ZERO));
+        headers.insert(reqwest::header::AGE, HeaderValue::from_static("soon"));
+        assert_eq!(freshness(&headers), Some(Duration::from_secs(3600)));
     }
 
     #[test]
