@@ -166,10 +166,5 @@ pub use validation::{
     MAX_LEEWAY,
 };
 
-/// The README's code blocks, compiled and run as doc tests so that the front page cannot drift.
-#[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;
-
 /// Re-exported so callers name the same `time` types keycard uses.
 pub use time;

@@ -9,7 +9,6 @@ mod lifecycle_common;
 mod allocations;
 mod architecture;
 mod attacks;
-mod axum_server;
 mod builder;
 mod fuzz_corpus;
 mod jwk;

@@ -1,5 +1,5 @@
-//! The axum example as a real server on 127.0.0.1 (port 0), talked to over HTTP: the happy path
-//! and every failure status, then stopped.
+//! The axum example (rebuilt on the layer) as a real server on 127.0.0.1 (port 0), talked to over
+//! HTTP: the happy path and every failure status, then stopped.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -146,8 +146,14 @@ fn protected_routes_answer_401_with_a_bearer_challenge() {
     assert_eq!(not_bearer.status, 400);
     assert!(not_bearer
         .challenge
+        .as_deref()
         .unwrap()
         .contains(r#"error="invalid_request""#));
+    assert_eq!(
+        not_bearer.challenge.as_deref(),
+        Some(r#"Bearer realm="api", error="invalid_request", error_description="not_bearer""#)
+    );
+    assert_eq!(not_bearer.body["error"], "invalid_request");
 
     let garbage = server.get("/me", Some("Bearer not.a.token"));
     assert_eq!(garbage.status, 401);
@@ -164,6 +170,7 @@ fn protected_routes_answer_401_with_a_bearer_challenge() {
     let forged = server.get("/me", Some(&bearer(&forged)));
     assert_eq!(forged.status, 401);
     assert_eq!(forged.body["error_description"], "signature");
+    assert_eq!(forged.body["error"], "invalid_token");
 
     // A refresh token is not an access token (RFC 8725 §3.11).
     let refresh = login.body["refresh_token"].as_str().unwrap();
@@ -218,4 +225,8 @@ fn token_endpoint_failures_are_invalid_grant() {
 
     let unauthenticated_logout = server.post("/logout", None, json!({ "refresh_token": refresh }));
     assert_eq!(unauthenticated_logout.status, 401);
+    assert_eq!(
+        unauthenticated_logout.challenge.as_deref(),
+        Some(r#"Bearer realm="api""#)
+    );
 }

@@ -1,0 +1,669 @@
+//! [`RemoteKeySet`]: an identity provider's JWK Set, fetched, cached and refreshed.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use keycard::{Algorithm, Clock, KeySet, SystemClock, Validator};
+use reqwest::{Client, Url};
+use time::OffsetDateTime;
+
+use crate::error::{bounded, Error, Skipped};
+use crate::fetch::{self, Limits};
+
+/// Default `max-age` when the provider sends none: 10 minutes.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10 * 60);
+/// Default least time between two refetches caused by an unknown `kid`: 30 seconds.
+pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(30);
+/// Default largest response accepted: 512 KiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 512 * 1024;
+/// Default largest number of keys in a set: 100.
+pub const DEFAULT_MAX_KEYS: usize = 100;
+
+/// A JSON Web Key Set fetched from an identity provider over https, kept fresh, and shared by
+/// every [`RemoteValidator`](crate::RemoteValidator) built on it.
+///
+/// - **Cache**: the set lives as long as the response's `Cache-Control: max-age` says, bounded
+///   by [`max_age_bounds`](RemoteKeySetBuilder::max_age_bounds) (10 minutes when absent), and
+///   is refreshed in the background when 80% of that has passed.
+/// - **Outages**: a failed refresh keeps the last good set serving, retried every
+///   [`retry_interval`](RemoteKeySetBuilder::retry_interval), for up to
+///   [`max_stale`](RemoteKeySetBuilder::max_stale) past its lifetime; then verifying fails
+///   with [`Error::Stale`]. An empty, invalid or oversized document never replaces a good set.
+/// - **Unknown `kid`**: a token signed by a key the set lacks causes at most one refetch,
+///   shared by every request waiting for it, and at most one per
+///   [`cooldown`](RemoteKeySetBuilder::cooldown), so tokens with random `kid`s cannot make
+///   the service hammer its provider.
+/// - **Rotation** goes through keycard's atomic [`Validator::replace_keys`]: a verification
+///   uses the old set or the new one, never a mix.
+///
+/// Cloning is cheap; clones share the cache. The background task stops when the last clone is
+/// dropped.
+///
+/// ```no_run
+/// use keycard::Algorithm;
+/// use keycard_jwks::{RemoteKeySet, ValidatorExt};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let keys = RemoteKeySet::discover("https://login.example.com/")
+///     .algorithms([Algorithm::RS256])
+///     .await?;
+/// let validator = keycard::Validator::builder_with_remote(&keys)
+///     .audience("api")
+///     .build()?;
+/// let claims: keycard::Claims = validator.verify_or_refetch("eyJ...").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RemoteKeySet {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// What the key set knows and counts.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) issuer: Option<String>,
+    pub(crate) jwks_uri: Url,
+    config: Config,
+    client: Client,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// The validators to hand each new set to, each with the liveness token of the
+    /// `RemoteValidator` that owns it (dropped ones are pruned).
+    validators: Mutex<Vec<(Weak<()>, Validator)>>,
+    state: Mutex<State>,
+    /// Held while fetching: one fetch at a time (single flight).
+    fetch_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Fetch attempts finished, successful or not.
+    generation: AtomicU64,
+    /// When (Unix milliseconds) the current set stops being served.
+    stale_after_ms: AtomicI64,
+    fetches: AtomicU64,
+    failures: AtomicU64,
+    unknown_kid_refetches: AtomicU64,
+    cooldown_skips: AtomicU64,
+    background: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = lock(&self.background).take() {
+            task.abort();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    keys: Arc<KeySet>,
+    skipped: Vec<Skipped>,
+    fetched_at: OffsetDateTime,
+    lifetime: Duration,
+    last_unknown_kid_fetch: Option<OffsetDateTime>,
+    last_error: Option<String>,
+    next_attempt: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    algorithms: Vec<Algorithm>,
+    limits: Limits,
+    connect_timeout: Duration,
+    timeout: Duration,
+    default_max_age: Duration,
+    min_max_age: Duration,
+    max_max_age: Duration,
+    max_stale: Duration,
+    cooldown: Duration,
+    refetch_wait: Duration,
+    retry_interval: Duration,
+    background: bool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The data under these locks is consistent after any panic (plain assignments).
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn elapsed(from: OffsetDateTime, to: OffsetDateTime) -> Duration {
+    Duration::try_from(to - from).unwrap_or(Duration::ZERO)
+}
+
+/// `at + duration`, saturating: a huge configured duration means "far in the future".
+fn plus(at: OffsetDateTime, duration: Duration) -> OffsetDateTime {
+    at.saturating_add(time::Duration::try_from(duration).unwrap_or(time::Duration::MAX))
+}
+
+fn unix_ms(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// What a caller that met an unknown `kid` got from [`RemoteKeySet::refetch_unknown_kid`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Refetch {
+    /// This caller fetched the set; it is in place.
+    Fetched,
+    /// Another fetch finished after the caller saw the unknown `kid`: verify again.
+    FetchedByOther,
+    /// A refetch for an unknown `kid` happened less than a cooldown ago; no request was made.
+    CoolingDown,
+    /// Waiting for the fetch under way took longer than the configured wait.
+    TimedOut,
+    /// The refetch failed; the previous set stays in place.
+    Failed(Error),
+}
+
+/// Counters of a [`RemoteKeySet`], for metrics and health checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// JWKS requests made (the first one included; discovery requests not counted).
+    pub fetches: u64,
+    /// JWKS requests that failed (network, status, size, document).
+    pub failures: u64,
+    /// Refetches caused by an unknown `kid`.
+    pub unknown_kid_refetches: u64,
+    /// Unknown-`kid` refetches refused because of the cooldown.
+    pub cooldown_skips: u64,
+    /// Usable keys in the current set.
+    pub keys: usize,
+    /// Time since the current set was fetched.
+    pub age: Duration,
+    /// The last failure, if the last fetch failed.
+    pub last_error: Option<String>,
+    /// The [`RemoteValidator`](crate::RemoteValidator)s following the set (clones count once).
+    pub validators: usize,
+}
+
+/// Where the set comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    Jwks(String),
+    Issuer(String),
+}
+
+/// Configures a [`RemoteKeySet`]; `.await` it (or call [`build`](Self::build)) to fetch the set
+/// for the first time.
+#[derive(Debug)]
+#[must_use = "await the builder to fetch the key set"]
+pub struct RemoteKeySetBuilder {
+    source: Source,
+    config: Config,
+    clock: Arc<dyn Clock>,
+}
+
+impl RemoteKeySet {
+    /// A key set read from a JWKS URL, e.g. `https://login.example.com/.well-known/jwks.json`.
+    pub fn from_url(jwks_uri: impl Into<String>) -> RemoteKeySetBuilder {
+        RemoteKeySetBuilder::new(Source::Jwks(jwks_uri.into()))
+    }
+
+    /// A key set found by discovery from an issuer: its `/.well-known/openid-configuration`
+    /// (OpenID Connect Discovery 1.0), or, when that answers 404,
+    /// `/.well-known/oauth-authorization-server` (RFC 8414). The document's `issuer` must equal
+    /// `issuer` exactly, trailing slash included, and its `jwks_uri` must be https.
+    /// Validators built on the set then require `iss` to be `issuer`.
+    pub fn discover(issuer: impl Into<String>) -> RemoteKeySetBuilder {
+        RemoteKeySetBuilder::new(Source::Issuer(issuer.into()))
+    }
+
+    /// The issuer the set was discovered from, if it was.
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.issuer.as_deref()
+    }
+
+    /// The JWKS URL the set is fetched from.
+    pub fn jwks_uri(&self) -> &str {
+        self.inner.jwks_uri.as_str()
+    }
+
+    /// The current set: a snapshot.
+    pub fn keys(&self) -> Arc<KeySet> {
+        Arc::clone(&lock(&self.inner.state).keys)
+    }
+
+    /// The keys of the last good document that were not loaded, and why.
+    pub fn skipped(&self) -> Vec<Skipped> {
+        lock(&self.inner.state).skipped.clone()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        let validators = lock(&self.inner.validators)
+            .iter()
+            .filter(|(alive, _)| alive.strong_count() > 0)
+            .count();
+        let state = lock(&self.inner.state);
+        Stats {
+            fetches: self.inner.fetches.load(Ordering::Relaxed),
+            failures: self.inner.failures.load(Ordering::Relaxed),
+            unknown_kid_refetches: self.inner.unknown_kid_refetches.load(Ordering::Relaxed),
+            cooldown_skips: self.inner.cooldown_skips.load(Ordering::Relaxed),
+            keys: state.keys.len(),
+            age: elapsed(state.fetched_at, self.inner.clock.now()),
+            last_error: state.last_error.clone(),
+            validators,
+        }
+    }
+
+    /// Fetches the set now (after any fetch under way: one at a time). Not limited by the
+    /// cooldown: for operators and tests, not for request paths.
+    ///
+    /// # Errors
+    /// Why the fetch failed; the previous set stays in place.
+    pub async fn refresh(&self) -> Result<(), Error> {
+        let _guard = self.inner.fetch_lock.lock().await;
+        self.inner.fetch_and_install("refresh").await
+    }
+
+    /// The count of finished fetch attempts; read it before a verification so that
+    /// [`refetch_unknown_kid`](Self::refetch_unknown_kid) can tell whether the set changed since.
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// Called when a token's `kid` is not in the set (as of [`generation`](Self::generation)
+    /// `seen`): refetches the set unless another fetch finished since `seen`, or an
+    /// unknown-`kid` refetch happened less than a cooldown ago. Concurrent callers share one
+    /// fetch; each waits at most the configured [`refetch_wait`](RemoteKeySetBuilder::refetch_wait).
+    pub async fn refetch_unknown_kid(&self, seen: u64) -> Refetch {
+        let inner = &self.inner;
+        let wait = inner.config.refetch_wait;
+        let acquire = Arc::clone(&inner.fetch_lock).lock_owned();
+        let Ok(guard) = tokio::time::timeout(wait, acquire).await else {
+            tracing::debug!(target: "keycard_jwks", url = %inner.jwks_uri, "gave up waiting for a key set refetch");
+            return Refetch::TimedOut;
+        };
+        if self.generation() != seen {
+            return Refetch::FetchedByOther;
+        }
+        let now = inner.clock.now();
+        {
+            let mut state = lock(&inner.state);
+            let cooling = state
+                .last_unknown_kid_fetch
+                .is_some_and(|last| elapsed(last, now) < inner.config.cooldown);
+            if cooling {
+                drop(state);
+                inner.cooldown_skips.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(target: "keycard_jwks", url = %inner.jwks_uri, "unknown kid: refetch skipped, cooling down");
+                return Refetch::CoolingDown;
+            }
+            // Recorded before the request, so that a caller cancelled mid-fetch still counts.
+            state.last_unknown_kid_fetch = Some(now);
+        }
+        inner.unknown_kid_refetches.fetch_add(1, Ordering::Relaxed);
+        // The fetch runs in its own task, holding the lock, so that it completes (bounded by the
+        // HTTP timeout) for everyone even when this caller stops waiting or is cancelled.
+        let fetching = Arc::clone(inner);
+        let fetch = async move {
+            let _guard = guard;
+            fetching.fetch_and_install("unknown kid").await
+        };
+        let result = match tokio::time::timeout(wait, tokio::spawn(fetch)).await {
+            Ok(Ok(result)) => result,
+            // The task panicked, or the runtime is shutting down.
+            Ok(Err(_)) | Err(_) => return Refetch::TimedOut,
+        };
+        match result {
+            Ok(()) => Refetch::Fetched,
+            Err(e) => Refetch::Failed(e),
+        }
+    }
+
+    /// Hands every new set to `validator` (and its clones) for as long as `alive` lives.
+    pub(crate) fn attach(&self, validator: &Validator, alive: &Arc<()>) {
+        let mut validators = lock(&self.inner.validators);
+        validators.retain(|(alive, _)| alive.strong_count() > 0);
+        validator.replace_keys(KeySet::clone(&lock(&self.inner.state).keys));
+        validators.push((Arc::downgrade(alive), validator.clone()));
+    }
+
+    /// `Ok` while the current set may be served; [`Error::Stale`] once it is older than its
+    /// lifetime plus the configured maximum staleness.
+    pub fn check_fresh(&self) -> Result<(), Error> {
+        let now = unix_ms(self.inner.clock.now());
+        if now <= self.inner.stale_after_ms.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let state = lock(&self.inner.state);
+        let expired = plus(state.fetched_at, state.lifetime);
+        Err(Error::Stale {
+            url: self.inner.jwks_uri.to_string(),
+            expired_secs: elapsed(expired, self.inner.clock.now()).as_secs(),
+            last_error: state
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "none recorded".to_owned()),
+        })
+    }
+}
+
+impl Inner {
+    /// One JWKS request; the set replaces the current one only when it is good.
+    async fn fetch_and_install(&self, why: &'static str) -> Result<(), Error> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let result = self.fetch().await;
+        let now = self.clock.now();
+        let outcome = match result {
+            Ok((loaded, lifetime)) => {
+                let count = loaded.keys.len();
+                for skipped in &loaded.skipped {
+                    tracing::info!(target: "keycard_jwks", url = %self.jwks_uri, %skipped, "key skipped");
+                }
+                let keys = Arc::new(loaded.keys);
+                // Held until the state is updated, so that `attach` never hands out an older set.
+                let mut validators = lock(&self.validators);
+                validators.retain(|(alive, _)| alive.strong_count() > 0);
+                for (_, validator) in validators.iter() {
+                    validator.replace_keys(KeySet::clone(&keys));
+                }
+                let mut state = lock(&self.state);
+                state.keys = keys;
+                state.skipped = loaded.skipped;
+                state.fetched_at = now;
+                state.lifetime = lifetime;
+                state.last_error = None;
+                state.next_attempt = plus(now, lifetime.mul_f64(0.8));
+                self.stale_after_ms.store(
+                    unix_ms(plus(plus(now, lifetime), self.config.max_stale)),
+                    Ordering::Release,
+                );
+                drop(state);
+                drop(validators);
+                tracing::info!(target: "keycard_jwks", url = %self.jwks_uri, why, keys = count, max_age_secs = lifetime.as_secs(), "key set fetched");
+                Ok(())
+            }
+            Err(e) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                let mut state = lock(&self.state);
+                state.last_error = Some(e.to_string());
+                state.next_attempt = plus(now, self.config.retry_interval);
+                drop(state);
+                tracing::warn!(target: "keycard_jwks", url = %self.jwks_uri, why, error = %e, "key set fetch failed; the previous set stays");
+                Err(e)
+            }
+        };
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        outcome
+    }
+
+    async fn fetch(&self) -> Result<(fetch::Loaded, Duration), Error> {
+        let body = fetch::get(&self.client, &self.jwks_uri, self.config.limits.max_bytes).await?;
+        let loaded = fetch::read_jwks(
+            &self.jwks_uri,
+            &body.bytes,
+            &self.config.algorithms,
+            &self.config.limits,
+        )?;
+        let lifetime = body
+            .max_age
+            .unwrap_or(self.config.default_max_age)
+            .clamp(self.config.min_max_age, self.config.max_max_age);
+        Ok((loaded, lifetime))
+    }
+
+    /// How long the background task sleeps before its next attempt.
+    fn until_next_attempt(&self) -> Duration {
+        let next = lock(&self.state).next_attempt;
+        elapsed(self.clock.now(), next).max(Duration::from_millis(100))
+    }
+}
+
+async fn background(weak: Weak<Inner>) {
+    loop {
+        let Some(delay) = weak.upgrade().map(|inner| inner.until_next_attempt()) else {
+            return;
+        };
+        tokio::time::sleep(delay).await;
+        let Some(inner) = weak.upgrade() else { return };
+        let _guard = inner.fetch_lock.lock().await;
+        // Another fetch may have moved the deadline while this task slept.
+        if inner.clock.now() >= lock(&inner.state).next_attempt {
+            // Failures are logged and counted in `fetch_and_install`.
+            let _ = inner.fetch_and_install("background refresh").await;
+        }
+    }
+}
+
+impl RemoteKeySetBuilder {
+    fn new(source: Source) -> Self {
+        RemoteKeySetBuilder {
+            source,
+            config: Config {
+                algorithms: Vec::new(),
+                limits: Limits {
+                    allow_http: false,
+                    max_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+                    max_keys: DEFAULT_MAX_KEYS,
+                },
+                connect_timeout: Duration::from_secs(5),
+                timeout: Duration::from_secs(10),
+                default_max_age: DEFAULT_MAX_AGE,
+                min_max_age: Duration::from_secs(60),
+                max_max_age: Duration::from_secs(24 * 60 * 60),
+                max_stale: Duration::from_secs(4 * 60 * 60),
+                cooldown: DEFAULT_COOLDOWN,
+                refetch_wait: Duration::from_secs(10),
+                retry_interval: Duration::from_secs(30),
+                background: true,
+            },
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The algorithms the set's keys are used for (required, named once for the whole set): a
+    /// key whose `alg` is another is skipped, and a key without `alg` (Microsoft Entra ID
+    /// publishes RSA keys without it) is used for each listed algorithm its type fits. HMAC
+    /// algorithms are refused: a published set holds public keys.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.config.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Allows plain `http://` URLs, for tests against a local provider on 127.0.0.1. Never in
+    /// production: anyone on the path could then hand the service their own keys.
+    pub fn allow_http(mut self) -> Self {
+        self.config.limits.allow_http = true;
+        self
+    }
+
+    /// The largest response accepted, in bytes (default 512 KiB).
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.config.limits.max_bytes = bytes;
+        self
+    }
+
+    /// The largest number of keys a set may list (default 100).
+    pub fn max_keys(mut self, keys: usize) -> Self {
+        self.config.limits.max_keys = keys;
+        self
+    }
+
+    /// How long connecting may take (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a whole request may take, body included (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeout = timeout;
+        self
+    }
+
+    /// The cache lifetime when the response has no `Cache-Control: max-age` (default 10 min).
+    pub fn default_max_age(mut self, max_age: Duration) -> Self {
+        self.config.default_max_age = max_age;
+        self
+    }
+
+    /// The bounds a response's `max-age` is held to (default 1 minute to 24 hours).
+    pub fn max_age_bounds(mut self, min: Duration, max: Duration) -> Self {
+        self.config.min_max_age = min;
+        self.config.max_max_age = max;
+        self
+    }
+
+    /// How long past its lifetime the last good set keeps serving while the provider fails
+    /// (default 4 hours); after that, verifying fails with [`Error::Stale`].
+    pub fn max_stale(mut self, max_stale: Duration) -> Self {
+        self.config.max_stale = max_stale;
+        self
+    }
+
+    /// The least time between two refetches caused by unknown `kid`s (default 30 s).
+    pub fn cooldown(mut self, cooldown: Duration) -> Self {
+        self.config.cooldown = cooldown;
+        self
+    }
+
+    /// How long a request with an unknown `kid` waits for the refetch (default 10 s).
+    pub fn refetch_wait(mut self, wait: Duration) -> Self {
+        self.config.refetch_wait = wait;
+        self
+    }
+
+    /// How long the background task waits after a failed refresh before trying again
+    /// (default 30 s).
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.config.retry_interval = interval;
+        self
+    }
+
+    /// Turns the background refresh off: the set then changes only on an unknown `kid` or
+    /// [`RemoteKeySet::refresh`], and goes stale otherwise. For tests and for callers that
+    /// schedule refreshes themselves.
+    pub fn no_background_refresh(mut self) -> Self {
+        self.config.background = false;
+        self
+    }
+
+    /// Where "now" comes from for cache ages (default the system clock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Discovers (if asked to) and fetches the set for the first time; must run on a tokio
+    /// runtime, which the background refresh then runs on.
+    ///
+    /// # Errors
+    /// The configuration, the discovery or the first fetch failed.
+    pub async fn build(self) -> Result<RemoteKeySet, Error> {
+        let config = self.config;
+        if config.algorithms.is_empty() {
+            return Err(Error::Configuration(
+                "name the algorithms of the set's keys with `algorithms([...])`".to_owned(),
+            ));
+        }
+        if let Some(hmac) = config
+            .algorithms
+            .iter()
+            .find(|a| a.as_str().starts_with("HS"))
+        {
+            return Err(Error::Configuration(format!(
+                "{hmac} needs a shared secret, which a published key set must not carry"
+            )));
+        }
+        if config.min_max_age > config.max_max_age {
+            return Err(Error::Configuration(
+                "the lower `max_age_bounds` is above the upper one".to_owned(),
+            ));
+        }
+        let mut client = Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .user_agent(concat!("keycard-jwks/", env!("CARGO_PKG_VERSION")));
+        if !config.limits.allow_http {
+            client = client.https_only(true);
+        }
+        let client = client
+            .build()
+            .map_err(|e| Error::Configuration(bounded(e)))?;
+        let (issuer, jwks_uri) = match self.source {
+            Source::Jwks(url) => (None, fetch::parse_url(&url, config.limits.allow_http)?),
+            Source::Issuer(issuer) => {
+                let jwks_uri = discover(&client, &issuer, &config.limits).await?;
+                (Some(issuer), jwks_uri)
+            }
+        };
+        let now = self.clock.now();
+        let inner = Arc::new(Inner {
+            issuer,
+            jwks_uri,
+            client,
+            clock: self.clock,
+            validators: Mutex::new(Vec::new()),
+            state: Mutex::new(State {
+                keys: Arc::new(KeySet::new()),
+                skipped: Vec::new(),
+                fetched_at: now,
+                lifetime: Duration::ZERO,
+                last_unknown_kid_fetch: None,
+                last_error: None,
+                next_attempt: now,
+            }),
+            fetch_lock: Arc::new(tokio::sync::Mutex::new(())),
+            generation: AtomicU64::new(0),
+            stale_after_ms: AtomicI64::new(i64::MIN),
+            fetches: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            unknown_kid_refetches: AtomicU64::new(0),
+            cooldown_skips: AtomicU64::new(0),
+            background: Mutex::new(None),
+            config,
+        });
+        inner.fetch_and_install("first fetch").await?;
+        if inner.config.background {
+            let task = tokio::spawn(background(Arc::downgrade(&inner)));
+            *lock(&inner.background) = Some(task.abort_handle());
+        }
+        Ok(RemoteKeySet { inner })
+    }
+}
+
+impl IntoFuture for RemoteKeySetBuilder {
+    type Output = Result<RemoteKeySet, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.build())
+    }
+}
+
+/// Finds the `jwks_uri` of `issuer`.
+async fn discover(client: &Client, issuer: &str, limits: &Limits) -> Result<Url, Error> {
+    let issuer_url = fetch::parse_url(issuer, limits.allow_http)?;
+    let [oidc, oauth] = fetch::discovery_urls(&issuer_url)?;
+    let (url, body) = match fetch::get(client, &oidc, limits.max_bytes).await {
+        Ok(body) => (oidc, body),
+        Err(Error::Status { status: 404, .. }) => {
+            tracing::debug!(target: "keycard_jwks", %oidc, "no OpenID configuration; trying RFC 8414");
+            let body = fetch::get(client, &oauth, limits.max_bytes).await?;
+            (oauth, body)
+        }
+        Err(e) => return Err(e),
+    };
+    let jwks_uri = fetch::read_discovery(&url, &body.bytes, issuer, limits.allow_http)?;
+    tracing::info!(target: "keycard_jwks", %issuer, %jwks_uri, "discovered");
+    Ok(jwks_uri)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_durations_saturate_into_the_future() {
+        let now = OffsetDateTime::now_utc();
+        assert!(plus(now, Duration::MAX) > now + time::Duration::days(365 * 1000));
+        assert!(unix_ms(plus(now, Duration::MAX)) > unix_ms(now));
+        assert_eq!(
+            plus(now, Duration::from_secs(60)),
+            now + time::Duration::minutes(1)
+        );
+    }
+}
