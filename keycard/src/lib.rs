@@ -144,7 +144,8 @@ pub use header::Header;
 pub use keys::{Jwk, KeySet, SkippedKey};
 pub use lifecycle::{
     Family, FamilyStore, Lease, MemoryFamilyStore, MemoryRevocationStore, RevocationStore,
-    Superseded, TokenIssuer, TokenIssuerBuilder, TokenKind, TokenPair, TokenSource,
+    StoreFuture, Superseded, TokenIssuer, TokenIssuerBuilder, TokenKind, TokenPair, TokenSource,
+    TokenSourceBuilder,
 };
 pub use signature::{
     signer_from_pem, verifier_from_pem, Algorithm, EcdsaPrivateKey, EcdsaPublicKey,
