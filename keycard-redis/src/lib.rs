@@ -45,7 +45,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use keycard::time::OffsetDateTime;
@@ -211,9 +211,8 @@ redis.call('HSET', KEYS[1], 'current', ARGV[1], 'record', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 return 1";
 
-/// Rotation: swap only if `current` is still the expected one and the session is not revoked.
+/// Rotation: swap only if `current` is still the expected one.
 const SWAP: &str = r"
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('HGET', KEYS[1], 'current') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'current', ARGV[2], 'record', ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
@@ -238,6 +237,12 @@ if old then
 end
 redis.call('SET', KEYS[1], c .. ' ' .. u, 'PXAT', u)
 return c";
+
+// Each script is hashed once; Redis runs it by its SHA (EVALSHA), loading it after a restart.
+static INSERT_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(INSERT));
+static SWAP_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SWAP));
+static REVOKE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REVOKE));
+static CUTOFF_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CUTOFF));
 
 /// A Redis failure, as the `source` of a keycard `store` error.
 #[derive(Debug)]
@@ -275,7 +280,10 @@ pub(crate) fn parse_cutoff(value: &str) -> Option<(OffsetDateTime, i64)> {
     let (c, u) = value.split_once(' ')?;
     let nanos: i128 = c.parse().ok()?;
     let until: i64 = u.parse().ok()?;
-    Some((OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?, until))
+    Some((
+        OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?,
+        until,
+    ))
 }
 
 impl RedisStore {
@@ -322,6 +330,19 @@ impl RedisStore {
         })
     }
 
+    /// Whether the session `sid` is revoked, read from Redis itself (not the local view).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Store`](keycard::ErrorKind::Store) when Redis cannot be reached.
+    pub async fn fetch_session_revoked(&self, sid: &str) -> Result<bool, Error> {
+        let exists: i64 = redis::cmd("EXISTS")
+            .arg(self.shared.keys.session(sid))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(|e| failure(&e))?;
+        Ok(exists == 1)
+    }
+
     /// When the local view was last confirmed current (a feed read or a snapshot that
     /// succeeded), if ever.
     pub fn view_synced_at(&self) -> Option<Instant> {
@@ -366,7 +387,7 @@ impl FamilyStore for RedisStore {
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let record = serde_json::to_string(&family).map_err(|e| corrupt(&e.to_string()))?;
-            Script::new(INSERT)
+            INSERT_SCRIPT
                 .key(self.shared.keys.family(id))
                 .arg(&family.current)
                 .arg(record)
@@ -401,9 +422,8 @@ impl FamilyStore for RedisStore {
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let record = serde_json::to_string(&new).map_err(|e| corrupt(&e.to_string()))?;
-            let swapped: i64 = Script::new(SWAP)
+            let swapped: i64 = SWAP_SCRIPT
                 .key(self.shared.keys.family(id))
-                .key(self.shared.keys.session(id))
                 .arg(&expected.current)
                 .arg(&new.current)
                 .arg(record)
@@ -430,7 +450,7 @@ impl FamilyStore for RedisStore {
 impl RedisStore {
     async fn revoke_key(&self, key: String, change: Change) -> Result<(), Error> {
         let until = change.until();
-        Script::new(REVOKE)
+        REVOKE_SCRIPT
             .key(key)
             .arg(until)
             .invoke_async::<i64>(&mut self.conn())
@@ -474,7 +494,7 @@ impl RevocationStore for RedisStore {
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let until = millis(until);
-            let kept: String = Script::new(CUTOFF)
+            let kept: String = CUTOFF_SCRIPT
                 .key(self.shared.keys.subject(subject))
                 .arg(cutoff_digits(cutoff))
                 .arg(until)
@@ -485,17 +505,6 @@ impl RevocationStore for RedisStore {
                 parse_cutoff(&format!("{kept} {until}")).ok_or_else(|| corrupt("cutoff"))?;
             self.announce(Change::Subject(subject.to_owned(), cutoff, until))
                 .await
-        })
-    }
-
-    fn fetch_session_revoked<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let exists: i64 = redis::cmd("EXISTS")
-                .arg(self.shared.keys.session(sid))
-                .query_async(&mut self.conn())
-                .await
-                .map_err(|e| failure(&e))?;
-            Ok(exists == 1)
         })
     }
 

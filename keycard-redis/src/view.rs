@@ -12,7 +12,8 @@ use redis::Value;
 
 use crate::{failure, millis, parse_cutoff, read, write, Entries, Keys};
 
-/// How long one `XREAD` blocks waiting for changes.
+/// How long one `XREAD` blocks waiting for changes, at most (and at most half the staleness
+/// bound).
 pub(crate) const BLOCK: Duration = Duration::from_secs(1);
 
 /// One revocation, as written to the feed and applied to the views.
@@ -97,11 +98,17 @@ impl View {
     }
 
     pub(crate) fn synced_at(&self) -> Option<Instant> {
-        *self.synced_at.lock().unwrap_or_else(PoisonError::into_inner)
+        *self
+            .synced_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn mark_synced(&self, as_of: Instant) {
-        let mut synced = self.synced_at.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut synced = self
+            .synced_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if synced.is_none_or(|old| old < as_of) {
             *synced = Some(as_of);
         }
@@ -128,7 +135,10 @@ impl View {
                 *old = (*old).max(*until);
             }
             Change::Subject(id, cutoff, until) => {
-                let old = entries.subjects.entry(id.clone()).or_insert((*cutoff, *until));
+                let old = entries
+                    .subjects
+                    .entry(id.clone())
+                    .or_insert((*cutoff, *until));
                 *old = (old.0.max(*cutoff), old.1.max(*until));
             }
         }
@@ -267,7 +277,8 @@ impl Follower {
         let mut cmd = redis::cmd("XREAD");
         cmd.arg("COUNT").arg(1000);
         if let Some(block) = block {
-            cmd.arg("BLOCK").arg(u64::try_from(block.as_millis()).unwrap_or(1000));
+            cmd.arg("BLOCK")
+                .arg(u64::try_from(block.as_millis()).unwrap_or(1000).max(1));
         }
         cmd.arg("STREAMS").arg(self.keys.feed()).arg(&self.cursor);
         let reply: Value = cmd
@@ -298,6 +309,7 @@ impl Follower {
     /// Follows the feed for ever: a blocking read at a time, a snapshot after a failure and
     /// every `full_resync`.
     pub(crate) async fn run(mut self, full_resync: Duration) {
+        let block = BLOCK.min(self.view.max_staleness / 2);
         let mut last_snapshot = Instant::now();
         let mut need_snapshot = false;
         loop {
@@ -315,7 +327,10 @@ impl Follower {
                 }
             }
             let sent = Instant::now();
-            match self.read(Some(BLOCK)).await {
+            match self.read(Some(block)).await {
+                // An empty answer after blocking: nothing changed until it came back. Changes:
+                // there may be more since it was sent.
+                Ok(0) => self.view.mark_synced(Instant::now()),
                 Ok(_) => self.view.mark_synced(sent),
                 Err(_) => {
                     need_snapshot = true;

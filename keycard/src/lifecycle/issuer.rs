@@ -559,16 +559,13 @@ impl Inner {
         self.config.families.remove(session).await
     }
 
-    /// After a compare-and-set, reads the revocation store itself (not the validator's view):
-    /// if the session was revoked or the subject signed out at or after the presented token's
-    /// second, ends the session, so that the pair just minted (and any later one) is refused
-    /// too, and refuses the refresh.
+    /// After a compare-and-set, reads the subject's cutoff from the revocation store itself
+    /// (not the validator's view, which may lag on another instance): if the subject signed out
+    /// at or after the presented token's second, ends the session, so that the pair just minted
+    /// (and any later one) is refused too, and refuses the refresh. A session revoked meanwhile
+    /// needs no check: its `sid` is refused for longer than any of its tokens lives.
     async fn still_live(&self, presented: &Presented<'_>) -> Result<(), Error> {
         let revocations = &self.config.revocations;
-        if revocations.fetch_session_revoked(presented.session).await? {
-            self.revoke_session(presented.session).await?;
-            return Err(revoked("sid", presented.session, None));
-        }
         if let Some(cutoff) = revocations.fetch_subject_cutoff(presented.subject).await? {
             #[allow(clippy::cast_precision_loss)] // Seconds within ±253e9: exact in an f64.
             let cutoff_second = cutoff.unix_timestamp() as f64;

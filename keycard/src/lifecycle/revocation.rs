@@ -22,7 +22,7 @@ use crate::validation::RevocationList;
 /// - **subject cutoffs** ("sign out everywhere", a password change): every token of the subject
 ///   issued at or before the cutoff is refused, until the longest-lived of them has expired.
 ///
-/// The writes and the `fetch_*` reads are asynchronous (a [`StoreFuture`]): they are what the
+/// The writes and [`fetch_subject_cutoff`](Self::fetch_subject_cutoff) are asynchronous (a [`StoreFuture`]): they are what the
 /// issuer awaits, and they read the store itself. The [`RevocationList`] methods the validator
 /// calls are synchronous and must not wait on a network: a shared store answers them from a
 /// local view that a background task keeps in sync (`keycard-redis` does exactly that).
@@ -63,11 +63,9 @@ pub trait RevocationStore: RevocationList {
         now: OffsetDateTime,
     ) -> StoreFuture<'a, ()>;
 
-    /// Whether the session `sid` is revoked, read from the store itself (not a local view): the
-    /// issuer asks before it hands out a rotated pair.
-    fn fetch_session_revoked<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, bool>;
-
-    /// The cutoff of `subject`, read from the store itself (not a local view).
+    /// The cutoff of `subject`, read from the store itself (not a local view): the issuer asks
+    /// after each rotation, so that a sign-out that its validator's view has not seen yet still
+    /// ends the session.
     fn fetch_subject_cutoff<'a>(
         &'a self,
         subject: &'a str,
@@ -220,10 +218,6 @@ impl RevocationStore for MemoryRevocationStore {
             None => (cutoff, until),
         };
         Box::pin(ready(maps.subjects.insert(subject, cutoff, until, now)))
-    }
-
-    fn fetch_session_revoked<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(ready(self.is_session_revoked(sid)))
     }
 
     fn fetch_subject_cutoff<'a>(

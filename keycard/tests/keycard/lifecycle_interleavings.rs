@@ -107,10 +107,10 @@ fn a_sign_out_whose_write_lands_after_a_refresh_still_refuses_the_pair_it_minted
     );
 }
 
-/// Revoking the session (logout) right after a refresh's compare-and-set: the pair that refresh
-/// minted is not handed out, and its tokens would be refused anyway.
+/// Revoking the session (logout) right after a refresh's compare-and-set: every token of the
+/// pair that refresh minted is refused, by the session's `sid`.
 #[test]
-fn a_logout_landing_right_after_the_swap_refuses_the_refresh() {
+fn a_logout_landing_right_after_the_swap_leaves_no_usable_token() {
     let clock = ManualClock::new();
     let (issuer, families, _) = hooked(&clock, Duration::ZERO);
     let api = issuer.access_validator().build().unwrap();

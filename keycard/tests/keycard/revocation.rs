@@ -221,9 +221,6 @@ impl RevocationStore for Down {
     ) -> StoreFuture<'a, ()> {
         timed_out()
     }
-    fn fetch_session_revoked<'a>(&'a self, _: &'a str) -> StoreFuture<'a, bool> {
-        timed_out()
-    }
     fn fetch_subject_cutoff<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Option<OffsetDateTime>> {
         timed_out()
     }

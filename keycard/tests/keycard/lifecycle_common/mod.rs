@@ -187,9 +187,6 @@ impl keycard::RevocationStore for HookedRevocations {
         }
         self.inner.revoke_subject(subject, cutoff, until, now)
     }
-    fn fetch_session_revoked<'a>(&'a self, sid: &'a str) -> keycard::StoreFuture<'a, bool> {
-        self.inner.fetch_session_revoked(sid)
-    }
     fn fetch_subject_cutoff<'a>(
         &'a self,
         subject: &'a str,
