@@ -90,7 +90,7 @@ impl RedisConfig {
             max_staleness: Self::DEFAULT_MAX_STALENESS,
             full_resync: Self::DEFAULT_FULL_RESYNC,
             response_timeout: Duration::from_secs(2),
-            feed_length: 1_000_000,
+            feed_length: 100_000,
         }
     }
 
@@ -121,8 +121,10 @@ impl RedisConfig {
         self
     }
 
-    /// About how many changes the feed keeps (default a million; `XADD MAXLEN ~`). A view that
-    /// falls further behind heals at its next full resync.
+    /// About how many changes the feed keeps (default 100,000, about 10 MB; `XADD MAXLEN ~`).
+    /// A view that falls further behind (the feed trimmed past its position) misses those
+    /// changes until its next full resync, so keep this above the revocations of a resync
+    /// interval.
     pub fn feed_length(mut self, entries: u64) -> Self {
         self.feed_length = entries;
         self

@@ -29,6 +29,21 @@ impl Lease {
             expires_in,
         }
     }
+
+    /// The access token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Its lifetime when it was obtained.
+    pub fn expires_in(&self) -> Duration {
+        self.expires_in
+    }
+
+    /// The token, by value.
+    pub fn into_token(self) -> String {
+        self.token
+    }
 }
 
 impl fmt::Debug for Lease {
