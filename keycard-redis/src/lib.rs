@@ -355,9 +355,8 @@ impl RedisStore {
         self.shared.conn.clone()
     }
 
-    /// Applies a change to the local view at once and announces it on the feed.
-    async fn announce(&self, change: Change) -> Result<(), Error> {
-        self.shared.view.apply(&change);
+    /// Announces a change on the feed.
+    async fn announce(&self, change: &Change) -> Result<(), Error> {
         let (kind, id, value, until) = change.fields();
         redis::cmd("XADD")
             .arg(self.shared.keys.feed())
@@ -450,15 +449,21 @@ impl FamilyStore for RedisStore {
 }
 
 impl RedisStore {
+    /// A token or session revocation: announced on the feed first, then written to its key.
+    /// In that order, so that a failure between the two leaves the views refusing something
+    /// Redis does not hold (corrected at the next resync, and the caller got `store` and may
+    /// retry), never Redis holding a revocation that the views never hear of.
     async fn revoke_key(&self, key: String, change: Change) -> Result<(), Error> {
-        let until = change.until();
+        self.announce(&change).await?;
         REVOKE_SCRIPT
             .key(key)
-            .arg(until)
+            .arg(change.until())
             .invoke_async::<i64>(&mut self.conn())
             .await
             .map_err(|e| failure(&e))?;
-        self.announce(change).await
+        // This instance refuses it at once, without waiting for its own feed.
+        self.shared.view.apply(&change);
+        Ok(())
     }
 }
 
@@ -495,18 +500,19 @@ impl RevocationStore for RedisStore {
         _now: OffsetDateTime,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
+            // Announced first, as in `revoke_key`; views and the script keep the later cutoff.
             let until = millis(until);
-            let kept: String = CUTOFF_SCRIPT
+            let change = Change::Subject(subject.to_owned(), cutoff, until);
+            self.announce(&change).await?;
+            CUTOFF_SCRIPT
                 .key(self.shared.keys.subject(subject))
                 .arg(cutoff_digits(cutoff))
                 .arg(until)
-                .invoke_async(&mut self.conn())
+                .invoke_async::<String>(&mut self.conn())
                 .await
                 .map_err(|e| failure(&e))?;
-            let (cutoff, until) =
-                parse_cutoff(&format!("{kept} {until}")).ok_or_else(|| corrupt("cutoff"))?;
-            self.announce(Change::Subject(subject.to_owned(), cutoff, until))
-                .await
+            self.shared.view.apply(&change);
+            Ok(())
         })
     }
 

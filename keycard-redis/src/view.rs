@@ -16,6 +16,9 @@ use crate::{failure, millis, parse_cutoff, read, write, Entries, Keys};
 /// bound).
 pub(crate) const BLOCK: Duration = Duration::from_secs(1);
 
+/// How far back in the feed a snapshot replays, in milliseconds.
+const REPLAY_MS: u64 = 60_000;
+
 /// One revocation, as written to the feed and applied to the views.
 #[derive(Debug, Clone)]
 pub(crate) enum Change {
@@ -188,8 +191,8 @@ impl Follower {
         }
     }
 
-    /// Rebuilds the view from every revocation key, then continues the feed from where it stood
-    /// before the scan (so changes made during the scan are applied too).
+    /// Rebuilds the view from every revocation key, then applies the feed from a minute before
+    /// where it stood before the scan (so changes made during the scan are applied too).
     pub(crate) async fn snapshot(&mut self) -> Result<(), Error> {
         let started = Instant::now();
         let last: Value = redis::cmd("XREVRANGE")
@@ -201,9 +204,19 @@ impl Follower {
             .query_async(&mut self.conn)
             .await
             .map_err(|e| failure(&e))?;
-        let cursor = entries(&last)
-            .first()
-            .map_or_else(|| "0-0".to_owned(), |(id, _)| id.clone());
+        // Replay the feed from a minute before its last entry: a revocation is announced before
+        // its key is written, so one announced just before this point may not be in the scan
+        // yet. Replaying is harmless (the view keeps the later of two entries).
+        let cursor = entries(&last).first().map_or_else(
+            || "0-0".to_owned(),
+            |(id, _)| {
+                let ms: u64 = id
+                    .split_once('-')
+                    .and_then(|(ms, _)| ms.parse().ok())
+                    .unwrap_or(0);
+                format!("{}-0", ms.saturating_sub(REPLAY_MS))
+            },
+        );
         let mut fresh = Entries::default();
         let mut scan = "0".to_owned();
         let now = now_ms();
