@@ -57,9 +57,12 @@ fn app() -> Result<App, Error> {
     // One HMAC key that signs and verifies; an RS256 or ES256 key pair works the same way, with
     // the public key given to the validators.
     let key = HmacKey::generate(Algorithm::HS256)?;
+    // No grace period, so that a replay is refused at once in this demo; a service keeps the
+    // default (30 s), under which a client's concurrent refreshes get the same pair.
     let issuer = TokenIssuer::builder(key.clone(), key)
         .issuer("https://auth.example.com")
         .audience("api")
+        .grace_period(keycard::time::Duration::ZERO)
         .build()?;
     Ok(App {
         any_caller: issuer.access_validator().build()?,

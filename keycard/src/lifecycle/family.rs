@@ -66,14 +66,12 @@ pub struct Superseded {
 /// # On Redis or SQL
 /// Two records are the same state exactly when their `current` fields are equal (every rotation
 /// writes a new, random `current`), so that is what a store compares:
+/// - Redis: the `keycard-redis` crate (a hash per family, a Lua script per rotation, a TTL at
+///   `expires_at`).
 /// - SQL: `UPDATE families SET current = $new_current, record = $new_json, expires_at = $exp
 ///   WHERE id = $id AND current = $expected_current`, and the swap succeeded when one row
 ///   changed. `insert` is an `INSERT`, `remove` a `DELETE`, plus a periodic
 ///   `DELETE ... WHERE expires_at < now()`.
-/// - Redis: keep the record as JSON (`serde_json::to_string(&family)`) under `family:{id}` with
-///   `PXAT expires_at`, and swap with a Lua script, which Redis runs atomically:
-///   `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PXAT',
-///   ARGV[3]) return 1 else return 0 end` (pass the expected and new JSON).
 ///
 /// Every method returns a boxed future ([`StoreFuture`]) so that the trait stays object-safe and
 /// a store on the network never blocks a runtime thread; an in-memory store returns a future

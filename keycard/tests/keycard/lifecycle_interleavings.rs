@@ -119,12 +119,13 @@ fn a_logout_landing_right_after_the_swap_leaves_no_usable_token() {
         let (issuer, token) = (issuer.clone(), login.refresh_token.clone());
         families.after_next_swap(move || issuer.revoke(&token).unwrap());
     }
-    let err = issuer.refresh(&login.refresh_token).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Revoked, "{err}");
+    let pair = issuer.refresh(&login.refresh_token).unwrap();
+    for token in [&login.access_token, &pair.access_token] {
+        let err = api.verify::<Claims>(token).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Revoked, "{err}");
+    }
     assert_eq!(
-        api.verify::<Claims>(&login.access_token)
-            .unwrap_err()
-            .kind(),
+        issuer.refresh(&pair.refresh_token).unwrap_err().kind(),
         ErrorKind::Revoked
     );
 }
