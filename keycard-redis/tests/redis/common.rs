@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -21,6 +21,7 @@ pub(crate) struct Server {
 }
 
 static SERVERS: AtomicUsize = AtomicUsize::new(0);
+static SKIP_SAID: AtomicBool = AtomicBool::new(false);
 
 impl Server {
     /// Starts a server, or returns `None` (after saying so) when `redis-server` is missing and
@@ -36,10 +37,15 @@ impl Server {
                 std::env::var_os("KEYCARD_REQUIRE_REDIS").is_none(),
                 "KEYCARD_REQUIRE_REDIS is set but redis-server is not on the PATH"
             );
-            eprintln!(
-                "keycard-redis: redis-server not found, the Redis tests were SKIPPED. \
-                 Enable them with: apt-get install -y redis-server"
-            );
+            // Once, and past the test harness's capture (which would hide it for a passing test).
+            if !SKIP_SAID.swap(true, Ordering::SeqCst) {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "keycard-redis: redis-server not found, the Redis tests were SKIPPED. \
+                     Enable them with: apt-get install -y redis-server"
+                );
+            }
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0")
