@@ -228,6 +228,16 @@ if tonumber(ARGV[1]) > old then
 end
 return 1";
 
+/// A session revocation, which also forgets the session's family (same hash slot) in the same
+/// step: never a session revoked whose family could outlive the revocation.
+const END_SESSION: &str = r"
+local old = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > old then
+  redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[1])
+end
+redis.call('DEL', KEYS[2])
+return 1";
+
 /// A subject cutoff, `<cutoff nanos, 20 digits> <until ms>`: keep the later of each.
 const CUTOFF: &str = r"
 local c, u = ARGV[1], ARGV[2]
@@ -244,6 +254,7 @@ return c";
 static INSERT_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(INSERT));
 static SWAP_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SWAP));
 static REVOKE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REVOKE));
+static END_SESSION_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(END_SESSION));
 static CUTOFF_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CUTOFF));
 
 /// A Redis failure, as the `source` of a keycard `store` error.
@@ -453,10 +464,18 @@ impl RedisStore {
     /// In that order, so that a failure between the two leaves the views refusing something
     /// Redis does not hold (corrected at the next resync, and the caller got `store` and may
     /// retry), never Redis holding a revocation that the views never hear of.
-    async fn revoke_key(&self, key: String, change: Change) -> Result<(), Error> {
+    async fn revoke_key(&self, change: Change) -> Result<(), Error> {
         self.announce(&change).await?;
-        REVOKE_SCRIPT
-            .key(key)
+        let mut invocation = match &change {
+            Change::Session(sid, _) => {
+                let mut invocation = END_SESSION_SCRIPT.key(self.shared.keys.session(sid));
+                invocation.key(self.shared.keys.family(sid));
+                invocation
+            }
+            Change::Token(jti, _) => REVOKE_SCRIPT.key(self.shared.keys.token(jti)),
+            Change::Subject(..) => return Err(corrupt("not a token or session")),
+        };
+        invocation
             .arg(change.until())
             .invoke_async::<i64>(&mut self.conn())
             .await
@@ -474,10 +493,7 @@ impl RevocationStore for RedisStore {
         until: OffsetDateTime,
         _now: OffsetDateTime,
     ) -> StoreFuture<'a, ()> {
-        Box::pin(self.revoke_key(
-            self.shared.keys.token(jti),
-            Change::Token(jti.to_owned(), millis(until)),
-        ))
+        Box::pin(self.revoke_key(Change::Token(jti.to_owned(), millis(until))))
     }
 
     fn revoke_session<'a>(
@@ -486,10 +502,7 @@ impl RevocationStore for RedisStore {
         until: OffsetDateTime,
         _now: OffsetDateTime,
     ) -> StoreFuture<'a, ()> {
-        Box::pin(self.revoke_key(
-            self.shared.keys.session(sid),
-            Change::Session(sid.to_owned(), millis(until)),
-        ))
+        Box::pin(self.revoke_key(Change::Session(sid.to_owned(), millis(until))))
     }
 
     fn revoke_subject<'a>(

@@ -167,3 +167,29 @@ async fn session_limits_hold_across_instances() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_session_forgets_its_family_in_the_same_step() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let clock = ManualClock::new();
+    let nodes = instances(&server, &clock, 1, |b| b).await;
+    let node = &nodes[0];
+    let login = node.issuer.issue_async("alice", &()).await.unwrap();
+    let session = sid(&login.access_token);
+    assert!(node.store.get(&session).await.unwrap().is_some());
+    let now = keycard::Clock::now(&clock);
+    keycard::RevocationStore::revoke_session(
+        &node.store,
+        &session,
+        now + Duration::minutes(20),
+        now,
+    )
+    .await
+    .unwrap();
+    // One script wrote the revocation and deleted the family: the issuer's `remove` after it
+    // has nothing left to do, so a connection lost between the two cannot leave a family behind.
+    assert!(node.store.get(&session).await.unwrap().is_none());
+    assert!(node.store.fetch_session_revoked(&session).await.unwrap());
+}

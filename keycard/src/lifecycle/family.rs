@@ -103,8 +103,11 @@ pub trait FamilyStore: fmt::Debug + Send + Sync {
     ) -> StoreFuture<'a, bool>;
 
     /// Forgets the family `id`, so that none of its refresh tokens works again. The issuer
-    /// revokes the session (`sid`) first, so a failure here leaves the session refused, never
-    /// usable.
+    /// revokes the session (`sid`) first, so a failure here fails the operation with the
+    /// session's access tokens already refused; its refresh tokens are refused by that `sid`
+    /// while it lasts (the access-token lifetime), so a store whose removal can fail should
+    /// delete the family together with the session revocation, as `keycard-redis` does in one
+    /// script.
     fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()>;
 }
 

@@ -544,14 +544,14 @@ impl Inner {
         Ok((pair, family))
     }
 
-    /// Ends session `session`: first its access tokens, by revoking the `sid` they carry for as
-    /// long as any token of the session can live; then its refresh tokens, by forgetting the
-    /// family. In that order, so that a failure leaves the session revoked with its family, or
-    /// untouched, but never forgotten and still usable.
+    /// Ends session `session`: first its access tokens, by revoking the `sid` they carry until
+    /// the last of them has expired; then its refresh tokens, by forgetting the family. In that
+    /// order, so that a failure leaves the session revoked with its family (the operation fails
+    /// with `store`, and a retry or the next replay completes it), or untouched, but never
+    /// forgotten with its access tokens still valid.
     async fn revoke_session(&self, session: &str) -> Result<(), Error> {
         let now = whole_seconds(self.config.clock.now());
-        // Refresh tokens are also refused by `sid` while the family may outlive a failed removal.
-        let until = later(now, self.config.refresh_lifetime.saturating_add(MAX_LEEWAY));
+        let until = later(now, self.config.access_lifetime.saturating_add(MAX_LEEWAY));
         self.config
             .revocations
             .revoke_session(session, until, now)
@@ -563,7 +563,8 @@ impl Inner {
     /// (not the validator's view, which may lag on another instance): if the subject signed out
     /// at or after the presented token's second, ends the session, so that the pair just minted
     /// (and any later one) is refused too, and refuses the refresh. A session revoked meanwhile
-    /// needs no check: its `sid` is refused for longer than any of its tokens lives.
+    /// needs no check: its `sid` refuses its access tokens, and the family a refresh token needs
+    /// is gone.
     async fn still_live(&self, presented: &Presented<'_>) -> Result<(), Error> {
         let revocations = &self.config.revocations;
         if let Some(cutoff) = revocations.fetch_subject_cutoff(presented.subject).await? {
