@@ -214,3 +214,20 @@ pub(crate) fn percentile(sorted: &[StdDuration], p: usize) -> StdDuration {
     let index = (sorted.len().saturating_sub(1) * p) / 100;
     sorted[index]
 }
+
+/// The system clock plus seconds the test adds: for an instance beside processes that mint on
+/// the system clock.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ShiftedClock(Arc<AtomicI64>);
+
+impl ShiftedClock {
+    pub(crate) fn advance(&self, by: Duration) {
+        self.0.fetch_add(by.whole_seconds(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + Duration::seconds(self.0.load(Ordering::SeqCst))
+    }
+}

@@ -3,7 +3,7 @@
 //! other presenter receives that successor; without grace the others see reuse and the session
 //! ends on all 4. Released together by a barrier; nothing depends on timing.
 
-use crate::common::{eventually, instances, Instance, ManualClock, Server};
+use crate::common::{eventually, instances, Instance, ManualClock, Server, ShiftedClock};
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -147,5 +147,139 @@ async fn without_grace_one_presenter_wins_and_the_reuse_ends_the_session_on_all_
                 .await
             );
         }
+    }
+}
+
+/// The `refresh_storm` example, built beside this test by `cargo test -p keycard-redis`.
+fn storm_binary() -> std::path::PathBuf {
+    let mut path = std::env::current_exe().unwrap();
+    path.pop();
+    if path.ends_with("deps") {
+        path.pop();
+    }
+    let exe = path
+        .join("examples")
+        .join(format!("refresh_storm{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        exe.exists(),
+        "{} is missing: run `cargo test -p keycard-redis`, which builds the examples",
+        exe.display()
+    );
+    exe
+}
+
+/// Kills the worker processes if the test fails before they exit.
+struct Workers(Vec<std::process::Child>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_processes_of_sixteen_tasks_get_one_successor_per_round() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let rounds = (rounds() / 4).max(10);
+    let exe = storm_binary();
+    let mut workers = Workers(Vec::new());
+    for _ in 0..INSTANCES {
+        workers.0.push(
+            std::process::Command::new(&exe)
+                .env("REDIS_URL", server.url())
+                .env("STORM_ROUNDS", rounds.to_string())
+                .env("STORM_TASKS", TASKS.to_string())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    // The coordinator: an instance of its own, sharing the workers' key, on the system clock
+    // (as the workers) which it can move ahead.
+    let clock = ShiftedClock::default();
+    let store = keycard_redis::RedisStore::connect(crate::common::config(&server))
+        .await
+        .unwrap();
+    let key = keycard::HmacKey::new(
+        keycard::Algorithm::HS256,
+        b"keycard-redis refresh storm key!",
+    )
+    .unwrap();
+    let issuer = keycard::TokenIssuer::builder(key.clone(), key)
+        .issuer("https://auth.example.com")
+        .audience("api")
+        .clock(clock.clone())
+        .families(Arc::new(store.clone()))
+        .revocations(Arc::new(store.clone()))
+        .build()
+        .unwrap();
+    let mut conn = server.inspect();
+    let login = issuer.issue_async("alice", &()).await.unwrap();
+    let mut token = login.refresh_token.clone();
+    let presenters = INSTANCES * TASKS;
+    let started = Instant::now();
+    for round in 0..rounds {
+        let copies = vec![token.clone(); presenters];
+        redis::cmd("RPUSH")
+            .arg(format!("storm:token:{round}"))
+            .arg(copies)
+            .query::<i64>(&mut conn)
+            .unwrap();
+        let mut outcomes = Vec::new();
+        while outcomes.len() < presenters {
+            let (_, outcome): (String, String) = redis::cmd("BLPOP")
+                .arg(format!("storm:result:{round}"))
+                .arg(60)
+                .query(&mut conn)
+                .unwrap();
+            outcomes.push(outcome);
+        }
+        // One successor, received by all 64 presenters across the 4 processes.
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| *o == outcomes[0] && !o.starts_with("error:")),
+            "round {round}: {outcomes:?}"
+        );
+        assert_ne!(outcomes[0], token);
+        token = outcomes[0].clone();
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "FIGURE processes: {rounds} rounds x {presenters} presenters in {INSTANCES} processes in \
+         {:.1} s ({:.2} ms a round)",
+        elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1000.0 / rounds as f64
+    );
+    let last = issuer.refresh_async(&token).await.unwrap();
+
+    // A replay of the first token after the grace: reuse; every process then refuses the
+    // session's newest access token.
+    clock.advance(Duration::seconds(31));
+    let err = issuer
+        .refresh_async(&login.refresh_token)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RefreshReuse);
+    redis::cmd("RPUSH")
+        .arg("storm:final")
+        .arg(vec![last.access_token.clone(); INSTANCES])
+        .query::<i64>(&mut conn)
+        .unwrap();
+    for _ in 0..INSTANCES {
+        let (_, verdict): (String, String) = redis::cmd("BLPOP")
+            .arg("storm:final-result")
+            .arg(60)
+            .query(&mut conn)
+            .unwrap();
+        assert_eq!(verdict, "revoked");
+    }
+    for child in &mut workers.0 {
+        assert!(child.wait().unwrap().success());
     }
 }
