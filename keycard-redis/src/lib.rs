@@ -57,8 +57,9 @@ mod view;
 
 use view::{Change, View};
 
-/// How to reach Redis and how the local revocation view behaves.
-#[derive(Debug, Clone)]
+/// How to reach Redis and how the local revocation view behaves. `Debug` hides a password in
+/// the URL.
+#[derive(Clone)]
 #[must_use = "give it to RedisStore::connect"]
 pub struct RedisConfig {
     url: String,
@@ -67,6 +68,24 @@ pub struct RedisConfig {
     full_resync: Duration,
     response_timeout: Duration,
     feed_length: u64,
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `redis://user:password@host/`: keep the scheme and the host, never the credentials.
+        let url = match (self.url.split_once("://"), self.url.rsplit_once('@')) {
+            (Some((scheme, _)), Some((_, host))) => format!("{scheme}://***@{host}"),
+            _ => self.url.clone(),
+        };
+        f.debug_struct("RedisConfig")
+            .field("url", &url)
+            .field("prefix", &self.prefix)
+            .field("max_staleness", &self.max_staleness)
+            .field("full_resync", &self.full_resync)
+            .field("response_timeout", &self.response_timeout)
+            .field("feed_length", &self.feed_length)
+            .finish()
+    }
 }
 
 impl RedisConfig {
@@ -164,6 +183,44 @@ impl fmt::Debug for RedisStore {
             .field("prefix", &self.shared.keys.prefix)
             .field("view", &self.shared.view)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_password_of_the_url() {
+        let config = RedisConfig::new("redis://app:s3cret@redis.internal:6379/0");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("s3cret"), "{debug}");
+        assert!(
+            debug.contains("redis://***@redis.internal:6379/0"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn cutoffs_round_trip_through_their_stored_form() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_795_824_000_999_999_999).unwrap();
+        let stored = format!("{} {}", cutoff_digits(t), 1_795_824_300_000_i64);
+        assert_eq!(stored.len(), 20 + 1 + 13);
+        assert_eq!(parse_cutoff(&stored), Some((t, 1_795_824_300_000)));
+        assert_eq!(parse_cutoff("garbage"), None);
+        assert_eq!(parse_cutoff("1 x"), None);
+    }
+
+    #[test]
+    fn revocation_keys_parse_back_to_their_kind_and_id() {
+        let keys = Keys {
+            prefix: "keycard".to_owned(),
+        };
+        assert_eq!(keys.parse(&keys.token("j")), Some((b't', "j".to_owned())));
+        assert_eq!(keys.parse(&keys.session("s")), Some((b's', "s".to_owned())));
+        assert_eq!(keys.parse(&keys.subject("u")), Some((b'c', "u".to_owned())));
+        assert_eq!(keys.parse(&keys.family("s")), None);
+        assert_eq!(keys.parse("other:rt:{j}"), None);
     }
 }
 

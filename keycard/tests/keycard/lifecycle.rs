@@ -565,3 +565,34 @@ fn revoking_an_access_token_that_expires_in_the_year_9999_does_not_panic() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Revoked);
 }
+
+/// The async methods run the same lifecycle as the blocking ones, here on the memory stores,
+/// awaited on a runtime: login, rotation, a repeat within the grace, logout, sign-out.
+#[tokio::test]
+async fn the_async_methods_run_the_same_lifecycle() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let api = issuer.access_validator().build().unwrap();
+    let login = issuer.issue_async("alice", &()).await.unwrap();
+    let next = issuer.refresh_async(&login.refresh_token).await.unwrap();
+    assert_eq!(
+        issuer.refresh_async(&login.refresh_token).await.unwrap(),
+        next
+    );
+    api.verify::<Claims>(&next.access_token).unwrap();
+    issuer.revoke_async(&next.refresh_token).await.unwrap();
+    assert_eq!(
+        api.verify::<Claims>(&next.access_token).unwrap_err().kind(),
+        ErrorKind::Revoked
+    );
+    let other = issuer.issue_async("alice", &()).await.unwrap();
+    issuer.revoke_subject_async("alice").await.unwrap();
+    assert_eq!(
+        issuer
+            .refresh_async(&other.refresh_token)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Revoked
+    );
+}
