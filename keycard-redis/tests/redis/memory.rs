@@ -93,6 +93,23 @@ async fn a_hundred_thousand_families_all_expire() {
         (after - before) / i64::try_from(FAMILIES).unwrap(),
         elapsed.as_secs_f64()
     );
+    // One family before and after a rotation (which adds the grace-period successor pair).
+    let login = issuer.issue_async("rotated", &()).await.unwrap();
+    let claims: serde_json::Value =
+        keycard::unverified::decode_claims(&login.access_token).unwrap();
+    let family_key = format!("keycard:fam:{{{}}}", claims["sid"].as_str().unwrap());
+    let usage = |conn: &mut redis::Connection| -> i64 {
+        redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(&family_key)
+            .query(conn)
+            .unwrap()
+    };
+    let fresh = usage(&mut conn);
+    issuer.refresh_async(&login.refresh_token).await.unwrap();
+    let rotated = usage(&mut conn);
+    println!("FIGURE family key: {fresh} bytes after login, {rotated} bytes after a rotation");
+    store.remove(claims["sid"].as_str().unwrap()).await.unwrap();
     assert_eq!(keys, FAMILIES as u64);
     // Every key has a TTL: memory follows live sessions, never logins ever made.
     assert_eq!(expires, keys);
