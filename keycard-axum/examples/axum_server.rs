@@ -49,9 +49,12 @@ fn router() -> Result<Router, Error> {
     // One HMAC key that signs and verifies; an RS256 or ES256 key pair works the same way, with
     // the public key given to the validator.
     let key = HmacKey::generate(Algorithm::HS256)?;
+    // No grace period, so that a replay is refused at once in this demo; a service keeps the
+    // default (30 s), under which a client's concurrent refreshes get the same pair.
     let issuer = TokenIssuer::builder(key.clone(), key)
         .issuer("https://auth.example.com")
         .audience("api")
+        .grace_period(keycard::time::Duration::ZERO)
         .build()?;
     // The API's side: access tokens of this issuer (revocations included), realm "api".
     let auth = Authorizer::new(issuer.access_validator().build()?);

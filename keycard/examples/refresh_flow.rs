@@ -18,9 +18,11 @@ struct Caller {
 fn main() -> Result<(), Error> {
     // The authorization server: one signing key, access tokens for "api", 15 min / 14 days.
     let key = HmacKey::generate(keycard::Algorithm::HS256)?;
+    // The grace period (default 30 s) is 1 s here, so that step 4 need not wait long.
     let issuer = TokenIssuer::builder(key.clone(), key)
         .issuer("https://auth.example.com")
         .audience("api")
+        .grace_period(time::Duration::seconds(1))
         .build()?;
 
     // The API: accepts only access tokens (`typ: at+jwt`) that carry the `read` scope and are
@@ -62,7 +64,13 @@ fn main() -> Result<(), Error> {
         source.token()? == access
     );
 
-    println!("\n4. an attacker replays the refresh token from step 1, already rotated");
+    println!("\n4. the refresh token from step 1, already rotated, comes back");
+    report(
+        "   at once (a concurrent request of the client): the pair already issued",
+        issuer.refresh(&pair.refresh_token).map(|_| ()),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    println!("   after the grace period it can only be a replay (an attacker):");
     report(
         "   refresh with the old token",
         issuer.refresh(&pair.refresh_token).map(|_| ()),

@@ -158,7 +158,8 @@ pub use keys::{
 };
 pub use lifecycle::{
     Family, FamilyStore, Lease, MemoryFamilyStore, MemoryRevocationStore, RevocationStore,
-    Superseded, TokenIssuer, TokenIssuerBuilder, TokenKind, TokenPair, TokenSource,
+    StoreFuture, Superseded, TokenIssuer, TokenIssuerBuilder, TokenKind, TokenPair, TokenSource,
+    TokenSourceBuilder,
 };
 pub use token::{unverified, Audience, Builder, Claims, Header, NumericDate};
 pub use validation::{

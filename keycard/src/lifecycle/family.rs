@@ -2,14 +2,14 @@
 //! record it keeps, and the in-memory default.
 
 use std::fmt;
+use std::future::ready;
 use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::memory::ExpiringMap;
-use super::TokenPair;
-use crate::error::Error;
+use super::{StoreFuture, TokenPair};
 use crate::token::claims::NumericDate;
 
 /// One login session as a [`FamilyStore`] keeps it: which refresh token may be used next.
@@ -23,8 +23,15 @@ use crate::token::claims::NumericDate;
 pub struct Family {
     /// The `jti` of the one refresh token of this family that is still unused.
     pub current: String,
-    /// When that token expires; after this the family can be forgotten.
+    /// When the family can be forgotten: when that token expires, or earlier at the session's
+    /// idle timeout. A store keeps the family at least until then (a TTL of
+    /// `expires_at - now`), and the issuer refuses to rotate it from then on.
     pub expires_at: NumericDate,
+    /// The session's absolute end, when the issuer has a
+    /// [`session_lifetime`](crate::TokenIssuerBuilder::session_lifetime): fixed at login, no
+    /// rotation moves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_ends_at: Option<NumericDate>,
     /// The token `current` replaced, while the grace interval lasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Superseded>,
@@ -59,36 +66,49 @@ pub struct Superseded {
 /// # On Redis or SQL
 /// Two records are the same state exactly when their `current` fields are equal (every rotation
 /// writes a new, random `current`), so that is what a store compares:
+/// - Redis: the `keycard-redis` crate (a hash per family, a Lua script per rotation, a TTL at
+///   `expires_at`).
 /// - SQL: `UPDATE families SET current = $new_current, record = $new_json, expires_at = $exp
 ///   WHERE id = $id AND current = $expected_current`, and the swap succeeded when one row
 ///   changed. `insert` is an `INSERT`, `remove` a `DELETE`, plus a periodic
 ///   `DELETE ... WHERE expires_at < now()`.
-/// - Redis: keep the record as JSON (`serde_json::to_string(&family)`) under `family:{id}` with
-///   `PXAT expires_at`, and swap with a Lua script, which Redis runs atomically:
-///   `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PXAT',
-///   ARGV[3]) return 1 else return 0 end` (pass the expected and new JSON).
+///
+/// Every method returns a boxed future ([`StoreFuture`]) so that the trait stays object-safe and
+/// a store on the network never blocks a runtime thread; an in-memory store returns a future
+/// that is ready at once. `keycard-redis` implements this trait on Redis (a Lua script per
+/// rotation).
 ///
 /// An error from the store fails the refresh with [`ErrorKind::Store`](crate::ErrorKind::Store);
 /// nothing is issued.
 pub trait FamilyStore: fmt::Debug + Send + Sync {
     /// Records a new family under `id`.
-    fn insert(&self, id: &str, family: Family, now: OffsetDateTime) -> Result<(), Error>;
+    fn insert<'a>(
+        &'a self,
+        id: &'a str,
+        family: Family,
+        now: OffsetDateTime,
+    ) -> StoreFuture<'a, ()>;
 
     /// The family `id`, if it exists.
-    fn get(&self, id: &str) -> Result<Option<Family>, Error>;
+    fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Family>>;
 
     /// Atomically replaces the family `id` by `new` if it is still `expected` (compare by
     /// `current`), and says whether it did. `Ok(false)` when the family changed or is gone.
-    fn compare_and_set(
-        &self,
-        id: &str,
-        expected: &Family,
+    fn compare_and_set<'a>(
+        &'a self,
+        id: &'a str,
+        expected: &'a Family,
         new: Family,
         now: OffsetDateTime,
-    ) -> Result<bool, Error>;
+    ) -> StoreFuture<'a, bool>;
 
-    /// Forgets the family `id`, so that none of its refresh tokens works again.
-    fn remove(&self, id: &str) -> Result<(), Error>;
+    /// Forgets the family `id`, so that none of its refresh tokens works again. The issuer
+    /// revokes the session (`sid`) first, so a failure here fails the operation with the
+    /// session's access tokens already refused; its refresh tokens are refused by that `sid`
+    /// while it lasts (the access-token lifetime), so a store whose removal can fail should
+    /// delete the family together with the session revocation, as `keycard-redis` does in one
+    /// script.
+    fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()>;
 }
 
 /// The default [`FamilyStore`]: a map in memory, in this process only.
@@ -97,9 +117,19 @@ pub trait FamilyStore: fmt::Debug + Send + Sync {
 /// number of live sessions, not the number of logins ever made; a hard capacity (default
 /// [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY)) refuses new logins with
 /// [`ErrorKind::Store`](crate::ErrorKind::Store) rather than forget live sessions.
-#[derive(Debug)]
 pub struct MemoryFamilyStore {
     families: Mutex<ExpiringMap<Family>>,
+}
+
+/// Sizes only: the map holds session ids and refresh-token ids, which are never printed.
+impl fmt::Debug for MemoryFamilyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let families = self.lock();
+        f.debug_struct("MemoryFamilyStore")
+            .field("len", &families.len())
+            .field("capacity", &families.capacity())
+            .finish()
+    }
 }
 
 impl Default for MemoryFamilyStore {
@@ -142,35 +172,43 @@ impl MemoryFamilyStore {
 }
 
 impl FamilyStore for MemoryFamilyStore {
-    fn insert(&self, id: &str, family: Family, now: OffsetDateTime) -> Result<(), Error> {
+    fn insert<'a>(
+        &'a self,
+        id: &'a str,
+        family: Family,
+        now: OffsetDateTime,
+    ) -> StoreFuture<'a, ()> {
         let until = family.expires_at.to_datetime();
-        self.lock().insert(id, family, until, now)
+        Box::pin(ready(self.lock().insert(id, family, until, now)))
     }
 
-    fn get(&self, id: &str) -> Result<Option<Family>, Error> {
-        Ok(self.lock().get(id).map(|(family, _)| family.clone()))
+    fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Family>> {
+        Box::pin(ready(Ok(self
+            .lock()
+            .get(id)
+            .map(|(family, _)| family.clone()))))
     }
 
-    fn compare_and_set(
-        &self,
-        id: &str,
-        expected: &Family,
+    fn compare_and_set<'a>(
+        &'a self,
+        id: &'a str,
+        expected: &'a Family,
         new: Family,
         now: OffsetDateTime,
-    ) -> Result<bool, Error> {
+    ) -> StoreFuture<'a, bool> {
         let mut families = self.lock();
-        match families.get(id) {
+        let result = match families.get(id) {
             Some((stored, _)) if stored.current == expected.current => {
                 let until = new.expires_at.to_datetime();
-                families.insert(id, new, until, now)?;
-                Ok(true)
+                families.insert(id, new, until, now).map(|()| true)
             }
             _ => Ok(false),
-        }
+        };
+        Box::pin(ready(result))
     }
 
-    fn remove(&self, id: &str) -> Result<(), Error> {
+    fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()> {
         self.lock().remove(id);
-        Ok(())
+        Box::pin(ready(Ok(())))
     }
 }

@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::family::{Family, FamilyStore, MemoryFamilyStore, Superseded};
 use super::revocation::{MemoryRevocationStore, RevocationStore};
-use super::TokenKind;
+use super::{block_on, TokenKind};
 use crate::clock::{later, whole_seconds, Clock, FixedClock, SharedClock, SystemClock};
 use crate::error::{echo, revoked, Error, ErrorKind};
 use crate::keys::random_id;
@@ -78,8 +78,22 @@ const RESERVED: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "s
 ///   its whole session) and [`revoke_subject`](Self::revoke_subject) (sign out everywhere), kept
 ///   in a [`RevocationStore`] that validators check.
 ///
-/// Defaults: access tokens live 15 minutes, refresh tokens 14 days (renewed at each rotation), no
-/// grace period, in-memory stores, the system clock. Cheap to clone; share it.
+/// - **Session limits** (optional): an absolute [`session_lifetime`](TokenIssuerBuilder::session_lifetime)
+///   that no rotation extends, and an [`idle_timeout`](TokenIssuerBuilder::idle_timeout) after
+///   which an unused session ends. Both live in the family record, so every instance sharing the
+///   store enforces them.
+/// - **Async and sync**: [`issue_async`](Self::issue_async), [`refresh_async`](Self::refresh_async),
+///   [`revoke_async`](Self::revoke_async) and [`revoke_subject_async`](Self::revoke_subject_async)
+///   await the stores (use them with a store on the network); [`issue`](Self::issue),
+///   [`refresh`](Self::refresh), [`revoke`](Self::revoke) and
+///   [`revoke_subject`](Self::revoke_subject) block the calling thread until the stores answer,
+///   which with the in-memory stores is at once. Never call the blocking ones on an async
+///   runtime's thread with a network store.
+///
+/// Defaults: access tokens live 15 minutes, refresh tokens 14 days (renewed at each rotation), a
+/// grace period of [`DEFAULT_GRACE`](Self::DEFAULT_GRACE) (30 s), no session limit, in-memory
+/// stores, the system clock. Cheap to clone; share it. `Debug` shows the configuration and the
+/// stores' sizes, never a session or token id.
 ///
 /// ```
 /// use keycard::{Algorithm, ErrorKind, HmacKey, TokenIssuer};
@@ -96,17 +110,45 @@ const RESERVED: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "s
 /// assert_eq!(claims.subject.as_deref(), Some("user-42"));
 ///
 /// let next = issuer.refresh(&login.refresh_token)?; // rotate
-/// let reused = issuer.refresh(&login.refresh_token).unwrap_err(); // replay: theft assumed
+/// // A concurrent repeat within the grace period receives the same pair...
+/// assert_eq!(issuer.refresh(&login.refresh_token)?, next);
+/// # Ok::<(), keycard::Error>(())
+/// ```
+///
+/// ...and a replay after it is reuse: theft is assumed and the session ends. Here without a grace
+/// period, to show it at once:
+///
+/// ```
+/// use keycard::{Algorithm, ErrorKind, HmacKey, TokenIssuer};
+/// use time::Duration;
+///
+/// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
+/// let issuer = TokenIssuer::builder(key.clone(), key)
+///     .issuer("https://auth.example.com")
+///     .audience("api")
+///     .grace_period(Duration::ZERO)
+///     .build()?;
+/// let login = issuer.issue("user-42", &())?;
+/// let next = issuer.refresh(&login.refresh_token)?;
+/// let reused = issuer.refresh(&login.refresh_token).unwrap_err();
 /// assert_eq!(reused.kind(), ErrorKind::RefreshReuse);
 /// assert_eq!(issuer.refresh(&next.refresh_token).unwrap_err().kind(), ErrorKind::Revoked);
 /// # Ok::<(), keycard::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TokenIssuer {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+impl fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The validators only repeat the configuration; the stores print their sizes.
+        f.debug_struct("TokenIssuer")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     /// The configuration, as checked by [`TokenIssuerBuilder::build`].
     config: TokenIssuerBuilder,
@@ -126,7 +168,10 @@ pub struct TokenIssuerBuilder {
     audiences: Vec<String>,
     access_lifetime: Duration,
     refresh_lifetime: Duration,
-    grace: Duration,
+    /// `None`: the default, [`TokenIssuer::DEFAULT_GRACE`] or less for short access tokens.
+    grace: Option<Duration>,
+    session_lifetime: Option<Duration>,
+    idle_timeout: Option<Duration>,
     families: Arc<dyn FamilyStore>,
     revocations: Arc<dyn RevocationStore>,
     clock: SharedClock,
@@ -137,6 +182,19 @@ impl TokenIssuer {
     pub const DEFAULT_ACCESS_LIFETIME: Duration = Duration::minutes(15);
     /// The default refresh-token lifetime: 14 days.
     pub const DEFAULT_REFRESH_LIFETIME: Duration = Duration::days(14);
+    /// The default grace period: 30 seconds (as Okta's default), or half the access-token
+    /// lifetime when that is shorter.
+    ///
+    /// Why not zero: a client whose requests refresh at once (several tabs, a retry after a
+    /// timeout, parallel API calls that all saw the expiry) presents one refresh token several
+    /// times within milliseconds. With no grace that is indistinguishable from theft, so the
+    /// session ends for a well-behaved client, winner included. Within the grace period a repeat
+    /// receives the pair already issued, nothing new; a replay after it still revokes the
+    /// session. The price is that a thief who replays a stolen refresh token within 30 s of its
+    /// rotation receives the same live pair as the client (as with Okta and Auth0's reuse
+    /// interval); set [`grace_period`](TokenIssuerBuilder::grace_period) to zero to refuse
+    /// every repeat.
+    pub const DEFAULT_GRACE: Duration = Duration::seconds(30);
 
     /// Starts an issuer that signs with `signer` and checks its own refresh tokens with
     /// `verifier`, the matching public key (for an [`HmacKey`](crate::HmacKey), the same key).
@@ -151,7 +209,9 @@ impl TokenIssuer {
             audiences: Vec::new(),
             access_lifetime: Self::DEFAULT_ACCESS_LIFETIME,
             refresh_lifetime: Self::DEFAULT_REFRESH_LIFETIME,
-            grace: Duration::ZERO,
+            grace: None,
+            session_lifetime: None,
+            idle_timeout: None,
             families: Arc::new(MemoryFamilyStore::new()),
             revocations: Arc::new(MemoryRevocationStore::new()),
             clock: SharedClock(Arc::new(SystemClock)),
@@ -174,7 +234,8 @@ impl TokenIssuer {
         Arc::clone(&self.inner.config.revocations)
     }
 
-    /// Signs `subject` in: starts a session and returns its first pair.
+    /// Signs `subject` in: starts a session and returns its first pair. Blocks until the family
+    /// store answers; see [`issue_async`](Self::issue_async).
     ///
     /// `claims` (anything that serializes to a JSON object, or `()` for none) go into both tokens
     /// and are carried through every rotation, for instance `{"scope": "read write"}`.
@@ -184,55 +245,67 @@ impl TokenIssuer {
     /// writes (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `sid`); [`ErrorKind::Store`] when
     /// the session cannot be recorded; [`ErrorKind::Signing`] from the signer.
     pub fn issue(&self, subject: &str, claims: &impl Serialize) -> Result<TokenPair, Error> {
-        let extra = match serde_json::to_value(claims) {
-            Ok(Value::Object(map)) => map,
-            Ok(Value::Null) => Map::new(),
-            Ok(_) => {
-                return Err(Error::configuration(
-                    "claims must serialize to a JSON object",
-                ))
-            }
-            Err(e) => {
-                return Err(Error::configuration(format!(
-                    "claims cannot be serialized: {e}"
-                )))
-            }
-        };
-        if let Some(name) = RESERVED.iter().find(|name| extra.contains_key(**name)) {
-            return Err(Error::configuration(format!(
-                "claim `{name}` is written by the issuer and cannot be set at login"
-            )));
-        }
-        if subject.is_empty() {
-            return Err(Error::configuration("the subject must not be empty"));
-        }
+        block_on(self.issue_async(subject, claims))
+    }
+
+    /// [`issue`](Self::issue), awaiting the family store instead of blocking.
+    ///
+    /// # Errors
+    /// As [`issue`](Self::issue).
+    pub async fn issue_async(
+        &self,
+        subject: &str,
+        claims: &impl Serialize,
+    ) -> Result<TokenPair, Error> {
+        let extra = login_claims(subject, claims)?;
         let inner = &*self.inner;
         let now = whole_seconds(inner.config.clock.now());
         let session = random_id()?;
-        let (pair, family) = inner.mint(subject, &session, &extra, now)?;
-        inner.config.families.insert(&session, family, now)?;
+        let ends = inner
+            .config
+            .session_lifetime
+            .map(|lifetime| NumericDate::from(later(now, lifetime)));
+        let (pair, family) = inner.mint(subject, &session, &extra, now, ends)?;
+        inner.config.families.insert(&session, family, now).await?;
         Ok(pair)
     }
 
     /// Exchanges a refresh token for a new pair and retires it (rotation, RFC 9700 §4.14.2).
+    /// Blocks until the stores answer; see [`refresh_async`](Self::refresh_async).
     ///
     /// # Errors
     /// - [`ErrorKind::RefreshReuse`]: the token was already exchanged (outside the grace
     ///   period). The whole session is revoked: its refresh tokens and its access tokens.
-    /// - [`ErrorKind::Revoked`]: the session was revoked or has ended, or the subject was
-    ///   signed out everywhere after the token was issued.
+    /// - [`ErrorKind::Revoked`]: the session was revoked or has ended (idle timeout, session
+    ///   lifetime), or the subject was signed out everywhere after the token was issued.
     /// - Any error of [`Validator::verify`]: an expired, forged or wrong-kind token
     ///   ([`ErrorKind::TokenType`] for an access token), ...
-    /// - [`ErrorKind::Store`] from the stores; nothing is issued then.
+    /// - [`ErrorKind::Store`] from the stores; nothing is issued then. When a reuse cannot be
+    ///   recorded as a revoked session, the family is kept, so the next replay tries again.
     pub fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error> {
+        block_on(self.refresh_async(refresh_token))
+    }
+
+    /// [`refresh`](Self::refresh), awaiting the stores instead of blocking.
+    ///
+    /// # Errors
+    /// As [`refresh`](Self::refresh).
+    pub async fn refresh_async(&self, refresh_token: &str) -> Result<TokenPair, Error> {
         let inner = &*self.inner;
         let mut claims: Map<String, Value> = inner.refresh_tokens.verify(refresh_token)?;
         let jti = string_claim(&claims, "jti")?;
         let session = string_claim(&claims, "sid")?;
         let subject = string_claim(&claims, "sub")?;
+        // The second the presented token was issued in; the validator has checked its type.
+        let issued = claims.get("iat").and_then(Value::as_f64).map(f64::floor);
         for name in RESERVED {
             claims.remove(name);
         }
+        let presented = Presented {
+            session: &session,
+            subject: &subject,
+            issued,
+        };
 
         // Read, decide, compare-and-set; a failed swap means another request rotated the family
         // first, and reading again sees its outcome. Two rounds always suffice for one token.
@@ -240,35 +313,46 @@ impl TokenIssuer {
             let family = inner
                 .config
                 .families
-                .get(&session)?
+                .get(&session)
+                .await?
                 .ok_or_else(|| revoked("sid", &session, None))?;
             let now = whole_seconds(inner.config.clock.now());
+            if now >= family.expires_at.to_datetime() {
+                // Idle timeout or session end: a store may keep the record a little past it.
+                return Err(revoked("sid", &session, None));
+            }
             if family.current == jti {
-                let (pair, mut next) = inner.mint(&subject, &session, &claims, now)?;
-                if inner.config.grace.is_positive() {
+                let (pair, mut next) =
+                    inner.mint(&subject, &session, &claims, now, family.session_ends_at)?;
+                let grace = inner.config.grace();
+                if grace.is_positive() {
                     next.previous = Some(Superseded {
                         jti: jti.clone(),
-                        until: NumericDate::from(later(now, inner.config.grace)),
+                        until: NumericDate::from(later(now, grace)),
                         successor: pair.clone(),
                     });
                 }
                 if inner
                     .config
                     .families
-                    .compare_and_set(&session, &family, next, now)?
+                    .compare_and_set(&session, &family, next, now)
+                    .await?
                 {
+                    inner.still_live(&presented).await?;
                     return Ok(pair);
                 }
                 continue;
             }
             if let Some(previous) = family.previous.filter(|p| p.jti == jti) {
                 if now < previous.until.to_datetime() {
+                    inner.still_live(&presented).await?;
                     return Ok(previous.successor);
                 }
             }
             // A retired refresh token came back: it was stolen, or the client was. Revoke the
-            // whole session (RFC 9700 §4.14.2).
-            inner.revoke_session(&session, now)?;
+            // whole session (RFC 9700 §4.14.2); if that cannot be recorded, fail with the store
+            // error and keep the family, so that nothing of the session is forgotten.
+            inner.revoke_session(&session).await?;
             return Err(Error::RefreshReuse {
                 session: echo(&session),
             });
@@ -278,19 +362,27 @@ impl TokenIssuer {
 
     /// Revokes a token this issuer minted (RFC 7009 §2.1): an access token until it expires, or a
     /// refresh token together with its whole session, access tokens included. Revoking a token
-    /// that is already revoked or expired succeeds and does nothing.
+    /// that is already revoked or expired succeeds and does nothing. Blocks until the stores
+    /// answer; see [`revoke_async`](Self::revoke_async).
     ///
     /// # Errors
     /// Any error of [`Validator::verify`] other than expiry or revocation (a token this issuer
     /// did not mint is refused); [`ErrorKind::Store`] from the stores.
     pub fn revoke(&self, token: &str) -> Result<(), Error> {
+        block_on(self.revoke_async(token))
+    }
+
+    /// [`revoke`](Self::revoke), awaiting the stores instead of blocking.
+    ///
+    /// # Errors
+    /// As [`revoke`](Self::revoke).
+    pub async fn revoke_async(&self, token: &str) -> Result<(), Error> {
         let inner = &*self.inner;
         let header = crate::token::unverified::decode_header(token)?;
         // Routing only: the validator chosen checks `typ` again, after the signature.
         let is_refresh = header
             .token_type()
             .is_some_and(|typ| typ.eq_ignore_ascii_case(TokenKind::Refresh.typ()));
-        let now = whole_seconds(inner.config.clock.now());
         if is_refresh {
             let claims: Map<String, Value> = match inner.refresh_tokens.verify(token) {
                 Err(e) if matches!(e.kind(), ErrorKind::Expired | ErrorKind::Revoked) => {
@@ -298,7 +390,7 @@ impl TokenIssuer {
                 }
                 other => other?,
             };
-            return inner.revoke_session(&string_claim(&claims, "sid")?, now);
+            return inner.revoke_session(&string_claim(&claims, "sid")?).await;
         }
         let claims: crate::Claims = match inner.access_tokens.verify(token) {
             Err(e) if e.kind() == ErrorKind::Expired => return Ok(()),
@@ -312,81 +404,196 @@ impl TokenIssuer {
         // Kept past `exp` by the largest leeway a validator may allow, during which it would
         // still accept the token (`later`: an `exp` near the year 9999 must not panic).
         let until = later(exp.to_datetime(), MAX_LEEWAY);
-        inner.config.revocations.revoke_id(&jti, until, now)
+        let now = whole_seconds(inner.config.clock.now());
+        inner
+            .config
+            .revocations
+            .revoke_token(&jti, until, now)
+            .await
     }
 
     /// Signs `subject` out everywhere (after a password change, say): every token of the subject
-    /// issued up to now, access and refresh alike, is refused from now on. Tokens issued within
-    /// the current second are refused too (`iat` has whole seconds), so sign in again a second
-    /// later.
+    /// issued up to now, access and refresh alike, is refused from now on, and so is every token
+    /// a refresh already in flight mints. Tokens issued within the current second are refused
+    /// too, whatever the fraction of their `iat`, so sign in again a second later. Blocks until
+    /// the store answers; see [`revoke_subject_async`](Self::revoke_subject_async).
     ///
     /// # Errors
     /// [`ErrorKind::Store`] from the revocation store.
     pub fn revoke_subject(&self, subject: &str) -> Result<(), Error> {
-        let inner = &*self.inner;
-        let now = inner.config.clock.now();
-        let cutoff = whole_seconds(now);
-        let until = later(
-            cutoff,
-            inner.config.refresh_lifetime.saturating_add(MAX_LEEWAY),
-        );
-        inner
-            .config
-            .revocations
-            .revoke_subject(subject, cutoff, until, now)
+        block_on(self.revoke_subject_async(subject))
     }
+
+    /// [`revoke_subject`](Self::revoke_subject), awaiting the store instead of blocking.
+    ///
+    /// # Errors
+    /// As [`revoke_subject`](Self::revoke_subject).
+    pub async fn revoke_subject_async(&self, subject: &str) -> Result<(), Error> {
+        let inner = &*self.inner;
+        // Two writes. A refresh in flight reads the cutoff after its compare-and-set: if it
+        // reads after the first write, it sees the cutoff and ends the session itself; if
+        // before, it read its clock (for the new tokens' `iat`) before that write, so before the
+        // second clock reading here, whose cutoff therefore covers the new tokens.
+        let first = inner.cutoff_now(subject).await?;
+        let second = end_of_second(inner.config.clock.now());
+        if second > first {
+            inner.cutoff_now(subject).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The claims a refresh presented, for the checks after its compare-and-set.
+struct Presented<'a> {
+    session: &'a str,
+    subject: &'a str,
+    /// The whole second of its `iat`, if it had one.
+    issued: Option<f64>,
+}
+
+/// Checks and converts the claims of a login.
+fn login_claims(subject: &str, claims: &impl Serialize) -> Result<Map<String, Value>, Error> {
+    let extra = match serde_json::to_value(claims) {
+        Ok(Value::Object(map)) => map,
+        Ok(Value::Null) => Map::new(),
+        Ok(_) => {
+            return Err(Error::configuration(
+                "claims must serialize to a JSON object",
+            ))
+        }
+        Err(e) => {
+            return Err(Error::configuration(format!(
+                "claims cannot be serialized: {e}"
+            )))
+        }
+    };
+    if let Some(name) = RESERVED.iter().find(|name| extra.contains_key(**name)) {
+        return Err(Error::configuration(format!(
+            "claim `{name}` is written by the issuer and cannot be set at login"
+        )));
+    }
+    if subject.is_empty() {
+        return Err(Error::configuration("the subject must not be empty"));
+    }
+    Ok(extra)
+}
+
+/// The last instant of the second `t` falls in: a subject cutoff, so that `iat <= cutoff` refuses
+/// a token minted in the cutoff's second whatever the fraction of its `iat`.
+fn end_of_second(t: OffsetDateTime) -> OffsetDateTime {
+    let whole = whole_seconds(t);
+    whole
+        .checked_add(Duration::nanoseconds(999_999_999))
+        .unwrap_or(whole)
 }
 
 impl Inner {
     /// Mints the pair of session `session` at `now` and the family record whose current token is
-    /// the new refresh token.
+    /// the new refresh token. Neither token outlives the session's end `ends`.
     fn mint(
         &self,
         subject: &str,
         session: &str,
         extra: &Map<String, Value>,
         now: OffsetDateTime,
+        ends: Option<NumericDate>,
     ) -> Result<(TokenPair, Family), Error> {
+        let config = &self.config;
+        let left = ends.map(|end| end.to_datetime() - now);
+        if left.is_some_and(|left| !left.is_positive()) {
+            return Err(revoked("sid", session, None));
+        }
+        let cap = |lifetime: Duration| left.map_or(lifetime, |left| lifetime.min(left));
+        let access_lifetime = cap(config.access_lifetime);
+        let refresh_lifetime = cap(config.refresh_lifetime);
         let common = Builder::new()
             .clock(FixedClock(now))
             .claims(extra)
-            .issuer(self.config.issuer.as_str())
+            .issuer(config.issuer.as_str())
             .subject(subject)
             .claim("sid", session);
         let mut access = common
             .clone()
             .token_type(TokenKind::Access)
             .jwt_id(random_id()?)
-            .expires_in(self.config.access_lifetime);
-        for audience in &self.config.audiences {
+            .expires_in(access_lifetime);
+        for audience in &config.audiences {
             access = access.audience(audience.as_str());
         }
         let refresh_jti = random_id()?;
         let refresh_token = common
             .token_type(TokenKind::Refresh)
-            .audience(self.config.issuer.as_str())
+            .audience(config.issuer.as_str())
             .jwt_id(refresh_jti.as_str())
-            .expires_in(self.config.refresh_lifetime)
-            .sign(&*self.config.signer)?;
+            .expires_in(refresh_lifetime)
+            .sign(&*config.signer)?;
         let pair = TokenPair {
-            access_token: access.sign(&*self.config.signer)?,
+            access_token: access.sign(&*config.signer)?,
             refresh_token,
-            expires_in: self.config.access_lifetime,
+            expires_in: access_lifetime,
         };
+        let family_lifetime = config
+            .idle_timeout
+            .map_or(refresh_lifetime, |idle| refresh_lifetime.min(idle));
         let family = Family {
             current: refresh_jti,
-            expires_at: NumericDate::from(later(now, self.config.refresh_lifetime)),
+            expires_at: NumericDate::from(later(now, family_lifetime)),
+            session_ends_at: ends,
             previous: None,
         };
         Ok((pair, family))
     }
 
-    /// Ends session `session`: its refresh tokens by forgetting the family, its access tokens by
-    /// revoking the `sid` they carry until the last of them has expired.
-    fn revoke_session(&self, session: &str, now: OffsetDateTime) -> Result<(), Error> {
-        self.config.families.remove(session)?;
+    /// Ends session `session`: first its access tokens, by revoking the `sid` they carry until
+    /// the last of them has expired; then its refresh tokens, by forgetting the family. In that
+    /// order, so that a failure leaves the session revoked with its family (the operation fails
+    /// with `store`, and a retry or the next replay completes it), or untouched, but never
+    /// forgotten with its access tokens still valid.
+    async fn revoke_session(&self, session: &str) -> Result<(), Error> {
+        let now = whole_seconds(self.config.clock.now());
         let until = later(now, self.config.access_lifetime.saturating_add(MAX_LEEWAY));
-        self.config.revocations.revoke_id(session, until, now)
+        self.config
+            .revocations
+            .revoke_session(session, until, now)
+            .await?;
+        self.config.families.remove(session).await
+    }
+
+    /// After a compare-and-set, reads the subject's cutoff from the revocation store itself
+    /// (not the validator's view, which may lag on another instance): if the subject signed out
+    /// at or after the presented token's second, ends the session, so that the pair just minted
+    /// (and any later one) is refused too, and refuses the refresh. A session revoked meanwhile
+    /// needs no check: its `sid` refuses its access tokens, and the family a refresh token needs
+    /// is gone.
+    async fn still_live(&self, presented: &Presented<'_>) -> Result<(), Error> {
+        let revocations = &self.config.revocations;
+        if let Some(cutoff) = revocations.fetch_subject_cutoff(presented.subject).await? {
+            #[allow(clippy::cast_precision_loss)] // Seconds within ±253e9: exact in an f64.
+            let cutoff_second = cutoff.unix_timestamp() as f64;
+            if presented
+                .issued
+                .is_none_or(|issued| issued <= cutoff_second)
+            {
+                self.revoke_session(presented.session).await?;
+                return Err(revoked("sub", presented.subject, Some(cutoff)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the subject cutoff at the end of the current second, and returns it.
+    async fn cutoff_now(&self, subject: &str) -> Result<OffsetDateTime, Error> {
+        let now = self.config.clock.now();
+        let cutoff = end_of_second(now);
+        let until = later(
+            cutoff,
+            self.config.refresh_lifetime.saturating_add(MAX_LEEWAY),
+        );
+        self.config
+            .revocations
+            .revoke_subject(subject, cutoff, until, now)
+            .await?;
+        Ok(cutoff)
     }
 }
 
@@ -425,11 +632,34 @@ impl TokenIssuerBuilder {
     }
 
     /// For how long a refresh token just rotated may be presented again and return the pair
-    /// already issued for it, instead of counting as reuse (default zero: off). Meant for a
-    /// client's concurrent retries, so seconds, and shorter than the access-token lifetime.
+    /// already issued for it, instead of counting as reuse (default
+    /// [`TokenIssuer::DEFAULT_GRACE`], 30 s, or half the access-token lifetime when shorter;
+    /// zero turns it off). Meant for a client's concurrent requests and retries, so seconds, and
+    /// shorter than the access-token lifetime.
     pub fn grace_period(mut self, grace: Duration) -> Self {
-        self.grace = grace;
+        self.grace = Some(grace);
         self
+    }
+
+    /// Ends every session this long after its login, however often it is refreshed (default:
+    /// no limit but the refresh tokens' own lifetime). No rotation extends a session past it:
+    /// the last tokens minted expire at the session's end.
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = Some(lifetime);
+        self
+    }
+
+    /// Ends a session that has not been refreshed for this long (default: the refresh-token
+    /// lifetime). The family record expires then, on every instance that shares the store.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// The grace period in force.
+    fn grace(&self) -> Duration {
+        self.grace
+            .unwrap_or_else(|| TokenIssuer::DEFAULT_GRACE.min(self.access_lifetime / 2_i32))
     }
 
     /// Keeps refresh-token families in `store` instead of in memory.
@@ -455,8 +685,8 @@ impl TokenIssuerBuilder {
     /// # Errors
     /// [`ErrorKind::Configuration`] without an issuer or an audience, for an audience equal to
     /// the issuer, for lifetimes that are not positive or an access lifetime not shorter than
-    /// the refresh lifetime, or for a grace period that is negative or not shorter than the
-    /// access lifetime.
+    /// the refresh lifetime, for a grace period that is negative or not shorter than the
+    /// access lifetime, or for a session lifetime or idle timeout that is not positive.
     pub fn build(self) -> Result<TokenIssuer, Error> {
         let problem = if self.issuer.is_empty() {
             Some("an issuer identifier is required (RFC 9068 §2.2)")
@@ -470,8 +700,12 @@ impl TokenIssuerBuilder {
             Some("the access-token lifetime must be positive")
         } else if self.refresh_lifetime <= self.access_lifetime {
             Some("refresh tokens must outlive access tokens")
-        } else if self.grace.is_negative() || self.grace >= self.access_lifetime {
+        } else if self.grace().is_negative() || self.grace() >= self.access_lifetime {
             Some("the grace period must be between zero and the access-token lifetime")
+        } else if self.session_lifetime.is_some_and(|l| !l.is_positive()) {
+            Some("the session lifetime must be positive")
+        } else if self.idle_timeout.is_some_and(|t| !t.is_positive()) {
+            Some("the idle timeout must be positive")
         } else {
             None
         };

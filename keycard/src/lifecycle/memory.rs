@@ -13,8 +13,8 @@ use crate::error::Error;
 /// Below this many entries the map is not pruned: a scan would cost more than the memory.
 pub(crate) const PRUNE_FLOOR: usize = 1024;
 
-/// Entries with an expiry, pruned as the map grows.
-#[derive(Debug)]
+/// Entries with an expiry, pruned as the map grows. No `Debug`: its keys are session and token
+/// ids, which the stores never print.
 pub(crate) struct ExpiringMap<V> {
     entries: HashMap<String, (V, OffsetDateTime)>,
     prune_at: usize,
@@ -39,6 +39,10 @@ impl<V> ExpiringMap<V> {
 
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
     }
 
     pub(crate) fn remove(&mut self, key: &str) {

@@ -2,10 +2,19 @@
 //! detection ([`TokenIssuer`]), revocation ([`RevocationStore`]), the client-side refresh-ahead
 //! cache ([`TokenSource`]), and the extra validator steps for scopes and OpenID Connect ID tokens.
 //!
-//! Each store is one small object-safe trait with a bounded in-memory default; the validator step
-//! in [`Checks`] costs nothing when none of it is configured.
+//! Each store is one small object-safe trait with a bounded in-memory default. The store traits
+//! are asynchronous ([`StoreFuture`]), so that a store on the network (`keycard-redis`) never
+//! blocks a runtime thread; the in-memory stores return futures that are ready at once, and the
+//! issuer's synchronous methods simply wait for them.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+use crate::error::Error;
 
 mod family;
 mod issuer;
@@ -16,7 +25,37 @@ mod source;
 pub use family::{Family, FamilyStore, MemoryFamilyStore, Superseded};
 pub use issuer::{TokenIssuer, TokenIssuerBuilder, TokenPair};
 pub use revocation::{MemoryRevocationStore, RevocationStore};
-pub use source::{Lease, TokenSource};
+pub use source::{Lease, TokenSource, TokenSourceBuilder};
+
+/// What every method of [`FamilyStore`] and [`RevocationStore`] returns: a boxed, `Send` future
+/// of a result, so that the traits stay object-safe without an async-trait crate.
+///
+/// An implementation with nothing to wait for returns `Box::pin(std::future::ready(result))`.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// Runs `future` to completion on the calling thread, parking it while the future waits: the
+/// synchronous methods of [`TokenIssuer`] over the asynchronous store traits. With the memory
+/// stores every future is ready at once, so this never parks.
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => thread::park(),
+        }
+    }
+}
 
 /// The kinds of token a [`TokenIssuer`] mints, told apart by the header's `typ` (explicit typing,
 /// RFC 8725 §3.11) and by their audience.

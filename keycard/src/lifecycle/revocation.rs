@@ -1,86 +1,129 @@
-//! Revocation: the [`RevocationStore`] trait, its in-memory default, and the validator step that
-//! refuses revoked tokens.
+//! Revocation: the [`RevocationStore`] trait (the lifecycle's write side of
+//! [`RevocationList`]) and its in-memory default.
 
-use std::sync::{PoisonError, RwLock};
+use std::fmt;
+use std::future::ready;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use time::OffsetDateTime;
 
 use super::memory::ExpiringMap;
+use super::StoreFuture;
 use crate::error::Error;
 use crate::validation::RevocationList;
 
 /// Where revocations are kept, for [`ValidatorBuilder::revocations`](crate::ValidatorBuilder::revocations)
 /// and [`TokenIssuer`](crate::TokenIssuer).
 ///
-/// Two kinds of entry, each kept only as long as it matters:
-/// - **ids**: a token's `jti`, or a session's `sid` (which revokes every token of the session),
-///   until the time after which those tokens have expired anyway;
+/// Three kinds of entry, in three namespaces (a `jti` equal to a revoked `sid` is not revoked),
+/// each kept only as long as it matters:
+/// - **tokens**: a token's `jti`, until the token has expired anyway;
+/// - **sessions**: a session's `sid`, which revokes every token of the session;
 /// - **subject cutoffs** ("sign out everywhere", a password change): every token of the subject
 ///   issued at or before the cutoff is refused, until the longest-lived of them has expired.
 ///
+/// The writes and [`fetch_subject_cutoff`](Self::fetch_subject_cutoff) are asynchronous (a [`StoreFuture`]): they are what the
+/// issuer awaits, and they read the store itself. The [`RevocationList`] methods the validator
+/// calls are synchronous and must not wait on a network: a shared store answers them from a
+/// local view that a background task keeps in sync (`keycard-redis` does exactly that).
+///
 /// Writes receive `now`, the caller's clock reading, so that a store can prune or set a time to
-/// live (`until - now`); reads must not drop an entry before its `until`. Errors fail closed: the
-/// validator refuses the token with [`ErrorKind::Store`](crate::ErrorKind::Store).
+/// live (`until - now`); reads must not drop an entry before its `until`. A write that cannot be
+/// recorded (a full store, a lost connection) returns [`ErrorKind::Store`](crate::ErrorKind::Store)
+/// and the issuer fails the whole operation closed.
 ///
-/// # On Redis or SQL
-/// Every operation is a single-key write or read, so no transaction is needed:
-/// - Redis: `SET revoked:id:{id} 1 PXAT {until}`; `EXISTS revoked:id:{id}`. For a cutoff, keep
-///   the later of two cutoffs with a small Lua script (`GET`, compare, `SET ... PXAT`), or store
-///   it in a sorted set scored by the cutoff.
-/// - SQL: `INSERT INTO revoked_ids (id, until) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET
-///   until = GREATEST(revoked_ids.until, excluded.until)`, a `SELECT 1 ... WHERE id = $1`, and a
-///   periodic `DELETE ... WHERE until < now()`; the same shape for cutoffs, with
-///   `cutoff = GREATEST(...)`.
-///
-/// Every token a validator checks costs up to three reads (`jti`, `sid`, `sub`); a store on the
-/// network may want a small local cache, at the price of revocations taking effect that much
-/// later.
+/// # On SQL
+/// `INSERT INTO revoked_tokens (jti, until) VALUES ($1, $2) ON CONFLICT (jti) DO UPDATE SET
+/// until = GREATEST(revoked_tokens.until, excluded.until)`, the same for sessions, and for
+/// cutoffs `cutoff = GREATEST(...)`; a periodic `DELETE ... WHERE until < now()`.
 pub trait RevocationStore: RevocationList {
-    /// Refuses every token whose `jti` or `sid` is `id`, at least until `until`.
-    fn revoke_id(&self, id: &str, until: OffsetDateTime, now: OffsetDateTime) -> Result<(), Error>;
+    /// Refuses the token whose `jti` is `jti`, at least until `until`.
+    fn revoke_token<'a>(
+        &'a self,
+        jti: &'a str,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreFuture<'a, ()>;
 
-    /// Whether `id` (a `jti` or a `sid`) is revoked.
-    fn is_revoked_id(&self, id: &str) -> Result<bool, Error>;
+    /// Refuses every token whose `sid` is `sid`, at least until `until`.
+    fn revoke_session<'a>(
+        &'a self,
+        sid: &'a str,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreFuture<'a, ()>;
 
     /// Refuses every token of `subject` issued at or before `cutoff`, at least until `until`.
     /// A store keeps the later of two cutoffs: an earlier one never undoes a later one.
-    fn revoke_subject(
-        &self,
-        subject: &str,
+    fn revoke_subject<'a>(
+        &'a self,
+        subject: &'a str,
         cutoff: OffsetDateTime,
         until: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<(), Error>;
+    ) -> StoreFuture<'a, ()>;
+
+    /// The cutoff of `subject`, read from the store itself (not a local view): the issuer asks
+    /// after each rotation, so that a sign-out that its validator's view has not seen yet still
+    /// ends the session.
+    fn fetch_subject_cutoff<'a>(
+        &'a self,
+        subject: &'a str,
+    ) -> StoreFuture<'a, Option<OffsetDateTime>>;
 }
 
-/// The default [`RevocationStore`]: two maps in memory, in this process only.
+/// The default [`RevocationStore`]: three maps in memory, in this process only.
 ///
 /// Bounded: an entry is pruned once its `until` has passed, so memory follows the number of
 /// revocations still in force, not the number ever made; a hard capacity (default
-/// [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) entries of each kind) refuses new revocations
-/// with [`ErrorKind::Store`](crate::ErrorKind::Store) rather than forget live ones. Several
-/// processes need a shared store instead (see [`RevocationStore`]).
+/// [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) entries of each kind, tokens, sessions and
+/// subjects counted apart) refuses new revocations with
+/// [`ErrorKind::Store`](crate::ErrorKind::Store) rather than forget live ones. Revoking access
+/// tokens therefore never uses up the room that ending sessions needs. Several processes need a
+/// shared store instead (`keycard-redis`).
+///
+/// `Debug` shows sizes only, never the ids it holds.
 ///
 /// ```
-/// use keycard::{MemoryRevocationStore, RevocationStore};
+/// use keycard::{MemoryRevocationStore, RevocationList, RevocationStore};
 /// use time::{Duration, OffsetDateTime};
 ///
+/// # fn wait<T>(mut f: keycard::StoreFuture<'_, T>) -> Result<T, keycard::Error> {
+/// #     // The memory store's futures are ready at once.
+/// #     let waker = std::task::Waker::noop();
+/// #     match f.as_mut().poll(&mut std::task::Context::from_waker(&waker)) {
+/// #         std::task::Poll::Ready(v) => v,
+/// #         std::task::Poll::Pending => unreachable!(),
+/// #     }
+/// # }
 /// let store = MemoryRevocationStore::new();
 /// let now = OffsetDateTime::now_utc();
-/// store.revoke_id("token-1", now + Duration::minutes(15), now)?;
-/// assert!(store.is_revoked_id("token-1")?);
-/// assert!(!store.is_revoked_id("token-2")?);
+/// wait(store.revoke_token("token-1", now + Duration::minutes(15), now))?;
+/// assert!(store.is_token_revoked("token-1")?);
+/// assert!(!store.is_token_revoked("token-2")?);
+/// assert!(!store.is_session_revoked("token-1")?); // another namespace
 /// # Ok::<(), keycard::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct MemoryRevocationStore {
     maps: RwLock<Maps>,
 }
 
-#[derive(Debug)]
 struct Maps {
-    ids: ExpiringMap<()>,
+    tokens: ExpiringMap<()>,
+    sessions: ExpiringMap<()>,
     subjects: ExpiringMap<OffsetDateTime>,
+}
+
+impl fmt::Debug for MemoryRevocationStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let maps = self.read();
+        f.debug_struct("MemoryRevocationStore")
+            .field("tokens", &maps.tokens.len())
+            .field("sessions", &maps.sessions.len())
+            .field("subjects", &maps.subjects.len())
+            .field("capacity", &maps.tokens.capacity())
+            .finish()
+    }
 }
 
 impl Default for MemoryRevocationStore {
@@ -98,69 +141,103 @@ impl MemoryRevocationStore {
         Self::with_capacity(Self::DEFAULT_CAPACITY)
     }
 
-    /// An empty store holding at most `capacity` live ids and `capacity` live subject cutoffs.
+    /// An empty store holding at most `capacity` live entries of each kind (token ids, session
+    /// ids, subject cutoffs).
     pub fn with_capacity(capacity: usize) -> Self {
         MemoryRevocationStore {
             maps: RwLock::new(Maps {
-                ids: ExpiringMap::new(capacity, "revoked id"),
+                tokens: ExpiringMap::new(capacity, "revoked token"),
+                sessions: ExpiringMap::new(capacity, "revoked session"),
                 subjects: ExpiringMap::new(capacity, "subject cutoff"),
             }),
         }
     }
 
-    /// How many entries (ids and subject cutoffs) the store holds, pruned or not yet.
+    /// How many entries (of all kinds) the store holds, pruned or not yet.
     pub fn len(&self) -> usize {
-        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
-        maps.ids.len() + maps.subjects.len()
+        let maps = self.read();
+        maps.tokens.len() + maps.sessions.len() + maps.subjects.len()
     }
 
     /// Whether the store holds no entry.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    // A panic while a lock was held cannot leave a map half-written in a way that matters here
+    // (an insertion either happened or did not), so a poisoned lock is recovered.
+    fn read(&self) -> RwLockReadGuard<'_, Maps> {
+        self.maps.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Maps> {
+        self.maps.write().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
-// A panic while a lock was held cannot leave a map half-written in a way that matters here (an
-// insertion either happened or did not), so a poisoned lock is recovered, never propagated.
+/// Inserts `id` until the later of `until` and the time it already had.
+fn extend(
+    map: &mut ExpiringMap<()>,
+    id: &str,
+    until: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), Error> {
+    let until = map.get(id).map_or(until, |(_, old)| until.max(*old));
+    map.insert(id, (), until, now)
+}
+
 impl RevocationStore for MemoryRevocationStore {
-    fn revoke_id(&self, id: &str, until: OffsetDateTime, now: OffsetDateTime) -> Result<(), Error> {
-        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
-        let until = maps.ids.get(id).map_or(until, |(_, old)| until.max(*old));
-        maps.ids.insert(id, (), until, now)
+    fn revoke_token<'a>(
+        &'a self,
+        jti: &'a str,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(ready(extend(&mut self.write().tokens, jti, until, now)))
     }
 
-    fn is_revoked_id(&self, id: &str) -> Result<bool, Error> {
-        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
-        Ok(maps.ids.get(id).is_some())
+    fn revoke_session<'a>(
+        &'a self,
+        sid: &'a str,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(ready(extend(&mut self.write().sessions, sid, until, now)))
     }
 
-    fn revoke_subject(
-        &self,
-        subject: &str,
+    fn revoke_subject<'a>(
+        &'a self,
+        subject: &'a str,
         cutoff: OffsetDateTime,
         until: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<(), Error> {
-        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+    ) -> StoreFuture<'a, ()> {
+        let mut maps = self.write();
         let (cutoff, until) = match maps.subjects.get(subject) {
             Some((old_cutoff, old_until)) => (cutoff.max(*old_cutoff), until.max(*old_until)),
             None => (cutoff, until),
         };
-        maps.subjects.insert(subject, cutoff, until, now)
+        Box::pin(ready(maps.subjects.insert(subject, cutoff, until, now)))
+    }
+
+    fn fetch_subject_cutoff<'a>(
+        &'a self,
+        subject: &'a str,
+    ) -> StoreFuture<'a, Option<OffsetDateTime>> {
+        Box::pin(ready(self.subject_cutoff(subject)))
     }
 }
 
 impl RevocationList for MemoryRevocationStore {
     fn is_token_revoked(&self, jti: &str) -> Result<bool, Error> {
-        self.is_revoked_id(jti)
+        Ok(self.read().tokens.get(jti).is_some())
     }
 
     fn is_session_revoked(&self, sid: &str) -> Result<bool, Error> {
-        self.is_revoked_id(sid)
+        Ok(self.read().sessions.get(sid).is_some())
     }
 
     fn subject_cutoff(&self, sub: &str) -> Result<Option<OffsetDateTime>, Error> {
-        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
-        Ok(maps.subjects.get(sub).map(|(cutoff, _)| *cutoff))
+        Ok(self.read().subjects.get(sub).map(|(cutoff, _)| *cutoff))
     }
 }

@@ -29,6 +29,21 @@ impl Lease {
             expires_in,
         }
     }
+
+    /// The access token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Its lifetime when it was obtained.
+    pub fn expires_in(&self) -> Duration {
+        self.expires_in
+    }
+
+    /// The token, by value.
+    pub fn into_token(self) -> String {
+        self.token
+    }
 }
 
 impl fmt::Debug for Lease {
@@ -103,37 +118,42 @@ impl TokenSource {
     /// The least default margin: 30 seconds.
     pub const MIN_DEFAULT_MARGIN: Duration = Duration::seconds(30);
 
-    /// A source that obtains tokens from `refresh`, starting empty: the first
-    /// [`token`](Self::token) calls it. The function may keep state (the current refresh token,
-    /// which rotation replaces each time): it is never called twice at once.
-    pub fn new<F, E>(mut refresh: F) -> Self
+    /// A source that obtains tokens from `refresh`, with the default margin and the system
+    /// clock: `TokenSource::builder(refresh).build()`.
+    pub fn new<F, E>(refresh: F) -> Self
     where
         F: FnMut() -> Result<Lease, E> + Send + 'static,
         E: Into<Box<dyn StdError + Send + Sync>>,
     {
-        TokenSource {
-            state: Mutex::new(State::default()),
-            refreshed: Condvar::new(),
-            fetch: Mutex::new(Box::new(move || refresh().map_err(Into::into))),
+        Self::builder(refresh).build()
+    }
+
+    /// Starts a source that obtains tokens from `refresh`; it starts empty, so the first
+    /// [`token`](Self::token) calls it. The function may keep state (the current refresh token,
+    /// which rotation replaces each time): it is never called twice at once.
+    ///
+    /// ```
+    /// use keycard::{Lease, TokenSource};
+    /// use time::Duration;
+    ///
+    /// let source = TokenSource::builder(|| {
+    ///     Ok::<_, std::io::Error>(Lease::new("token", Duration::minutes(15)))
+    /// })
+    /// .margin(Duration::minutes(2))
+    /// .build();
+    /// assert_eq!(&*source.token()?, "token");
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn builder<F, E>(mut refresh: F) -> TokenSourceBuilder
+    where
+        F: FnMut() -> Result<Lease, E> + Send + 'static,
+        E: Into<Box<dyn StdError + Send + Sync>>,
+    {
+        TokenSourceBuilder {
+            fetch: Box::new(move || refresh().map_err(Into::into)),
             margin: None,
             clock: SharedClock(Arc::new(SystemClock)),
         }
-    }
-
-    /// Refreshes this long before expiry instead of the default (10% of the lifetime, at least
-    /// 30 seconds). Never more than half the lifetime, so that a short-lived token is not
-    /// refreshed on every call.
-    #[must_use]
-    pub fn margin(mut self, margin: Duration) -> Self {
-        self.margin = Some(margin);
-        self
-    }
-
-    /// Uses `clock` instead of the system clock.
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = SharedClock(Arc::new(clock));
-        self
     }
 
     /// The current access token, refreshed first if it is within the margin of its expiry.
@@ -181,6 +201,50 @@ impl TokenSource {
             .margin
             .unwrap_or_else(|| (lifetime / 10_i32).max(Self::MIN_DEFAULT_MARGIN));
         margin.clamp(Duration::ZERO, lifetime / 2_i32)
+    }
+}
+
+/// Configures a [`TokenSource`]; finish with [`build`](Self::build).
+#[must_use = "call `build` to get a TokenSource"]
+pub struct TokenSourceBuilder {
+    fetch: Fetch,
+    margin: Option<Duration>,
+    clock: SharedClock,
+}
+
+impl fmt::Debug for TokenSourceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSourceBuilder")
+            .field("margin", &self.margin)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenSourceBuilder {
+    /// Refreshes this long before expiry instead of the default (10% of the lifetime, at least
+    /// 30 seconds). Never more than half the lifetime, so that a short-lived token is not
+    /// refreshed on every call.
+    pub fn margin(mut self, margin: Duration) -> Self {
+        self.margin = Some(margin);
+        self
+    }
+
+    /// Uses `clock` instead of the system clock.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = SharedClock(Arc::new(clock));
+        self
+    }
+
+    /// The source, empty until its first [`token`](TokenSource::token).
+    pub fn build(self) -> TokenSource {
+        TokenSource {
+            state: Mutex::new(State::default()),
+            refreshed: Condvar::new(),
+            fetch: Mutex::new(self.fetch),
+            margin: self.margin,
+            clock: self.clock,
+        }
     }
 }
 

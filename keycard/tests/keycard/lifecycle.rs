@@ -8,9 +8,9 @@ use std::sync::Arc;
 use keycard::time::Duration;
 use keycard::{
     unverified, Algorithm, Claims, Error, ErrorKind, Family, FamilyStore, MemoryFamilyStore,
-    TokenIssuer, TokenKind, TokenPair, Validator,
+    StoreFuture, TokenIssuer, TokenKind, TokenPair, Validator,
 };
-use lifecycle_common::{issuer, issuer_builder, key, ManualClock, START};
+use lifecycle_common::{issuer, issuer_builder, key, wait, ManualClock, START};
 use serde_json::json;
 
 fn claims(token: &str) -> serde_json::Value {
@@ -400,24 +400,33 @@ fn down() -> Error {
     Error::store(std::io::Error::other("connection refused"))
 }
 
+fn refused<'a, T: Send + 'a>() -> StoreFuture<'a, T> {
+    Box::pin(std::future::ready(Err(down())))
+}
+
 impl FamilyStore for DownStore {
-    fn insert(&self, _: &str, _: Family, _: keycard::time::OffsetDateTime) -> Result<(), Error> {
-        Err(down())
-    }
-    fn get(&self, _: &str) -> Result<Option<Family>, Error> {
-        Err(down())
-    }
-    fn compare_and_set(
-        &self,
-        _: &str,
-        _: &Family,
+    fn insert<'a>(
+        &'a self,
+        _: &'a str,
         _: Family,
         _: keycard::time::OffsetDateTime,
-    ) -> Result<bool, Error> {
-        Err(down())
+    ) -> StoreFuture<'a, ()> {
+        refused()
     }
-    fn remove(&self, _: &str) -> Result<(), Error> {
-        Err(down())
+    fn get<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Option<Family>> {
+        refused()
+    }
+    fn compare_and_set<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a Family,
+        _: Family,
+        _: keycard::time::OffsetDateTime,
+    ) -> StoreFuture<'a, bool> {
+        refused()
+    }
+    fn remove<'a>(&'a self, _: &'a str) -> StoreFuture<'a, ()> {
+        refused()
     }
 }
 
@@ -449,27 +458,27 @@ fn a_failing_family_store_fails_closed() {
 struct NeverSwaps(MemoryFamilyStore);
 
 impl FamilyStore for NeverSwaps {
-    fn insert(
-        &self,
-        id: &str,
+    fn insert<'a>(
+        &'a self,
+        id: &'a str,
         family: Family,
         now: keycard::time::OffsetDateTime,
-    ) -> Result<(), Error> {
+    ) -> StoreFuture<'a, ()> {
         self.0.insert(id, family, now)
     }
-    fn get(&self, id: &str) -> Result<Option<Family>, Error> {
+    fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Family>> {
         self.0.get(id)
     }
-    fn compare_and_set(
-        &self,
-        _: &str,
-        _: &Family,
+    fn compare_and_set<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a Family,
         _: Family,
         _: keycard::time::OffsetDateTime,
-    ) -> Result<bool, Error> {
-        Ok(false)
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(std::future::ready(Ok(false)))
     }
-    fn remove(&self, id: &str) -> Result<(), Error> {
+    fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()> {
         self.0.remove(id)
     }
 }
@@ -516,7 +525,7 @@ fn a_family_record_round_trips_through_json_for_string_stores() {
         .as_str()
         .unwrap()
         .to_owned();
-    let family = store.get(&sid).unwrap().unwrap();
+    let family = wait(store.get(&sid)).unwrap().unwrap();
     assert!(family.previous.is_some());
     let text = serde_json::to_string(&family).unwrap();
     assert_eq!(serde_json::from_str::<Family>(&text).unwrap(), family);
@@ -555,4 +564,35 @@ fn revoking_an_access_token_that_expires_in_the_year_9999_does_not_panic() {
         .verify::<Claims>(&far)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Revoked);
+}
+
+/// The async methods run the same lifecycle as the blocking ones, here on the memory stores,
+/// awaited on a runtime: login, rotation, a repeat within the grace, logout, sign-out.
+#[tokio::test]
+async fn the_async_methods_run_the_same_lifecycle() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let api = issuer.access_validator().build().unwrap();
+    let login = issuer.issue_async("alice", &()).await.unwrap();
+    let next = issuer.refresh_async(&login.refresh_token).await.unwrap();
+    assert_eq!(
+        issuer.refresh_async(&login.refresh_token).await.unwrap(),
+        next
+    );
+    api.verify::<Claims>(&next.access_token).unwrap();
+    issuer.revoke_async(&next.refresh_token).await.unwrap();
+    assert_eq!(
+        api.verify::<Claims>(&next.access_token).unwrap_err().kind(),
+        ErrorKind::Revoked
+    );
+    let other = issuer.issue_async("alice", &()).await.unwrap();
+    issuer.revoke_subject_async("alice").await.unwrap();
+    assert_eq!(
+        issuer
+            .refresh_async(&other.refresh_token)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Revoked
+    );
 }

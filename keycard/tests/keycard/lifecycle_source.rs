@@ -8,19 +8,28 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use keycard::time::Duration;
-use keycard::{ErrorKind, Lease, TokenSource};
+use keycard::{ErrorKind, Lease, TokenSource, TokenSourceBuilder};
 use lifecycle_common::ManualClock;
 
 /// A source whose n-th refresh returns `token-n` living `lifetime`, and the count of refreshes.
 fn counting(clock: &ManualClock, lifetime: Duration) -> (TokenSource, Arc<AtomicUsize>) {
+    let (builder, calls) = counting_builder(clock, lifetime);
+    (builder.build(), calls)
+}
+
+/// The builder of [`counting`], to configure further.
+fn counting_builder(
+    clock: &ManualClock,
+    lifetime: Duration,
+) -> (TokenSourceBuilder, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
-    let source = TokenSource::new(move || {
+    let builder = TokenSource::builder(move || {
         let n = counter.fetch_add(1, Ordering::SeqCst);
         Ok::<_, std::io::Error>(Lease::new(format!("token-{n}"), lifetime))
     })
     .clock(clock.clone());
-    (source, calls)
+    (builder, calls)
 }
 
 /// How many seconds after a fetch the source first refreshes.
@@ -61,8 +70,8 @@ fn the_margin_is_at_most_half_the_lifetime() {
 #[test]
 fn the_margin_is_configurable() {
     let clock = ManualClock::new();
-    let (source, calls) = counting(&clock, Duration::hours(1));
-    let source = source.margin(Duration::minutes(5));
+    let (builder, calls) = counting_builder(&clock, Duration::hours(1));
+    let source = builder.margin(Duration::minutes(5)).build();
     assert_eq!(refresh_point(&source, &clock, &calls), 3600 - 300);
 }
 

@@ -19,6 +19,7 @@ mod jwks_wycheproof;
 mod key_formats;
 mod lifecycle;
 mod lifecycle_concurrency;
+mod lifecycle_interleavings;
 mod lifecycle_memory;
 mod lifecycle_source;
 mod oidc;

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use keycard::time::{Duration, OffsetDateTime};
 use keycard::{
     Builder, Claims, Error, ErrorKind, MemoryRevocationStore, RevocationList, RevocationStore,
-    Validator,
+    StoreFuture, Validator,
 };
-use lifecycle_common::{key, ManualClock};
+use lifecycle_common::{key, wait, ManualClock};
 
 fn setup() -> (ManualClock, Arc<MemoryRevocationStore>, Validator) {
     let clock = ManualClock::new();
@@ -55,7 +55,7 @@ fn a_revoked_jti_is_refused_and_others_pass() {
     let revoked = token(&clock, serde_json::json!({ "jti": "a" }));
     let other = token(&clock, serde_json::json!({ "jti": "b" }));
     let t = now(&clock);
-    store.revoke_id("a", t + Duration::minutes(15), t).unwrap();
+    wait(store.revoke_token("a", t + Duration::minutes(15), t)).unwrap();
     let err = validator.verify::<Claims>(&revoked).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Revoked);
     assert_eq!(err.kind().as_str(), "revoked");
@@ -73,7 +73,7 @@ fn a_revoked_session_refuses_every_token_carrying_its_sid() {
     let one = token(&clock, serde_json::json!({ "sid": "s1", "jti": "1" }));
     let two = token(&clock, serde_json::json!({ "sid": "s1", "jti": "2" }));
     let t = now(&clock);
-    store.revoke_id("s1", t + Duration::hours(1), t).unwrap();
+    wait(store.revoke_session("s1", t + Duration::hours(1), t)).unwrap();
     for token in [one, two] {
         let err = validator.verify::<Claims>(&token).unwrap_err();
         assert!(matches!(err, Error::Revoked { claim: "sid", .. }), "{err}");
@@ -88,9 +88,7 @@ fn a_subject_cutoff_refuses_tokens_issued_up_to_it_and_no_later() {
     clock.advance(Duration::seconds(10));
     let at_cutoff = token(&clock, serde_json::json!({ "sub": "alice" }));
     let t = now(&clock);
-    store
-        .revoke_subject("alice", t, t + Duration::hours(1), t)
-        .unwrap();
+    wait(store.revoke_subject("alice", t, t + Duration::hours(1), t)).unwrap();
     clock.advance(Duration::seconds(1));
     let after = token(&clock, serde_json::json!({ "sub": "alice" }));
 
@@ -123,9 +121,7 @@ fn a_token_without_iat_cannot_prove_it_came_after_a_cutoff() {
         .unwrap();
     validator.verify::<Claims>(&no_iat).unwrap();
     let t = now(&clock) - Duration::days(365);
-    store
-        .revoke_subject("alice", t, now(&clock) + Duration::hours(1), now(&clock))
-        .unwrap();
+    wait(store.revoke_subject("alice", t, now(&clock) + Duration::hours(1), now(&clock))).unwrap();
     assert_eq!(
         validator.verify::<Claims>(&no_iat).unwrap_err().kind(),
         ErrorKind::Revoked
@@ -137,12 +133,8 @@ fn an_earlier_cutoff_never_undoes_a_later_one() {
     let (clock, store, validator) = setup();
     let t = now(&clock);
     let tok = token(&clock, serde_json::json!({ "sub": "alice" }));
-    store
-        .revoke_subject("alice", t, t + Duration::hours(1), t)
-        .unwrap();
-    store
-        .revoke_subject("alice", t - Duration::hours(1), t + Duration::hours(1), t)
-        .unwrap();
+    wait(store.revoke_subject("alice", t, t + Duration::hours(1), t)).unwrap();
+    wait(store.revoke_subject("alice", t - Duration::hours(1), t + Duration::hours(1), t)).unwrap();
     assert_eq!(store.subject_cutoff("alice").unwrap(), Some(t));
     assert_eq!(
         validator.verify::<Claims>(&tok).unwrap_err().kind(),
@@ -154,7 +146,7 @@ fn an_earlier_cutoff_never_undoes_a_later_one() {
 fn revocation_is_checked_only_after_the_signature_and_the_other_claims() {
     let (clock, store, validator) = setup();
     let t = now(&clock);
-    store.revoke_id("a", t + Duration::hours(1), t).unwrap();
+    wait(store.revoke_token("a", t + Duration::hours(1), t)).unwrap();
     let tok = token(&clock, serde_json::json!({ "jti": "a" }));
     let forged = format!("{}AAAA", &tok[..tok.len() - 4]);
     assert_eq!(
@@ -197,21 +189,40 @@ fn lifecycle_claims_of_the_wrong_type_are_malformed_for_every_validator() {
 #[derive(Debug)]
 struct Down;
 
+fn timed_out<'a, T: Send + 'a>() -> StoreFuture<'a, T> {
+    Box::pin(std::future::ready(Err(Error::store(
+        std::io::Error::other("timed out"),
+    ))))
+}
+
 impl RevocationStore for Down {
-    fn revoke_id(&self, _: &str, _: OffsetDateTime, _: OffsetDateTime) -> Result<(), Error> {
-        Err(Error::store(std::io::Error::other("timed out")))
+    fn revoke_token<'a>(
+        &'a self,
+        _: &'a str,
+        _: OffsetDateTime,
+        _: OffsetDateTime,
+    ) -> StoreFuture<'a, ()> {
+        timed_out()
     }
-    fn is_revoked_id(&self, _: &str) -> Result<bool, Error> {
-        Err(Error::store(std::io::Error::other("timed out")))
+    fn revoke_session<'a>(
+        &'a self,
+        _: &'a str,
+        _: OffsetDateTime,
+        _: OffsetDateTime,
+    ) -> StoreFuture<'a, ()> {
+        timed_out()
     }
-    fn revoke_subject(
-        &self,
-        _: &str,
+    fn revoke_subject<'a>(
+        &'a self,
+        _: &'a str,
         _: OffsetDateTime,
         _: OffsetDateTime,
         _: OffsetDateTime,
-    ) -> Result<(), Error> {
-        Err(Error::store(std::io::Error::other("timed out")))
+    ) -> StoreFuture<'a, ()> {
+        timed_out()
+    }
+    fn fetch_subject_cutoff<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Option<OffsetDateTime>> {
+        timed_out()
     }
 }
 
@@ -248,19 +259,15 @@ fn a_failing_store_refuses_the_token() {
 fn entries_are_pruned_after_their_time_and_a_full_store_refuses() {
     let store = MemoryRevocationStore::with_capacity(2);
     let t = OffsetDateTime::UNIX_EPOCH;
-    store.revoke_id("a", t + Duration::seconds(10), t).unwrap();
-    store.revoke_id("b", t + Duration::seconds(20), t).unwrap();
-    let err = store
-        .revoke_id("c", t + Duration::seconds(30), t)
-        .unwrap_err();
+    wait(store.revoke_token("a", t + Duration::seconds(10), t)).unwrap();
+    wait(store.revoke_token("b", t + Duration::seconds(20), t)).unwrap();
+    let err = wait(store.revoke_token("c", t + Duration::seconds(30), t)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store);
     assert!(err.to_string().contains("full"), "{err}");
     // Still refused: the live entries are kept, never dropped to make room.
-    assert!(store.is_revoked_id("a").unwrap() && store.is_revoked_id("b").unwrap());
+    assert!(store.is_token_revoked("a").unwrap() && store.is_token_revoked("b").unwrap());
     // Once `a` is past its time there is room.
-    store
-        .revoke_id("c", t + Duration::seconds(30), t + Duration::seconds(15))
-        .unwrap();
-    assert!(!store.is_revoked_id("a").unwrap());
+    wait(store.revoke_token("c", t + Duration::seconds(30), t + Duration::seconds(15))).unwrap();
+    assert!(!store.is_token_revoked("a").unwrap());
     assert_eq!(store.len(), 2);
 }

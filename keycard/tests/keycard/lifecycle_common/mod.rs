@@ -44,3 +44,153 @@ pub(crate) fn issuer_builder(clock: &ManualClock) -> TokenIssuerBuilder {
 pub(crate) fn issuer(clock: &ManualClock) -> TokenIssuer {
     issuer_builder(clock).build().expect("valid configuration")
 }
+
+/// The result of a memory store's future, which is ready at once.
+pub(crate) fn wait<T>(mut future: keycard::StoreFuture<'_, T>) -> Result<T, keycard::Error> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => panic!("a memory store's future is ready at once"),
+    }
+}
+
+type Hook = Box<dyn FnOnce() + Send>;
+
+/// A memory family store that runs a hook at a chosen point of a refresh, once: to force an
+/// interleaving deterministically (another request lands exactly there).
+#[derive(Default)]
+pub(crate) struct HookedFamilies {
+    pub(crate) inner: keycard::MemoryFamilyStore,
+    on_get: std::sync::Mutex<Option<Hook>>,
+    after_swap: std::sync::Mutex<Option<Hook>>,
+}
+
+impl std::fmt::Debug for HookedFamilies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HookedFamilies")
+    }
+}
+
+impl HookedFamilies {
+    /// Runs `hook` on the next `get`, before the family is read.
+    pub(crate) fn on_next_get(&self, hook: impl FnOnce() + Send + 'static) {
+        *self.on_get.lock().unwrap() = Some(Box::new(hook));
+    }
+
+    /// Runs `hook` right after the next compare-and-set has been applied.
+    pub(crate) fn after_next_swap(&self, hook: impl FnOnce() + Send + 'static) {
+        *self.after_swap.lock().unwrap() = Some(Box::new(hook));
+    }
+}
+
+impl keycard::FamilyStore for HookedFamilies {
+    fn insert<'a>(
+        &'a self,
+        id: &'a str,
+        family: keycard::Family,
+        now: OffsetDateTime,
+    ) -> keycard::StoreFuture<'a, ()> {
+        self.inner.insert(id, family, now)
+    }
+    fn get<'a>(&'a self, id: &'a str) -> keycard::StoreFuture<'a, Option<keycard::Family>> {
+        let hook = self.on_get.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        self.inner.get(id)
+    }
+    fn compare_and_set<'a>(
+        &'a self,
+        id: &'a str,
+        expected: &'a keycard::Family,
+        new: keycard::Family,
+        now: OffsetDateTime,
+    ) -> keycard::StoreFuture<'a, bool> {
+        let swapped = wait(self.inner.compare_and_set(id, expected, new, now));
+        let hook = self.after_swap.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        Box::pin(std::future::ready(swapped))
+    }
+    fn remove<'a>(&'a self, id: &'a str) -> keycard::StoreFuture<'a, ()> {
+        self.inner.remove(id)
+    }
+}
+
+/// A memory revocation store that can refuse session revocations (a store that cannot record
+/// them), and hold the next subject cutoff until the test releases it.
+#[derive(Default)]
+pub(crate) struct HookedRevocations {
+    pub(crate) inner: keycard::MemoryRevocationStore,
+    pub(crate) refuse_sessions: std::sync::atomic::AtomicBool,
+    hold_subject: std::sync::Mutex<Option<Hook>>,
+}
+
+impl std::fmt::Debug for HookedRevocations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HookedRevocations")
+    }
+}
+
+impl HookedRevocations {
+    /// Runs `hook` (which may block) before the next subject cutoff is written.
+    pub(crate) fn before_next_cutoff(&self, hook: impl FnOnce() + Send + 'static) {
+        *self.hold_subject.lock().unwrap() = Some(Box::new(hook));
+    }
+}
+
+impl keycard::RevocationList for HookedRevocations {
+    fn is_token_revoked(&self, jti: &str) -> Result<bool, keycard::Error> {
+        self.inner.is_token_revoked(jti)
+    }
+    fn is_session_revoked(&self, sid: &str) -> Result<bool, keycard::Error> {
+        self.inner.is_session_revoked(sid)
+    }
+    fn subject_cutoff(&self, sub: &str) -> Result<Option<OffsetDateTime>, keycard::Error> {
+        self.inner.subject_cutoff(sub)
+    }
+}
+
+impl keycard::RevocationStore for HookedRevocations {
+    fn revoke_token<'a>(
+        &'a self,
+        jti: &'a str,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> keycard::StoreFuture<'a, ()> {
+        self.inner.revoke_token(jti, until, now)
+    }
+    fn revoke_session<'a>(
+        &'a self,
+        sid: &'a str,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> keycard::StoreFuture<'a, ()> {
+        if self.refuse_sessions.load(Ordering::SeqCst) {
+            return Box::pin(std::future::ready(Err(keycard::Error::store(
+                std::io::Error::other("revocation store full"),
+            ))));
+        }
+        self.inner.revoke_session(sid, until, now)
+    }
+    fn revoke_subject<'a>(
+        &'a self,
+        subject: &'a str,
+        cutoff: OffsetDateTime,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> keycard::StoreFuture<'a, ()> {
+        let hook = self.hold_subject.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        self.inner.revoke_subject(subject, cutoff, until, now)
+    }
+    fn fetch_subject_cutoff<'a>(
+        &'a self,
+        subject: &'a str,
+    ) -> keycard::StoreFuture<'a, Option<OffsetDateTime>> {
+        self.inner.fetch_subject_cutoff(subject)
+    }
+}

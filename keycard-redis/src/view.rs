@@ -1,0 +1,410 @@
+//! The local revocation view and the task that keeps it in sync with Redis: a snapshot, then the
+//! feed, then a snapshot again after every lost connection and every full-resync interval.
+
+use std::fmt;
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use keycard::time::OffsetDateTime;
+use keycard::Error;
+use redis::aio::ConnectionManager;
+use redis::Value;
+
+use crate::{failure, millis, parse_cutoff, read, write, Entries, Keys};
+
+/// How long one `XREAD` blocks waiting for changes, at most (and at most half the staleness
+/// bound).
+pub(crate) const BLOCK: Duration = Duration::from_secs(1);
+
+/// How far back in the feed a snapshot replays, in milliseconds.
+const REPLAY_MS: u64 = 60_000;
+
+/// One revocation, as written to the feed and applied to the views.
+#[derive(Debug, Clone)]
+pub(crate) enum Change {
+    /// A token id, until (ms).
+    Token(String, i64),
+    /// A session id, until (ms).
+    Session(String, i64),
+    /// A subject, its cutoff, until (ms).
+    Subject(String, OffsetDateTime, i64),
+}
+
+impl Change {
+    /// The feed fields: kind, id, value, until.
+    pub(crate) fn fields(&self) -> (&'static str, &str, String, i64) {
+        match self {
+            Change::Token(id, until) => ("t", id, String::new(), *until),
+            Change::Session(id, until) => ("s", id, String::new(), *until),
+            Change::Subject(id, cutoff, until) => ("c", id, crate::cutoff_digits(*cutoff), *until),
+        }
+    }
+
+    pub(crate) fn until(&self) -> i64 {
+        match self {
+            Change::Token(_, until) | Change::Session(_, until) | Change::Subject(_, _, until) => {
+                *until
+            }
+        }
+    }
+}
+
+/// The revocations in force, in memory, and when they were last known to be current.
+pub(crate) struct View {
+    entries: RwLock<Entries>,
+    synced_at: Mutex<Option<Instant>>,
+    max_staleness: Duration,
+}
+
+impl fmt::Debug for View {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entries = read(&self.entries);
+        f.debug_struct("View")
+            .field("tokens", &entries.tokens.len())
+            .field("sessions", &entries.sessions.len())
+            .field("subjects", &entries.subjects.len())
+            .field("max_staleness", &self.max_staleness)
+            .finish()
+    }
+}
+
+/// The view has not been confirmed current for longer than its bound.
+#[derive(Debug)]
+struct Stale {
+    bound: Duration,
+}
+
+impl fmt::Display for Stale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the revocation view has not been in sync with Redis for more than {} ms; \
+             refusing rather than miss a revocation",
+            self.bound.as_millis()
+        )
+    }
+}
+
+impl std::error::Error for Stale {}
+
+fn now_ms() -> i64 {
+    millis(OffsetDateTime::now_utc())
+}
+
+impl View {
+    pub(crate) fn new(max_staleness: Duration) -> Self {
+        View {
+            entries: RwLock::new(Entries::default()),
+            synced_at: Mutex::new(None),
+            max_staleness,
+        }
+    }
+
+    pub(crate) fn synced_at(&self) -> Option<Instant> {
+        *self
+            .synced_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn mark_synced(&self, as_of: Instant) {
+        let mut synced = self
+            .synced_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if synced.is_none_or(|old| old < as_of) {
+            *synced = Some(as_of);
+        }
+    }
+
+    fn fresh(&self) -> Result<(), Error> {
+        match self.synced_at() {
+            Some(at) if at.elapsed() <= self.max_staleness => Ok(()),
+            _ => Err(Error::store(Stale {
+                bound: self.max_staleness,
+            })),
+        }
+    }
+
+    pub(crate) fn apply(&self, change: &Change) {
+        let mut entries = write(&self.entries);
+        match change {
+            Change::Token(id, until) => {
+                let old = entries.tokens.entry(id.clone()).or_insert(*until);
+                *old = (*old).max(*until);
+            }
+            Change::Session(id, until) => {
+                let old = entries.sessions.entry(id.clone()).or_insert(*until);
+                *old = (*old).max(*until);
+            }
+            Change::Subject(id, cutoff, until) => {
+                let old = entries
+                    .subjects
+                    .entry(id.clone())
+                    .or_insert((*cutoff, *until));
+                *old = (old.0.max(*cutoff), old.1.max(*until));
+            }
+        }
+    }
+
+    pub(crate) fn is_token_revoked(&self, jti: &str) -> Result<bool, Error> {
+        self.fresh()?;
+        Ok(read(&self.entries)
+            .tokens
+            .get(jti)
+            .is_some_and(|until| *until > now_ms()))
+    }
+
+    pub(crate) fn is_session_revoked(&self, sid: &str) -> Result<bool, Error> {
+        self.fresh()?;
+        Ok(read(&self.entries)
+            .sessions
+            .get(sid)
+            .is_some_and(|until| *until > now_ms()))
+    }
+
+    pub(crate) fn subject_cutoff(&self, sub: &str) -> Result<Option<OffsetDateTime>, Error> {
+        self.fresh()?;
+        Ok(read(&self.entries)
+            .subjects
+            .get(sub)
+            .filter(|(_, until)| *until > now_ms())
+            .map(|(cutoff, _)| *cutoff))
+    }
+}
+
+/// The background task's state: its own connection, where it is in the feed.
+pub(crate) struct Follower {
+    conn: ConnectionManager,
+    keys: Keys,
+    view: std::sync::Arc<View>,
+    cursor: String,
+}
+
+impl Follower {
+    pub(crate) fn new(conn: ConnectionManager, keys: Keys, view: std::sync::Arc<View>) -> Self {
+        Follower {
+            conn,
+            keys,
+            view,
+            cursor: "0-0".to_owned(),
+        }
+    }
+
+    /// Rebuilds the view from every revocation key, then applies the feed from a minute before
+    /// where it stood before the scan (so changes made during the scan are applied too).
+    pub(crate) async fn snapshot(&mut self) -> Result<(), Error> {
+        let started = Instant::now();
+        let last: Value = redis::cmd("XREVRANGE")
+            .arg(self.keys.feed())
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| failure(&e))?;
+        // Replay the feed from a minute before its last entry: a revocation is announced before
+        // its key is written, so one announced just before this point may not be in the scan
+        // yet. Replaying is harmless (the view keeps the later of two entries).
+        let cursor = entries(&last).first().map_or_else(
+            || "0-0".to_owned(),
+            |(id, _)| {
+                let ms: u64 = id
+                    .split_once('-')
+                    .and_then(|(ms, _)| ms.parse().ok())
+                    .unwrap_or(0);
+                format!("{}-0", ms.saturating_sub(REPLAY_MS))
+            },
+        );
+        let mut fresh = Entries::default();
+        let mut scan = "0".to_owned();
+        let now = now_ms();
+        loop {
+            let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
+                .arg(&scan)
+                .arg("MATCH")
+                .arg(self.keys.revocation_pattern())
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut self.conn)
+                .await
+                .map_err(|e| failure(&e))?;
+            if !keys.is_empty() {
+                let values: Vec<Option<String>> = redis::cmd("MGET")
+                    .arg(&keys)
+                    .query_async(&mut self.conn)
+                    .await
+                    .map_err(|e| failure(&e))?;
+                for (key, value) in keys.iter().zip(values) {
+                    let (Some((kind, id)), Some(value)) = (self.keys.parse(key), value) else {
+                        continue;
+                    };
+                    match kind {
+                        b't' | b's' => {
+                            let Ok(until) = value.parse::<i64>() else {
+                                continue;
+                            };
+                            if until > now {
+                                let map = if kind == b't' {
+                                    &mut fresh.tokens
+                                } else {
+                                    &mut fresh.sessions
+                                };
+                                map.insert(id, until);
+                            }
+                        }
+                        _ => {
+                            if let Some((cutoff, until)) = parse_cutoff(&value) {
+                                fresh.subjects.insert(id, (cutoff, until));
+                            }
+                        }
+                    }
+                }
+            }
+            if next == "0" {
+                break;
+            }
+            scan = next;
+        }
+        // Changes applied locally meanwhile are in Redis too, so in the snapshot or the feed.
+        *write(&self.view.entries) = fresh;
+        self.cursor = cursor;
+        self.catch_up().await?;
+        self.view.mark_synced(started);
+        Ok(())
+    }
+
+    /// Applies the feed from the cursor without blocking.
+    async fn catch_up(&mut self) -> Result<(), Error> {
+        loop {
+            let read = self.read(None).await?;
+            if read == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One `XREAD` from the cursor; returns how many changes it applied.
+    async fn read(&mut self, block: Option<Duration>) -> Result<usize, Error> {
+        let mut cmd = redis::cmd("XREAD");
+        cmd.arg("COUNT").arg(1000);
+        if let Some(block) = block {
+            cmd.arg("BLOCK")
+                .arg(u64::try_from(block.as_millis()).unwrap_or(1000).max(1));
+        }
+        cmd.arg("STREAMS").arg(self.keys.feed()).arg(&self.cursor);
+        let reply: Value = cmd
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| failure(&e))?;
+        let mut applied = 0;
+        // XREAD answers [[stream, [entry, ...]]] (a map in RESP3).
+        let lists: Vec<&Value> = match &reply {
+            Value::Map(pairs) => pairs.iter().map(|(_, list)| list).collect(),
+            other => items(other)
+                .into_iter()
+                .filter_map(|stream| items(stream).get(1).copied())
+                .collect(),
+        };
+        for list in lists {
+            for (id, fields) in entries(list) {
+                if let Some(change) = change(&fields) {
+                    self.view.apply(&change);
+                }
+                self.cursor = id;
+                applied += 1;
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Follows the feed for ever: a blocking read at a time, a snapshot after a failure and
+    /// every `full_resync`.
+    pub(crate) async fn run(mut self, full_resync: Duration) {
+        let block = BLOCK.min(self.view.max_staleness / 2);
+        let mut last_snapshot = Instant::now();
+        let mut need_snapshot = false;
+        loop {
+            if need_snapshot || last_snapshot.elapsed() >= full_resync {
+                match self.snapshot().await {
+                    Ok(()) => {
+                        need_snapshot = false;
+                        last_snapshot = Instant::now();
+                    }
+                    Err(_) => {
+                        need_snapshot = true;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                }
+            }
+            let sent = Instant::now();
+            match self.read(Some(block)).await {
+                // An empty answer after blocking: nothing changed until it came back. Changes:
+                // there may be more since it was sent.
+                Ok(0) => self.view.mark_synced(Instant::now()),
+                Ok(_) => self.view.mark_synced(sent),
+                Err(_) => {
+                    need_snapshot = true;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+/// The elements of an array (or the keys and values of a map, flattened into pairs).
+fn items(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) | Value::Set(items) => items.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::Int(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The entries of a stream reply: `[[id, [field, value, ...]], ...]`.
+fn entries(value: &Value) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    for entry in items(value) {
+        let parts = items(entry);
+        let (Some(id), Some(fields)) = (parts.first().and_then(|v| text(v)), parts.get(1)) else {
+            continue;
+        };
+        let flat: Vec<String> = items(fields).into_iter().filter_map(text).collect();
+        let pairs = flat
+            .chunks_exact(2)
+            .map(|pair| (pair[0].clone(), pair[1].clone()))
+            .collect();
+        out.push((id, pairs));
+    }
+    out
+}
+
+fn change(fields: &[(String, String)]) -> Option<Change> {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let id = field("i")?.to_owned();
+    let until: i64 = field("u")?.parse().ok()?;
+    match field("k")? {
+        "t" => Some(Change::Token(id, until)),
+        "s" => Some(Change::Session(id, until)),
+        "c" => {
+            let (cutoff, _) = parse_cutoff(&format!("{} {until}", field("v")?))?;
+            Some(Change::Subject(id, cutoff, until))
+        }
+        _ => None,
+    }
+}
