@@ -16,7 +16,7 @@ use crate::error::{echo, revoked, Error, ErrorKind};
 use crate::keys::random_id;
 use crate::keys::{Signer, Verifier};
 use crate::token::builder::Builder;
-use crate::token::claims::NumericDate;
+use crate::token::claims::{Claims, NumericDate};
 use crate::validation::{Validator, ValidatorBuilder, MAX_LEEWAY};
 
 /// An access token and the refresh token that renews it, as returned by
@@ -292,15 +292,13 @@ impl TokenIssuer {
     /// As [`refresh`](Self::refresh).
     pub async fn refresh_async(&self, refresh_token: &str) -> Result<TokenPair, Error> {
         let inner = &*self.inner;
-        let mut claims: Map<String, Value> = inner.refresh_tokens.verify(refresh_token)?;
-        let jti = string_claim(&claims, "jti")?;
-        let session = string_claim(&claims, "sid")?;
-        let subject = string_claim(&claims, "sub")?;
-        // The second the presented token was issued in; the validator has checked its type.
-        let issued = claims.get("iat").and_then(Value::as_f64).map(f64::floor);
-        for name in RESERVED {
-            claims.remove(name);
-        }
+        let claims: Claims = inner.refresh_tokens.verify(refresh_token)?;
+        let jti = required(claims.jwt_id.clone(), "jti")?;
+        let session = required(claims.session_id.clone(), "sid")?;
+        let subject = required(claims.subject.clone(), "sub")?;
+        // The second the presented token was issued in.
+        let issued = claims.issued_at.map(NumericDate::unix_timestamp);
+        let claims = carried_claims(claims);
         let presented = Presented {
             session: &session,
             subject: &subject,
@@ -384,15 +382,17 @@ impl TokenIssuer {
             .token_type()
             .is_some_and(|typ| typ.eq_ignore_ascii_case(TokenKind::Refresh.typ()));
         if is_refresh {
-            let claims: Map<String, Value> = match inner.refresh_tokens.verify(token) {
+            let claims: Claims = match inner.refresh_tokens.verify(token) {
                 Err(e) if matches!(e.kind(), ErrorKind::Expired | ErrorKind::Revoked) => {
                     return Ok(())
                 }
                 other => other?,
             };
-            return inner.revoke_session(&string_claim(&claims, "sid")?).await;
+            return inner
+                .revoke_session(&required(claims.session_id, "sid")?)
+                .await;
         }
-        let claims: crate::Claims = match inner.access_tokens.verify(token) {
+        let claims: Claims = match inner.access_tokens.verify(token) {
             Err(e) if e.kind() == ErrorKind::Expired => return Ok(()),
             other => other?,
         };
@@ -448,7 +448,7 @@ struct Presented<'a> {
     session: &'a str,
     subject: &'a str,
     /// The whole second of its `iat`, if it had one.
-    issued: Option<f64>,
+    issued: Option<i64>,
 }
 
 /// Checks and converts the claims of a login.
@@ -568,8 +568,7 @@ impl Inner {
     async fn still_live(&self, presented: &Presented<'_>) -> Result<(), Error> {
         let revocations = &self.config.revocations;
         if let Some(cutoff) = revocations.fetch_subject_cutoff(presented.subject).await? {
-            #[allow(clippy::cast_precision_loss)] // Seconds within ±253e9: exact in an f64.
-            let cutoff_second = cutoff.unix_timestamp() as f64;
+            let cutoff_second = cutoff.unix_timestamp();
             if presented
                 .issued
                 .is_none_or(|issued| issued <= cutoff_second)
@@ -597,12 +596,30 @@ impl Inner {
     }
 }
 
-/// A string claim the refresh validator has already required.
-fn string_claim(claims: &Map<String, Value>, name: &'static str) -> Result<String, Error> {
-    match claims.get(name) {
-        Some(Value::String(value)) => Ok(value.clone()),
-        _ => Err(Error::MissingClaim { claim: name.into() }),
+/// A claim the refresh validator has already required.
+fn required(value: Option<String>, name: &'static str) -> Result<String, Error> {
+    value.ok_or_else(|| Error::MissingClaim { claim: name.into() })
+}
+
+/// The login's own claims, which every pair of the session repeats: everything but what the
+/// issuer writes itself (`RESERVED`).
+fn carried_claims(claims: Claims) -> Map<String, Value> {
+    let mut carried = claims.extra;
+    let typed = [
+        ("scope", claims.scope.map(Value::String)),
+        ("azp", claims.authorized_party.map(Value::String)),
+        ("nonce", claims.nonce.map(Value::String)),
+        (
+            "auth_time",
+            claims.auth_time.map(|t| Value::from(t.unix_timestamp())),
+        ),
+    ];
+    for (name, value) in typed {
+        if let Some(value) = value {
+            carried.insert(name.to_owned(), value);
+        }
     }
+    carried
 }
 
 impl TokenIssuerBuilder {
