@@ -354,6 +354,344 @@ impl<'de> Visitor<'de> for RegisteredVisitor {
     }
 }
 
+/// Reads the claims into the caller's `T` and the registered claims in **one pass**: every member
+/// name goes through the duplicate detector, every registered claim is read with its type from
+/// [`ClaimType::TABLE`] (and handed on to `T` as the same JSON value), every other member goes
+/// straight to `T`. The payload must be one JSON object, UTF-8 throughout, with nothing after it.
+///
+/// `Err(())` says only that the one pass failed, for whatever reason (a strict rule, or `T`
+/// refusing the claims): the caller then runs the separate strict pass and the deserialization of
+/// `T` one after the other, so that a failure reports exactly the error, of exactly the kind and
+/// precedence, that those two passes give. The fast path never decides an error.
+pub(crate) fn read_claims<'de, T: Deserialize<'de>>(
+    json: &'de [u8],
+) -> Result<(T, Registered<'de>), ()> {
+    // As in `parse_registered`: serde_json does not check the UTF-8 of strings `T` skips.
+    let json = std::str::from_utf8(json).map_err(drop)?;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let mut state = OnePass {
+        registered: Registered::default(),
+        failed: false,
+    };
+    let value = T::deserialize(Strict {
+        de: &mut de,
+        state: &mut state,
+    })
+    .map_err(drop)?;
+    de.end().map_err(drop)?;
+    // A `T` whose visitor went on after one of our errors (none that serde derives does) has not
+    // been read strictly.
+    if state.failed {
+        return Err(());
+    }
+    Ok((value, state.registered))
+}
+
+/// What the one pass collects beside `T`.
+struct OnePass<'de> {
+    registered: Registered<'de>,
+    /// Set when a strict rule failed, whatever `T` did with the error.
+    failed: bool,
+}
+
+/// The claims object as `T` sees it: whatever `T` asks for, the payload is read as a map through
+/// [`StrictMap`].
+struct Strict<'a, 'de> {
+    de: &'a mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
+    state: &'a mut OnePass<'de>,
+}
+
+impl<'de> Deserializer<'de> for Strict<'_, 'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        de::Deserializer::deserialize_map(
+            self.de,
+            StrictVisitor {
+                inner: visitor,
+                state: self.state,
+            },
+        )
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        // An object is never `null`.
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+struct StrictVisitor<'a, 'de, V> {
+    inner: V,
+    state: &'a mut OnePass<'de>,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for StrictVisitor<'_, 'de, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.inner.visit_map(StrictMap {
+            map,
+            state: self.state,
+            pending: None,
+        })
+    }
+}
+
+/// A registered claim's value, read (and type-checked) when its name was, waiting for `T` to ask.
+enum Pending<'de> {
+    Text(Cow<'de, str>),
+    /// `aud` or `scp` as read into the registered claims.
+    Aud,
+    Scp,
+    Number(Number),
+}
+
+/// A NumericDate's number as serde_json delivered it, to hand `T` the same visit.
+#[derive(Clone, Copy)]
+enum Number {
+    U64(u64),
+    I64(i64),
+    F64(f64),
+}
+
+impl Number {
+    fn date(self) -> Option<NumericDate> {
+        match self {
+            Number::U64(v) => i64::try_from(v)
+                .ok()
+                .and_then(|v| NumericDate::from_unix(v).ok()),
+            Number::I64(v) => NumericDate::from_unix(v).ok(),
+            Number::F64(v) => NumericDate::from_f64(v),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NumberVisitor;
+        impl Visitor<'_> for NumberVisitor {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(ClaimType::Date.expected())
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number::I64(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number::U64(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number::F64(v))
+            }
+        }
+        deserializer.deserialize_any(NumberVisitor)
+    }
+}
+
+struct StrictMap<'a, 'de, A> {
+    map: A,
+    state: &'a mut OnePass<'de>,
+    pending: Option<Pending<'de>>,
+}
+
+impl<'de, A: MapAccess<'de>> StrictMap<'_, 'de, A> {
+    /// Reads the value of the registered claim `name` (if it is one) into the registered claims.
+    fn read_registered(&mut self, name: &str) -> Result<Option<Pending<'de>>, A::Error> {
+        let claims = &mut self.state.registered;
+        let map = &mut self.map;
+        let text = |map: &mut A, slot: &mut Option<Cow<'de, str>>| {
+            let value = map.next_value::<Str<'de>>()?.0;
+            *slot = Some(value.clone());
+            Ok(Some(Pending::Text(value)))
+        };
+        let date = |map: &mut A, slot: &mut Option<NumericDate>| {
+            let number = map.next_value::<Number>()?;
+            *slot = Some(number.date().ok_or_else(|| {
+                de::Error::custom("NumericDate is outside the years -9999 to 9999")
+            })?);
+            Ok(Some(Pending::Number(number)))
+        };
+        match name {
+            "iss" => text(map, &mut claims.iss),
+            "sub" => text(map, &mut claims.sub),
+            "aud" => {
+                claims.aud = Some(map.next_value()?);
+                Ok(Some(Pending::Aud))
+            }
+            "exp" => date(map, &mut claims.exp),
+            "nbf" => date(map, &mut claims.nbf),
+            "iat" => date(map, &mut claims.iat),
+            "jti" => text(map, &mut claims.jti),
+            "sid" => text(map, &mut claims.sid),
+            "scope" => text(map, &mut claims.scope),
+            "scp" => {
+                claims.scp = Some(map.next_value()?);
+                Ok(Some(Pending::Scp))
+            }
+            "azp" => text(map, &mut claims.azp),
+            "auth_time" => date(map, &mut claims.auth_time),
+            "nonce" => text(map, &mut claims.nonce),
+            _ => Ok(None),
+        }
+    }
+
+    fn strict<R>(&mut self, result: Result<R, A::Error>) -> Result<R, A::Error> {
+        if result.is_err() {
+            self.state.failed = true;
+        }
+        result
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for StrictMap<'_, 'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let name = match self.map.next_key::<Str<'de>>() {
+            Ok(Some(name)) => name,
+            Ok(None) => return Ok(None),
+            Err(e) => return self.strict(Err(e)),
+        };
+        let inserted = self.state.registered.members.insert::<A::Error>(&name);
+        self.strict(inserted)?;
+        let pending = self.read_registered(&name.0);
+        self.pending = self.strict(pending)?;
+        seed.deserialize(Replay::<A::Error>::text(&name.0))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, A::Error> {
+        let claims = &self.state.registered;
+        match self.pending.take() {
+            None => self.map.next_value_seed(seed),
+            Some(Pending::Text(text)) => seed.deserialize(Replay::text(&text)),
+            Some(Pending::Number(number)) => seed.deserialize(Replay::number(number)),
+            Some(Pending::Aud) => seed.deserialize(Replay::list(claims.aud.as_ref())),
+            Some(Pending::Scp) => seed.deserialize(Replay::list(claims.scp.as_ref())),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+/// A member name or a registered claim's value, handed to `T` as serde_json would have.
+struct Replay<'r, 'de, E> {
+    value: ReplayValue<'r, 'de>,
+    error: std::marker::PhantomData<E>,
+}
+
+enum ReplayValue<'r, 'de> {
+    Text(&'r Cow<'de, str>),
+    Texts(&'r [Cow<'de, str>]),
+    Number(Number),
+}
+
+impl<'r, 'de, E> Replay<'r, 'de, E> {
+    fn text(text: &'r Cow<'de, str>) -> Self {
+        Self::new(ReplayValue::Text(text))
+    }
+    fn number(number: Number) -> Self {
+        Self::new(ReplayValue::Number(number))
+    }
+    fn list(list: Option<&'r AudienceRef<'de>>) -> Self {
+        Self::new(match list {
+            Some(AudienceRef::One(one)) => ReplayValue::Text(one),
+            Some(AudienceRef::Many(many)) => ReplayValue::Texts(many),
+            None => ReplayValue::Texts(&[]),
+        })
+    }
+    fn new(value: ReplayValue<'r, 'de>) -> Self {
+        Replay {
+            value,
+            error: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<'de, E: de::Error> Deserializer<'de> for Replay<'_, 'de, E> {
+    type Error = E;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.value {
+            ReplayValue::Text(Cow::Borrowed(text)) => visitor.visit_borrowed_str(text),
+            ReplayValue::Text(Cow::Owned(text)) => visitor.visit_str(text),
+            ReplayValue::Texts(all) => visitor.visit_seq(ReplaySeq::<E> {
+                all: all.iter(),
+                error: std::marker::PhantomData,
+            }),
+            ReplayValue::Number(Number::U64(v)) => visitor.visit_u64(v),
+            ReplayValue::Number(Number::I64(v)) => visitor.visit_i64(v),
+            ReplayValue::Number(Number::F64(v)) => visitor.visit_f64(v),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        // Registered claims are never `null` (the table has no such type).
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, E> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+struct ReplaySeq<'r, 'de, E> {
+    all: std::slice::Iter<'r, Cow<'de, str>>,
+    error: std::marker::PhantomData<E>,
+}
+
+impl<'de, E: de::Error> SeqAccess<'de> for ReplaySeq<'_, 'de, E> {
+    type Error = E;
+
+    fn next_element_seed<S: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, E> {
+        self.all
+            .next()
+            .map(|one| seed.deserialize(Replay::text(one)))
+            .transpose()
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.all.len())
+    }
+}
+
 /// `aud` as a string or an array of strings, borrowed where possible (a single audience, the
 /// common case, allocates nothing).
 #[derive(Debug)]
@@ -418,6 +756,67 @@ mod tests {
                 let parsed = parse_registered(json.as_bytes()).is_ok();
                 assert_eq!(parsed, ty.admits(value), "{name} = {value}");
             }
+        }
+    }
+
+    #[test]
+    fn one_pass_reads_the_claims_and_the_registered_claims_together() {
+        let json =
+            br#"{"iss":"a","aud":["x","y"],"exp":5,"nbf":-1,"iat":1.5,"n":{"a":[1]},"s":"\u0041"}"#;
+        // Into a value: every member, the registered ones as serde_json reads them.
+        let (value, registered) = read_claims::<serde_json::Value>(json).unwrap();
+        assert_eq!(
+            value,
+            serde_json::from_slice::<serde_json::Value>(json).unwrap()
+        );
+        assert_eq!(registered.iss.as_deref(), Some("a"));
+        assert_eq!(registered.aud.unwrap().as_slice(), ["x", "y"]);
+        assert_eq!(registered.exp.unwrap().unix_timestamp(), 5);
+        assert_eq!(registered.nbf.unwrap().unix_timestamp(), -1);
+        assert!(registered.members.contains("n") && registered.members.contains("s"));
+        // Into `Claims` (flattened extras) and into borrowed fields.
+        let (claims, _) = read_claims::<Claims>(json).unwrap();
+        assert_eq!(claims, serde_json::from_slice::<Claims>(json).unwrap());
+        #[derive(serde::Deserialize)]
+        struct Borrowed<'a> {
+            iss: &'a str,
+            aud: Vec<&'a str>,
+            exp: u64,
+            iat: f64,
+        }
+        let (b, _) = read_claims::<Borrowed<'_>>(json).unwrap();
+        assert_eq!((b.iss, b.aud, b.exp, b.iat), ("a", vec!["x", "y"], 5, 1.5));
+        let (one, _) = read_claims::<Claims>(br#"{"aud":"x"}"#).unwrap();
+        assert_eq!(one.audience, Some(Audience::One("x".into())));
+    }
+
+    #[test]
+    fn one_pass_fails_wherever_the_strict_pass_does() {
+        for (name, ty) in ClaimType::TABLE {
+            for value in [
+                serde_json::json!("text"),
+                serde_json::json!(["a", "b"]),
+                serde_json::json!(1_700_000_000),
+                serde_json::json!(true),
+                serde_json::json!(null),
+            ] {
+                let json = serde_json::json!({ name: value }).to_string();
+                let one = read_claims::<serde_json::Value>(json.as_bytes()).is_ok();
+                assert_eq!(one, ty.admits(&value), "{name} = {value}");
+            }
+        }
+        for bad in [
+            &br#"{"exp":5,"exp":6}"#[..],
+            br#"{"a":1,"a":1}"#,
+            br#"{"a":1,"\u0061":1}"#,
+            br#"[1]"#,
+            br#"{} {}"#,
+            br#"{"exp":1e300}"#,
+            b"{\"x\":\"\xff\"}",
+        ] {
+            assert!(read_claims::<IgnoredAny>(bad).is_err());
+            assert!(read_claims::<serde_json::Value>(bad).is_err());
+            assert!(parse_registered(bad).is_err());
         }
     }
 

@@ -175,7 +175,7 @@ impl Validator {
         let mut inline = [0u8; INLINE_PAYLOAD];
         let mut heap = Vec::new();
         let payload = self.verified_payload(token, &mut inline, &mut heap)?;
-        claims_as(payload)
+        self.rules.checked_claims(payload)
     }
 
     /// Verifies `token` like [`verify`](Self::verify), decoding the claims into `buffer` so that
@@ -207,11 +207,11 @@ impl Validator {
         buffer: &'b mut Vec<u8>,
     ) -> Result<T, Error> {
         let payload = self.verified_payload(token, &mut [], buffer)?;
-        claims_as(payload)
+        self.rules.checked_claims(payload)
     }
 
-    /// Runs every check and returns the verified claims JSON, decoded into `inline` when it fits
-    /// and into `heap` otherwise.
+    /// Runs every check up to the signature and returns the verified claims JSON, decoded into
+    /// `inline` when it fits and into `heap` otherwise; [`Rules::checked_claims`] does the rest.
     fn verified_payload<'b>(
         &self,
         token: &str,
@@ -265,11 +265,8 @@ impl Validator {
         // 5. Choose keys by the token's `kid` and the keys' own algorithms; verify.
         rules.verify_signature(&header, signing_input.as_bytes(), signature)?;
 
-        // 6. Only now is the payload parsed.
-        let registered = claims::parse_registered(payload)?;
-
-        // 7. The claim rules.
-        rules.check_claims(&registered, rules.clock.now())?;
+        // 6. Only now is the payload parsed: by `Rules::checked_claims`, which reads it into the
+        // caller's type and checks the claim rules (7) before returning anything.
         Ok(payload)
     }
 }
@@ -287,6 +284,26 @@ fn claims_as<'b, T: Deserialize<'b>>(payload: &'b [u8]) -> Result<T, Error> {
 }
 
 impl Rules {
+    /// Steps 6 and 7 of a verification: the verified claims JSON read strictly (duplicate names,
+    /// typed registered claims) into `T` in one pass, then the claim rules, before `T` is
+    /// returned. When the one pass fails, the two passes it stands for run one after the other
+    /// (the strict pass, the claim rules, then `T`), so that the error is the one they give, with
+    /// the same kind and precedence: a wrongly typed registered claim is `malformed` whatever `T`
+    /// is, an expired token is `expired` even when `T` does not fit.
+    fn checked_claims<'b, T: Deserialize<'b>>(&self, payload: &'b [u8]) -> Result<T, Error> {
+        match claims::read_claims::<T>(payload) {
+            Ok((value, registered)) => {
+                self.check_claims(&registered, self.clock.now())?;
+                Ok(value)
+            }
+            Err(()) => {
+                let registered = claims::parse_registered(payload)?;
+                self.check_claims(&registered, self.clock.now())?;
+                claims_as(payload)
+            }
+        }
+    }
+
     fn check_header(&self, header: &RawHeader<'_>) -> Result<(), Error> {
         // RFC 8725 §2.8 and §3.11: nested JWTs are not unwrapped silently.
         if header
