@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use ring::agreement;
-use ring::signature::{self as sig, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
+use super::crypto::agreement;
+use super::crypto::signature::{self as sig, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
 
 use super::{Signer, Verifier};
 use crate::algorithm::Algorithm;
@@ -98,8 +98,12 @@ impl EcdsaPrivateKey {
 
     fn from_pkcs8_der(algorithm: Algorithm, der: &[u8]) -> Result<Self, Error> {
         let curve = curve(algorithm)?;
-        let pair = EcdsaKeyPair::from_pkcs8(curve.signing, der, super::rng())
-            .map_err(|e| Error::key(format!("{algorithm} private key rejected: {e}")))?;
+        #[cfg(not(feature = "aws-lc-rs"))]
+        let pair = EcdsaKeyPair::from_pkcs8(curve.signing, der, super::rng());
+        #[cfg(feature = "aws-lc-rs")]
+        let pair = EcdsaKeyPair::from_pkcs8(curve.signing, der);
+        let pair =
+            pair.map_err(|e| Error::key(format!("{algorithm} private key rejected: {e}")))?;
         let public = EcdsaPublicKey::from_sec1_point(algorithm, pair.public_key().as_ref())?;
         Ok(EcdsaPrivateKey {
             pair,
@@ -213,6 +217,14 @@ impl Signer for EcdsaPrivateKey {
             .map_err(|_| Error::signing(super::RingFailure))?;
         Ok(signature.as_ref().to_vec())
     }
+
+    fn sign_into(&self, message: &[u8], out: &mut [u8]) -> Result<Option<usize>, Error> {
+        let signature = self
+            .pair
+            .sign(super::rng(), message)
+            .map_err(|_| Error::signing(super::RingFailure))?;
+        Ok(super::copy_signature(signature.as_ref(), out))
+    }
 }
 
 /// An ECDSA public key bound to ES256 (P-256) or ES384 (P-384).
@@ -308,8 +320,11 @@ fn check_on_curve(curve: Curve, point: &[u8]) -> Result<(), Error> {
     let ours = agreement::EphemeralPrivateKey::generate(curve.agreement, super::rng())
         .map_err(|_| Error::key("the system random generator failed"))?;
     let theirs = agreement::UnparsedPublicKey::new(curve.agreement, point);
-    agreement::agree_ephemeral(ours, &theirs, |_| ())
-        .map_err(|_| Error::key("the EC public key is not a point on the curve"))
+    let off_curve = || Error::key("the EC public key is not a point on the curve");
+    #[cfg(not(feature = "aws-lc-rs"))]
+    return agreement::agree_ephemeral(ours, &theirs, |_| ()).map_err(|_| off_curve());
+    #[cfg(feature = "aws-lc-rs")]
+    return agreement::agree_ephemeral(ours, theirs, (), |_| Ok(())).map_err(|()| off_curve());
 }
 
 impl EcdsaPublicKey {

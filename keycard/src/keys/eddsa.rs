@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use ring::signature::{self as sig, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use super::crypto::signature::{self as sig, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 
 use super::{Signer, Verifier};
 use crate::algorithm::Algorithm;
@@ -174,6 +174,10 @@ impl Signer for Ed25519PrivateKey {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         Ok(self.pair.sign(message).as_ref().to_vec())
+    }
+
+    fn sign_into(&self, message: &[u8], out: &mut [u8]) -> Result<Option<usize>, Error> {
+        Ok(super::copy_signature(self.pair.sign(message).as_ref(), out))
     }
 }
 

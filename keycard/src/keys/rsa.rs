@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use ring::signature::{self as sig, KeyPair, RsaKeyPair, RsaPublicKeyComponents};
+use super::crypto::signature::{self as sig, KeyPair, RsaKeyPair, RsaPublicKeyComponents};
 
 use super::{Signer, Verifier};
 use crate::algorithm::Algorithm;
@@ -111,8 +111,8 @@ impl RsaPrivateKey {
         let scheme = scheme(algorithm)?;
         // Check the public half first, for the same messages as the other constructors.
         RsaPublicKey::from_components(algorithm, n, e)?;
-        let components = ring::rsa::KeyPairComponents {
-            public_key: ring::rsa::PublicKeyComponents {
+        let components = super::crypto::rsa::KeyPairComponents {
+            public_key: super::crypto::rsa::PublicKeyComponents {
                 n: der::strip_zeros(n),
                 e: der::strip_zeros(e),
             },
@@ -188,6 +188,16 @@ impl Signer for RsaPrivateKey {
             .sign(self.signing, super::rng(), message, &mut signature)
             .map_err(|_| Error::signing(super::RingFailure))?;
         Ok(signature)
+    }
+
+    fn sign_into(&self, message: &[u8], out: &mut [u8]) -> Result<Option<usize>, Error> {
+        let Some(signature) = out.get_mut(..self.public.n.len()) else {
+            return Ok(None);
+        };
+        self.pair
+            .sign(self.signing, super::rng(), message, signature)
+            .map_err(|_| Error::signing(super::RingFailure))?;
+        Ok(Some(signature.len()))
     }
 }
 
@@ -375,7 +385,7 @@ fn check_bits(bits: usize) -> Result<(), Error> {
 }
 
 #[cold]
-fn rejected(e: ring::error::KeyRejected) -> Error {
+fn rejected(e: super::crypto::error::KeyRejected) -> Error {
     Error::key(format!("RSA key rejected: {e}"))
 }
 

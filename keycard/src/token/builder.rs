@@ -1,13 +1,17 @@
 //! Minting tokens: [`Builder`] collects claims and header settings, then
 //! [`sign`](Builder::sign) produces the compact JWS `header.payload.signature`.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
-use serde::Serialize;
+use serde::ser::{self, Impossible, Serialize, SerializeStruct};
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
-use crate::clock::{self, Clock, SystemClock};
+use crate::algorithm::Algorithm;
+use crate::clock::{self, Clock};
 use crate::encoding::base64url;
 use crate::error::Error;
 use crate::keys::Signer;
@@ -43,14 +47,18 @@ use crate::token::header;
 #[derive(Debug, Clone)]
 #[must_use = "call `sign` to get a token"]
 pub struct Builder {
+    /// Claims set by name (`claim`, `issuer`, ...) or from a map.
     claims: Map<String, Value>,
+    /// Claims from structs (`claims`), already JSON: written into tokens as they are.
+    typed: Typed,
     expiry: Option<When>,
     without_expiry: bool,
     not_before: Option<When>,
     issued_at: IssuedAt,
-    token_type: Option<String>,
+    token_type: Option<Cow<'static, str>>,
     key_id: Option<String>,
-    clock: Arc<dyn Clock>,
+    /// `None`: the system clock (no allocation for the default).
+    clock: Option<Arc<dyn Clock>>,
     /// The first mistake made while building, reported by `sign` with its own kind.
     mistake: Option<Mistake>,
 }
@@ -112,34 +120,43 @@ impl Builder {
     pub fn new() -> Self {
         Builder {
             claims: Map::new(),
+            typed: Typed::default(),
             expiry: None,
             without_expiry: false,
             not_before: None,
             issued_at: IssuedAt::Now,
-            token_type: Some("JWT".to_owned()),
+            token_type: Some(Cow::Borrowed("JWT")),
             key_id: None,
-            clock: Arc::new(SystemClock),
+            clock: None,
             mistake: None,
         }
     }
 
+    /// Sets the claim `name`, replacing any earlier value, from a struct too.
+    fn set(&mut self, name: String, value: Value) {
+        self.typed.remove(&name);
+        self.claims.insert(name, value);
+    }
+
     /// Sets `iss`, who issues the token.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.claims
-            .insert("iss".into(), Value::String(issuer.into()));
+        self.set("iss".into(), Value::String(issuer.into()));
         self
     }
 
     /// Sets `sub`, whom the token is about.
     pub fn subject(mut self, subject: impl Into<String>) -> Self {
-        self.claims
-            .insert("sub".into(), Value::String(subject.into()));
+        self.set("sub".into(), Value::String(subject.into()));
         self
     }
 
     /// Adds an audience to `aud`. One call gives `"aud":"api"`; more give an array.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         let new = Value::String(audience.into());
+        // An `aud` from a struct is extended like one set here.
+        if let Some(aud) = self.typed.take_value("aud") {
+            self.claims.insert("aud".into(), aud);
+        }
         let aud = match self.claims.remove("aud") {
             Some(Value::String(one)) => Value::Array(vec![Value::String(one), new]),
             Some(Value::Array(mut many)) => {
@@ -154,7 +171,7 @@ impl Builder {
 
     /// Sets `jti`, the token's unique id.
     pub fn jwt_id(mut self, id: impl Into<String>) -> Self {
-        self.claims.insert("jti".into(), Value::String(id.into()));
+        self.set("jti".into(), Value::String(id.into()));
         self
     }
 
@@ -210,7 +227,7 @@ impl Builder {
         let name = name.into();
         match serde_json::to_value(value) {
             Ok(value) => {
-                self.claims.insert(name, value);
+                self.set(name, value);
                 self
             }
             Err(e) => self.mistake(Mistake::Configuration(format!(
@@ -237,9 +254,46 @@ impl Builder {
     /// # Ok::<(), keycard::Error>(())
     /// ```
     pub fn claims(mut self, claims: &impl Serialize) -> Self {
+        // A struct is written to JSON here, once, member by member; anything else (a map, a
+        // `Value`, a struct with flattened members) goes through a `Value`.
+        let mut typed = std::mem::take(&mut self.typed);
+        if typed.members.is_empty() {
+            // Room for an ordinary claims struct, so that it is written without reallocating.
+            typed.json.reserve(TYPED_CAPACITY);
+            typed.members.reserve(16);
+        }
+        let start = typed.members.len();
+        match claims.serialize(TypedWriter { typed: &mut typed }) {
+            Ok(()) => {
+                for i in start..typed.members.len() {
+                    let name = typed.members[i].name;
+                    self.claims.remove(name);
+                    // A name set by an earlier struct (or twice in this one): the last wins.
+                    if let Some(earlier) = typed.members[..i].iter().position(|m| m.name == name) {
+                        typed.members[earlier].name = "";
+                    }
+                }
+                typed.members.retain(|m| !m.name.is_empty());
+                self.typed = typed;
+                return self;
+            }
+            Err(TypedError::NotAStruct) => {
+                typed.truncate(start);
+                self.typed = typed;
+            }
+            Err(TypedError::Json(e)) => {
+                typed.truncate(start);
+                self.typed = typed;
+                return self.mistake(Mistake::Configuration(format!(
+                    "claims cannot be serialized: {e}"
+                )));
+            }
+        }
         match serde_json::to_value(claims) {
             Ok(Value::Object(map)) => {
-                self.claims.extend(map);
+                for (name, value) in map {
+                    self.set(name, value);
+                }
                 self
             }
             Ok(_) => self.mistake(Mistake::Configuration(
@@ -266,13 +320,13 @@ impl Builder {
         if typ.is_empty() {
             return self.mistake(Mistake::Configuration("`typ` must not be empty".to_owned()));
         }
-        self.token_type = Some(typ);
+        self.token_type = Some(Cow::Owned(typ));
         self
     }
 
     /// Uses `clock` for `iat` and relative times instead of the system clock.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = Some(Arc::new(clock));
         self
     }
 
@@ -293,25 +347,42 @@ impl Builder {
             return Err(mistake.to_error());
         }
         // Whole seconds: RFC 7519 allows fractions, but many peers parse integers only.
-        let now = clock::whole_seconds(self.clock.now());
-        let payload = self.payload(now)?;
+        let now = match &self.clock {
+            Some(clock) => clock.now(),
+            None => OffsetDateTime::now_utc(),
+        };
+        let now = clock::whole_seconds(now);
+        // The claims JSON goes to the stack (to the heap only past `Scratch`'s size), then
+        // straight into the token as base64url.
+        let mut payload = Scratch::new();
+        self.payload(now, &mut payload)?;
+        let payload = payload.as_slice();
 
         let algorithm = signer.algorithm();
         let kid = self.key_id.as_deref().or_else(|| signer.key_id());
-        let header = header::write(algorithm, self.token_type.as_deref(), kid);
-
+        let typ = self.token_type.as_deref();
         let signature_len = algorithm.signature_len().unwrap_or(512);
         let mut token = Vec::with_capacity(
-            base64url::encoded_len(header.len())
+            encoded_header_len(algorithm, typ, kid)
                 + base64url::encoded_len(payload.len())
                 + base64url::encoded_len(signature_len)
                 + 2,
         );
-        base64url::encode_into(&header, &mut token);
+        write_header(algorithm, typ, kid, &mut token);
         token.push(b'.');
-        base64url::encode_into(&payload, &mut token);
+        base64url::encode_into(payload, &mut token);
 
-        let signature = signer.sign(&token)?;
+        let mut inline = [0u8; MAX_INLINE_SIGNATURE];
+        let heap;
+        let signature = match signer.sign_into(&token, &mut inline)? {
+            Some(len) => inline.get(..len).ok_or_else(|| {
+                Error::signing(std::io::Error::other("the signer reported a wrong length"))
+            })?,
+            None => {
+                heap = signer.sign(&token)?;
+                &heap[..]
+            }
+        };
         if let Some(expected) = algorithm.signature_len() {
             if signature.len() != expected {
                 return Err(Error::signing(WrongLength {
@@ -322,14 +393,14 @@ impl Builder {
             }
         }
         token.push(b'.');
-        base64url::encode_into(&signature, &mut token);
+        base64url::encode_into(signature, &mut token);
         // Base64url and dots are ASCII; the check is one pass over a few hundred bytes.
         String::from_utf8(token)
             .map_err(|_| Error::signing(std::io::Error::other("the encoded token is not ASCII")))
     }
 
     /// Writes the claims JSON: the time claims resolved against `now`, then the others.
-    fn payload(&self, now: OffsetDateTime) -> Result<Vec<u8>, Error> {
+    fn payload(&self, now: OffsetDateTime, out: &mut Scratch) -> Result<(), Error> {
         let exp = self.expiry.map(|w| w.resolve(now)).transpose()?;
         let nbf = self.not_before.map(|w| w.resolve(now)).transpose()?;
         let iat = match self.issued_at {
@@ -337,35 +408,92 @@ impl Builder {
             IssuedAt::At(t) => Some(When::At(t).resolve(now)?),
             IssuedAt::Omitted => None,
         };
-        if exp.is_none() && !self.claims.contains_key("exp") && !self.without_expiry {
+        let has_exp = self.claims.contains_key("exp") || self.typed.contains("exp");
+        if exp.is_none() && !has_exp && !self.without_expiry {
             return Err(Error::configuration(
                 "the token has no expiry: call `expires_in` or `expires_at` \
                  (or `without_expiry` to mint a token that never expires)",
             ));
         }
-
-        let mut object = ObjectWriter {
-            json: Vec::with_capacity(256),
+        let overridden = |name: &str| match name {
+            "exp" => exp.is_some(),
+            "nbf" => nbf.is_some(),
+            "iat" => !matches!(self.issued_at, IssuedAt::Omitted),
+            _ => false,
         };
+
+        let mut object = ObjectWriter { json: out };
         for (name, date) in [("exp", exp), ("nbf", nbf), ("iat", iat)] {
             if let Some(date) = date {
                 object.member(name, &date)?;
             }
         }
         for (name, value) in &self.claims {
-            let overridden = match name.as_str() {
-                "exp" => exp.is_some(),
-                "nbf" => nbf.is_some(),
-                "iat" => !matches!(self.issued_at, IssuedAt::Omitted),
-                _ => false,
-            };
-            if !overridden {
+            if !overridden(name) {
                 check_registered(name, value)?;
                 object.member(name, value)?;
             }
         }
-        Ok(object.finish())
+        for member in &self.typed.members {
+            if !overridden(member.name) {
+                if member.wrong_type {
+                    return Err(wrong_type(member.name));
+                }
+                object.raw_member(self.typed.json.get(member.json.clone()).unwrap_or_default());
+            }
+        }
+        object.finish();
+        Ok(())
     }
+}
+
+/// The largest signature made on the stack: RSA-8192. Larger ones come from `Signer::sign`.
+const MAX_INLINE_SIGNATURE: usize = 1024;
+
+/// The base64url of the default header (`typ: JWT`, no `kid`) of every algorithm, made once
+/// with `header::write`: most tokens need no header work at all.
+fn default_headers() -> &'static [String; Algorithm::ALL.len()] {
+    static HEADERS: OnceLock<[String; Algorithm::ALL.len()]> = OnceLock::new();
+    HEADERS.get_or_init(|| {
+        Algorithm::ALL
+            .map(|algorithm| base64url::encode(&header::write(algorithm, Some("JWT"), None)))
+    })
+}
+
+fn default_header(
+    algorithm: Algorithm,
+    typ: Option<&str>,
+    kid: Option<&str>,
+) -> Option<&'static str> {
+    if typ != Some("JWT") || kid.is_some() {
+        return None;
+    }
+    let i = Algorithm::ALL.iter().position(|a| *a == algorithm)?;
+    default_headers().get(i).map(String::as_str)
+}
+
+fn encoded_header_len(algorithm: Algorithm, typ: Option<&str>, kid: Option<&str>) -> usize {
+    match default_header(algorithm, typ, kid) {
+        Some(header) => header.len(),
+        // `{"alg":"RS256","typ":"…","kid":"…"}` with room for escapes.
+        None => base64url::encoded_len(
+            32 + typ.map_or(0, |t| 2 * t.len()) + kid.map_or(0, |k| 2 * k.len()),
+        ),
+    }
+}
+
+fn write_header(algorithm: Algorithm, typ: Option<&str>, kid: Option<&str>, out: &mut Vec<u8>) {
+    match default_header(algorithm, typ, kid) {
+        Some(header) => out.extend_from_slice(header.as_bytes()),
+        None => base64url::encode_into(&header::write(algorithm, typ, kid), out),
+    }
+}
+
+#[cold]
+fn wrong_type(name: &str) -> Error {
+    Error::configuration(format!(
+        "claim `{name}` has the wrong type for a registered claim (RFC 7519 §4.1)"
+    ))
 }
 
 /// Refuses registered claims of the wrong JSON type (RFC 7519 §4.1), which no validator accepts:
@@ -375,35 +503,367 @@ fn check_registered(name: &str, value: &Value) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::configuration(format!(
-            "claim `{name}` has the wrong type for a registered claim (RFC 7519 §4.1)"
-        )))
+        Err(wrong_type(name))
     }
 }
 
 /// Writes one JSON object member by member.
-struct ObjectWriter {
-    json: Vec<u8>,
+struct ObjectWriter<'a> {
+    json: &'a mut Scratch,
 }
 
-impl ObjectWriter {
+impl ObjectWriter<'_> {
+    fn separator(&mut self) {
+        let separator = if self.json.is_empty() { b'{' } else { b',' };
+        self.json.push(separator);
+    }
+
     fn member<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), Error> {
-        self.json
-            .push(if self.json.is_empty() { b'{' } else { b',' });
-        serde_json::to_writer(&mut self.json, name)
+        self.separator();
+        serde_json::to_writer(&mut *self.json, name)
             .and_then(|()| {
                 self.json.push(b':');
-                serde_json::to_writer(&mut self.json, value)
+                serde_json::to_writer(&mut *self.json, value)
             })
             .map_err(|e| Error::configuration(format!("claim `{name}` cannot be serialized: {e}")))
     }
 
-    fn finish(mut self) -> Vec<u8> {
+    /// A member already written as JSON (`"name":value`).
+    fn raw_member(&mut self, json: &[u8]) {
+        self.separator();
+        self.json.extend(json);
+    }
+
+    fn finish(self) {
         if self.json.is_empty() {
             self.json.push(b'{');
         }
         self.json.push(b'}');
-        self.json
+    }
+}
+
+/// How many bytes of claims JSON are written on the stack: more than an ordinary token has.
+const INLINE_PAYLOAD: usize = 1024;
+
+/// A byte buffer on the stack that moves to the heap when it outgrows [`INLINE_PAYLOAD`].
+struct Scratch {
+    inline: [u8; INLINE_PAYLOAD],
+    len: usize,
+    heap: Option<Vec<u8>>,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Scratch {
+            inline: [0; INLINE_PAYLOAD],
+            len: 0,
+            heap: None,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match &self.heap {
+            Some(heap) => heap,
+            None => self.inline.get(..self.len).unwrap_or_default(),
+        }
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.extend(&[byte]);
+    }
+
+    fn extend(&mut self, bytes: &[u8]) {
+        if let Some(heap) = &mut self.heap {
+            heap.extend_from_slice(bytes);
+            return;
+        }
+        let end = self.len + bytes.len();
+        if let Some(slot) = self.inline.get_mut(self.len..end) {
+            slot.copy_from_slice(bytes);
+            self.len = end;
+        } else {
+            let mut heap = Vec::with_capacity(2 * end);
+            heap.extend_from_slice(self.as_slice());
+            heap.extend_from_slice(bytes);
+            self.heap = Some(heap);
+        }
+    }
+}
+
+impl std::io::Write for Scratch {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.extend(buf);
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.extend(buf);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The bytes first reserved for the JSON of claims structs.
+const TYPED_CAPACITY: usize = 512;
+
+/// The members of claims structs, written to JSON when `claims` is called.
+#[derive(Debug, Clone, Default)]
+struct Typed {
+    /// `"name":value` of every member, one after the other.
+    json: Vec<u8>,
+    members: Vec<TypedMember>,
+}
+
+#[derive(Debug, Clone)]
+struct TypedMember {
+    /// The field's serialized name.
+    name: &'static str,
+    /// Where its `"name":value` is in `Typed::json`.
+    json: Range<usize>,
+    /// A registered claim (RFC 7519 §4.1) of the wrong type: `sign` refuses it unless a
+    /// dedicated setter replaces it.
+    wrong_type: bool,
+}
+
+impl Typed {
+    fn contains(&self, name: &str) -> bool {
+        self.members.iter().any(|m| m.name == name)
+    }
+
+    fn remove(&mut self, name: &str) {
+        if !self.members.is_empty() {
+            self.members.retain(|m| m.name != name);
+        }
+    }
+
+    /// Removes the member `name` and returns its value.
+    fn take_value(&mut self, name: &str) -> Option<Value> {
+        let i = self.members.iter().position(|m| m.name == name)?;
+        let member = self.members.remove(i);
+        let json = self.json.get(member.json)?;
+        // Past `"name":`, the value as written by serde_json.
+        let value = json.get(name_len(name)?..)?;
+        serde_json::from_slice(value).ok()
+    }
+
+    fn truncate(&mut self, members: usize) {
+        self.members.truncate(members);
+        let end = self.members.last().map_or(0, |m| m.json.end);
+        self.json.truncate(end);
+    }
+}
+
+/// The length of `"name":` as serde_json writes it.
+fn name_len(name: &str) -> Option<usize> {
+    serde_json::to_vec(name).ok().map(|quoted| quoted.len() + 1)
+}
+
+/// Why a value was not written as a claims struct.
+enum TypedError {
+    /// Not a struct: the caller goes through a `Value` instead.
+    NotAStruct,
+    Json(serde_json::Error),
+}
+
+impl fmt::Display for TypedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TypedError::NotAStruct => f.write_str("not a struct"),
+            TypedError::Json(e) => e.fmt(f),
+        }
+    }
+}
+
+impl fmt::Debug for TypedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for TypedError {}
+
+impl ser::Error for TypedError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        TypedError::Json(ser::Error::custom(msg))
+    }
+}
+
+/// Serializes a claims struct into [`Typed`]: each field as `"name":value`, by serde_json,
+/// with the registered claims' types checked against the table the validator reads them by.
+/// Anything but a struct is [`TypedError::NotAStruct`].
+struct TypedWriter<'a> {
+    typed: &'a mut Typed,
+}
+
+impl<'a> ser::Serializer for TypedWriter<'a> {
+    type Ok = ();
+    type Error = TypedError;
+    type SerializeSeq = Impossible<(), TypedError>;
+    type SerializeTuple = Impossible<(), TypedError>;
+    type SerializeTupleStruct = Impossible<(), TypedError>;
+    type SerializeTupleVariant = Impossible<(), TypedError>;
+    type SerializeMap = Impossible<(), TypedError>;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = Impossible<(), TypedError>;
+
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, TypedError> {
+        Ok(self)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), TypedError> {
+        value.serialize(self)
+    }
+
+    fn serialize_bool(self, _: bool) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_i8(self, _: i8) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_i16(self, _: i16) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_i32(self, _: i32) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_i64(self, _: i64) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_u8(self, _: u8) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_u16(self, _: u16) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_u32(self, _: u32) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_u64(self, _: u64) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_f32(self, _: f32) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_f64(self, _: f64) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_char(self, _: char) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_str(self, _: &str) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_none(self) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_unit(self) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+    ) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, TypedError> {
+        Err(TypedError::NotAStruct)
+    }
+}
+
+impl SerializeStruct for TypedWriter<'_> {
+    type Ok = ();
+    type Error = TypedError;
+
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), TypedError> {
+        let json = &mut self.typed.json;
+        let start = json.len();
+        serde_json::to_writer(&mut *json, name).map_err(TypedError::Json)?;
+        json.push(b':');
+        let value_start = json.len();
+        serde_json::to_writer(&mut *json, value).map_err(|e| {
+            TypedError::Json(ser::Error::custom(format_args!("claim `{name}`: {e}")))
+        })?;
+        let wrong_type = ClaimType::of(name).is_some_and(|ty| {
+            !json
+                .get(value_start..)
+                .is_some_and(|value| ty.admits_json(value))
+        });
+        self.typed.members.push(TypedMember {
+            name,
+            json: start..json.len(),
+            wrong_type,
+        });
+        Ok(())
+    }
+
+    fn end(self) -> Result<(), TypedError> {
+        Ok(())
     }
 }
 
@@ -415,8 +875,8 @@ struct WrongLength {
     found: usize,
 }
 
-impl std::fmt::Display for WrongLength {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for WrongLength {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "the signer returned {} bytes, but {} signatures are {} bytes \

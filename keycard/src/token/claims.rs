@@ -282,6 +282,40 @@ impl ClaimType {
     }
 }
 
+impl ClaimType {
+    /// Whether the JSON text `value` (one value, as serde_json writes it) has this type: what
+    /// [`admits`](Self::admits) says of its `Value`, without building one.
+    pub(crate) fn admits_json(self, value: &[u8]) -> bool {
+        match self {
+            ClaimType::String => value.first() == Some(&b'"'),
+            ClaimType::StringOrStrings => {
+                value.first() == Some(&b'"') || serde_json::from_slice::<Strings>(value).is_ok()
+            }
+            ClaimType::Date => serde_json::from_slice::<NumericDate>(value).is_ok(),
+        }
+    }
+}
+
+/// An array of strings, read and dropped (no allocation unless a string has escapes).
+struct Strings;
+
+impl<'de> Deserialize<'de> for Strings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StringsVisitor;
+        impl<'de> Visitor<'de> for StringsVisitor {
+            type Value = Strings;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of strings")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Strings, A::Error> {
+                while seq.next_element::<Str<'de>>()?.is_some() {}
+                Ok(Strings)
+            }
+        }
+        deserializer.deserialize_seq(StringsVisitor)
+    }
+}
+
 /// The registered claims as the validator reads them: borrowed where possible, strictly typed,
 /// with the names of all members (duplicates refused).
 #[derive(Debug, Default)]
