@@ -269,7 +269,10 @@ impl Builder {
                     let name = typed.members[i].name;
                     self.claims.remove(name);
                     // A name set by an earlier struct (or twice in this one): the last wins.
-                    if let Some(earlier) = typed.members[..i].iter().position(|m| m.name == name) {
+                    if let Some(earlier) = typed.members[..i]
+                        .iter()
+                        .position(|m| same_name(m.name, name))
+                    {
                         typed.members[earlier].name = "";
                     }
                 }
@@ -435,7 +438,7 @@ impl Builder {
             }
         }
         for member in &self.typed.members {
-            if !overridden(member.name) {
+            if !(member.time && overridden(member.name)) {
                 if member.wrong_type {
                     return Err(wrong_type(member.name));
                 }
@@ -447,8 +450,10 @@ impl Builder {
     }
 }
 
-/// The largest signature made on the stack: RSA-8192. Larger ones come from `Signer::sign`.
-const MAX_INLINE_SIGNATURE: usize = 1024;
+/// The largest signature made on the stack: ES512's 132 bytes, more than any HMAC, ECDSA or
+/// EdDSA signature keycard makes. RSA signatures come from `Signer::sign`: against RSA's cost the
+/// allocation does not show, and the stack buffer stays small for the others.
+const MAX_INLINE_SIGNATURE: usize = 132;
 
 /// The base64url of the default header (`typ: JWT`, no `kid`) of every algorithm, made once
 /// with `header::write`: most tokens need no header work at all.
@@ -572,10 +577,12 @@ impl Scratch {
         }
     }
 
+    #[inline]
     fn push(&mut self, byte: u8) {
         self.extend(&[byte]);
     }
 
+    #[inline]
     fn extend(&mut self, bytes: &[u8]) {
         if let Some(heap) = &mut self.heap {
             heap.extend_from_slice(bytes);
@@ -595,11 +602,13 @@ impl Scratch {
 }
 
 impl std::io::Write for Scratch {
+    #[inline]
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.extend(buf);
         Ok(buf.len())
     }
 
+    #[inline]
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
         self.extend(buf);
         Ok(())
@@ -630,6 +639,8 @@ struct TypedMember {
     /// A registered claim (RFC 7519 §4.1) of the wrong type: `sign` refuses it unless a
     /// dedicated setter replaces it.
     wrong_type: bool,
+    /// `exp`, `nbf` or `iat`, which the dedicated setters replace.
+    time: bool,
 }
 
 impl Typed {
@@ -658,6 +669,12 @@ impl Typed {
         let end = self.members.last().map_or(0, |m| m.json.end);
         self.json.truncate(end);
     }
+}
+
+/// `a == b`, deciding most pairs of claim names (`iss`, `sub`, `aud`, ...) on their length and
+/// first byte.
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
 /// The length of `"name":` as serde_json writes it.
@@ -849,7 +866,8 @@ impl SerializeStruct for TypedWriter<'_> {
         serde_json::to_writer(&mut *json, value).map_err(|e| {
             TypedError::Json(ser::Error::custom(format_args!("claim `{name}`: {e}")))
         })?;
-        let wrong_type = ClaimType::of(name).is_some_and(|ty| {
+        let ty = ClaimType::of(name);
+        let wrong_type = ty.is_some_and(|ty| {
             !json
                 .get(value_start..)
                 .is_some_and(|value| ty.admits_json(value))
@@ -858,6 +876,7 @@ impl SerializeStruct for TypedWriter<'_> {
             name,
             json: start..json.len(),
             wrong_type,
+            time: ty == Some(ClaimType::Date) && name != "auth_time",
         });
         Ok(())
     }

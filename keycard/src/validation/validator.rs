@@ -291,8 +291,9 @@ impl Rules {
     /// the same kind and precedence: a wrongly typed registered claim is `malformed` whatever `T`
     /// is, an expired token is `expired` even when `T` does not fit.
     fn checked_claims<'b, T: Deserialize<'b>>(&self, payload: &'b [u8]) -> Result<T, Error> {
-        match claims::read_claims::<T>(payload) {
-            Ok((value, registered)) => {
+        let mut registered = Registered::default();
+        match claims::read_claims::<T>(payload, &mut registered) {
+            Ok(value) => {
                 self.check_claims(&registered, self.clock.now())?;
                 Ok(value)
             }
