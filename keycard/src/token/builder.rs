@@ -265,18 +265,12 @@ impl Builder {
         let start = typed.members.len();
         match claims.serialize(TypedWriter { typed: &mut typed }) {
             Ok(()) => {
-                for i in start..typed.members.len() {
-                    let name = typed.members[i].name;
-                    self.claims.remove(name);
-                    // A name set by an earlier struct (or twice in this one): the last wins.
-                    if let Some(earlier) = typed.members[..i]
-                        .iter()
-                        .position(|m| same_name(m.name, name))
-                    {
-                        typed.members[earlier].name = "";
+                if !self.claims.is_empty() {
+                    for member in &typed.members[start..] {
+                        self.claims.remove(member.name);
                     }
                 }
-                typed.members.retain(|m| !m.name.is_empty());
+                typed.last_wins(0);
                 self.typed = typed;
                 return self;
             }
@@ -349,18 +343,119 @@ impl Builder {
         if let Some(mistake) = &self.mistake {
             return Err(mistake.to_error());
         }
-        // Whole seconds: RFC 7519 allows fractions, but many peers parse integers only.
-        let now = match &self.clock {
+        let now = self.now();
+        // The claims JSON goes to this thread's buffer, reused from token to token, then
+        // straight into the token as base64url.
+        self.sign_at(now, None, signer)
+    }
+
+    /// Signs a token with this builder's settings and the members of the claims struct `claims`,
+    /// as `self.clone().claims(claims).sign(signer)` would, without storing the claims in the
+    /// builder: for claims made per token, from a builder kept as a template. The struct is
+    /// written to JSON once, into a buffer this thread reuses, and signing allocates only the
+    /// token.
+    ///
+    /// ```
+    /// use keycard::{Algorithm, Builder, HmacKey};
+    /// use serde::Serialize;
+    /// use time::Duration;
+    ///
+    /// #[derive(Serialize)]
+    /// struct Session<'a> { sub: &'a str, tenant: u32 }
+    ///
+    /// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
+    /// let template = Builder::new().issuer("https://auth.example.com").expires_in(Duration::minutes(5));
+    /// let token = template.sign_claims(&Session { sub: "user-42", tenant: 7 }, &key)?;
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`claims`](Self::claims) and [`sign`](Self::sign).
+    pub fn sign_claims<T, S>(&self, claims: &T, signer: &S) -> Result<String, Error>
+    where
+        T: Serialize,
+        S: Signer + ?Sized,
+    {
+        if self.mistake.is_some() {
+            return self.sign(signer);
+        }
+        let now = self.now();
+        let signed = OVERLAY
+            .try_with(|cell| {
+                let mut overlay = cell.try_borrow_mut().ok()?;
+                overlay.truncate(0);
+                let written = claims.serialize(TypedWriter {
+                    typed: &mut overlay,
+                });
+                overlay.last_wins(0);
+                let signed = match written {
+                    Ok(()) => Some(self.sign_at(now, Some(&overlay), signer)),
+                    // Not a struct, or a mistake: the way `claims` goes, for its errors.
+                    Err(_) => None,
+                };
+                if overlay.json.capacity() > MAX_KEPT_PAYLOAD {
+                    *overlay = Typed::default();
+                }
+                signed
+            })
+            .ok()
+            .flatten();
+        match signed {
+            Some(token) => token,
+            None => self.clone().claims(claims).sign(signer),
+        }
+    }
+
+    /// The signing time, in whole seconds (RFC 7519 allows fractions, but many peers parse
+    /// integers only). The clock is read only when a time depends on it: a builder whose times
+    /// are all fixed (or come from the claims) signs without reading it.
+    fn now(&self) -> OffsetDateTime {
+        let relative = matches!(self.expiry, Some(When::In(_)))
+            || matches!(self.not_before, Some(When::In(_)))
+            || matches!(self.issued_at, IssuedAt::Now);
+        if !relative {
+            return OffsetDateTime::UNIX_EPOCH;
+        }
+        clock::whole_seconds(match &self.clock {
             Some(clock) => clock.now(),
             None => OffsetDateTime::now_utc(),
-        };
-        let now = clock::whole_seconds(now);
-        // The claims JSON goes to the stack (to the heap only past `Scratch`'s size), then
-        // straight into the token as base64url.
-        let mut payload = Scratch::new();
-        self.payload(now, &mut payload)?;
-        let payload = payload.as_slice();
+        })
+    }
 
+    /// Signs at `now`, with the members of `overlay` (a claims struct) over this builder's.
+    fn sign_at<S: Signer + ?Sized>(
+        &self,
+        now: OffsetDateTime,
+        overlay: Option<&Typed>,
+        signer: &S,
+    ) -> Result<String, Error> {
+        let sign = |json: &mut Vec<u8>| {
+            json.clear();
+            self.payload(now, overlay, json)?;
+            self.sign_payload(signer, json)
+        };
+        PAYLOAD
+            .try_with(|cell| match cell.try_borrow_mut() {
+                Ok(mut json) => {
+                    let token = sign(&mut json);
+                    if json.capacity() > MAX_KEPT_PAYLOAD {
+                        *json = Vec::new();
+                    }
+                    token
+                }
+                // Signing from inside a `Signer` (or the thread's end): a buffer of its own.
+                Err(_) => sign(&mut Vec::new()),
+            })
+            .unwrap_or_else(|_| sign(&mut Vec::new()))
+    }
+
+    /// Signs the claims JSON `payload`: header, payload and signature, in one buffer sized up
+    /// front.
+    fn sign_payload<S: Signer + ?Sized>(
+        &self,
+        signer: &S,
+        payload: &[u8],
+    ) -> Result<String, Error> {
         let algorithm = signer.algorithm();
         let kid = self.key_id.as_deref().or_else(|| signer.key_id());
         let typ = self.token_type.as_deref();
@@ -403,7 +498,14 @@ impl Builder {
     }
 
     /// Writes the claims JSON: the time claims resolved against `now`, then the others.
-    fn payload(&self, now: OffsetDateTime, out: &mut Scratch) -> Result<(), Error> {
+    fn payload(
+        &self,
+        now: OffsetDateTime,
+        overlay: Option<&Typed>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let empty = Typed::default();
+        let overlay = overlay.unwrap_or(&empty);
         let exp = self.expiry.map(|w| w.resolve(now)).transpose()?;
         let nbf = self.not_before.map(|w| w.resolve(now)).transpose()?;
         let iat = match self.issued_at {
@@ -411,7 +513,9 @@ impl Builder {
             IssuedAt::At(t) => Some(When::At(t).resolve(now)?),
             IssuedAt::Omitted => None,
         };
-        let has_exp = self.claims.contains_key("exp") || self.typed.contains("exp");
+        let has_exp = self.claims.contains_key("exp")
+            || self.typed.contains("exp")
+            || overlay.contains("exp");
         if exp.is_none() && !has_exp && !self.without_expiry {
             return Err(Error::configuration(
                 "the token has no expiry: call `expires_in` or `expires_at` \
@@ -432,17 +536,39 @@ impl Builder {
             }
         }
         for (name, value) in &self.claims {
-            if !overridden(name) {
+            if !overridden(name) && !overlay.contains(name) {
                 check_registered(name, value)?;
                 object.member(name, value)?;
             }
         }
-        for member in &self.typed.members {
-            if !(member.time && overridden(member.name)) {
-                if member.wrong_type {
-                    return Err(wrong_type(member.name));
+        for typed in [&self.typed, overlay] {
+            let replaced = |member: &TypedMember| {
+                member.time && overridden(member.name)
+                    || (!std::ptr::eq(typed, overlay) && overlay.contains(member.name))
+            };
+            if let Some(name) = typed
+                .members
+                .iter()
+                .find(|m| m.wrong_type && !replaced(m))
+                .map(|m| m.name)
+            {
+                return Err(wrong_type(name));
+            }
+            // The usual case, every member kept and in a row: one copy.
+            let in_a_row = typed
+                .members
+                .windows(2)
+                .all(|w| w[0].json.end + 1 == w[1].json.start);
+            match (typed.members.first(), typed.members.last()) {
+                (Some(first), Some(last)) if in_a_row && !typed.members.iter().any(replaced) => {
+                    let run = typed.json.get(first.json.start..last.json.end);
+                    object.raw_member(run.unwrap_or_default());
                 }
-                object.raw_member(self.typed.json.get(member.json.clone()).unwrap_or_default());
+                _ => {
+                    for member in typed.members.iter().filter(|m| !replaced(m)) {
+                        object.raw_member(typed.json.get(member.json.clone()).unwrap_or_default());
+                    }
+                }
             }
         }
         object.finish();
@@ -514,7 +640,7 @@ fn check_registered(name: &str, value: &Value) -> Result<(), Error> {
 
 /// Writes one JSON object member by member.
 struct ObjectWriter<'a> {
-    json: &'a mut Scratch,
+    json: &'a mut Vec<u8>,
 }
 
 impl ObjectWriter<'_> {
@@ -533,10 +659,10 @@ impl ObjectWriter<'_> {
             .map_err(|e| Error::configuration(format!("claim `{name}` cannot be serialized: {e}")))
     }
 
-    /// A member already written as JSON (`"name":value`).
+    /// A member already written as JSON (`"name":value`), or several, comma-separated.
     fn raw_member(&mut self, json: &[u8]) {
         self.separator();
-        self.json.extend(json);
+        self.json.extend_from_slice(json);
     }
 
     fn finish(self) {
@@ -547,77 +673,19 @@ impl ObjectWriter<'_> {
     }
 }
 
-/// How many bytes of claims JSON are written on the stack: more than an ordinary token has.
-const INLINE_PAYLOAD: usize = 1024;
-
-/// A byte buffer on the stack that moves to the heap when it outgrows [`INLINE_PAYLOAD`].
-struct Scratch {
-    inline: [u8; INLINE_PAYLOAD],
-    len: usize,
-    heap: Option<Vec<u8>>,
+thread_local! {
+    /// The claims JSON of the token this thread is signing: one buffer, reused, so that signing
+    /// allocates only the token.
+    static PAYLOAD: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-impl Scratch {
-    fn new() -> Self {
-        Scratch {
-            inline: [0; INLINE_PAYLOAD],
-            len: 0,
-            heap: None,
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.as_slice().is_empty()
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        match &self.heap {
-            Some(heap) => heap,
-            None => self.inline.get(..self.len).unwrap_or_default(),
-        }
-    }
-
-    #[inline]
-    fn push(&mut self, byte: u8) {
-        self.extend(&[byte]);
-    }
-
-    #[inline]
-    fn extend(&mut self, bytes: &[u8]) {
-        if let Some(heap) = &mut self.heap {
-            heap.extend_from_slice(bytes);
-            return;
-        }
-        let end = self.len + bytes.len();
-        if let Some(slot) = self.inline.get_mut(self.len..end) {
-            slot.copy_from_slice(bytes);
-            self.len = end;
-        } else {
-            let mut heap = Vec::with_capacity(2 * end);
-            heap.extend_from_slice(self.as_slice());
-            heap.extend_from_slice(bytes);
-            self.heap = Some(heap);
-        }
-    }
+thread_local! {
+    /// The claims struct of `sign_claims`, written to JSON: reused like `PAYLOAD`.
+    static OVERLAY: std::cell::RefCell<Typed> = std::cell::RefCell::new(Typed::default());
 }
 
-impl std::io::Write for Scratch {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.extend(buf);
-        Ok(buf.len())
-    }
-
-    #[inline]
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.extend(buf);
-        Ok(())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+/// A payload buffer grown past this is dropped after use rather than kept for the thread.
+const MAX_KEPT_PAYLOAD: usize = 16 * 1024;
 
 /// The bytes first reserved for the JSON of claims structs.
 const TYPED_CAPACITY: usize = 512;
@@ -662,6 +730,40 @@ impl Typed {
         // Past `"name":`, the value as written by serde_json.
         let value = json.get(name_len(name)?..)?;
         serde_json::from_slice(value).ok()
+    }
+
+    /// Drops the members named again later (from `start` on): the last value set wins.
+    fn last_wins(&mut self, start: usize) {
+        // Names told apart by length, first and last byte need no comparison: a bit for each pair
+        // seen, and the full check only when a bit repeats (two names alike in both).
+        let mut seen = 0u64;
+        let alike = self.members.iter().any(|m| {
+            let bytes = m.name.as_bytes();
+            let key = bytes.len() * 5
+                + 3 * usize::from(bytes.first().copied().unwrap_or(0))
+                + usize::from(bytes.last().copied().unwrap_or(0));
+            let bit = 1u64 << (key % 64);
+            let repeated = seen & bit != 0;
+            seen |= bit;
+            repeated
+        });
+        if !alike {
+            return;
+        }
+        let mut dropped = false;
+        for i in start..self.members.len() {
+            let name = self.members[i].name;
+            if let Some(earlier) = self.members[..i]
+                .iter()
+                .position(|m| same_name(m.name, name))
+            {
+                self.members[earlier].name = "";
+                dropped = true;
+            }
+        }
+        if dropped {
+            self.members.retain(|m| !m.name.is_empty());
+        }
     }
 
     fn truncate(&mut self, members: usize) {
@@ -859,8 +961,20 @@ impl SerializeStruct for TypedWriter<'_> {
         value: &T,
     ) -> Result<(), TypedError> {
         let json = &mut self.typed.json;
+        // Every member after a comma, so that members in a row copy as one slice.
+        json.push(b',');
         let start = json.len();
-        serde_json::to_writer(&mut *json, name).map_err(TypedError::Json)?;
+        if name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            // Nothing to escape: what serde_json would write, without its scan.
+            json.push(b'"');
+            json.extend_from_slice(name.as_bytes());
+            json.push(b'"');
+        } else {
+            serde_json::to_writer(&mut *json, name).map_err(TypedError::Json)?;
+        }
         json.push(b':');
         let value_start = json.len();
         serde_json::to_writer(&mut *json, value).map_err(|e| {
@@ -906,3 +1020,70 @@ impl fmt::Display for WrongLength {
 }
 
 impl std::error::Error for WrongLength {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::keys::HmacKey;
+
+    #[derive(serde::Serialize)]
+    struct Profile<'a> {
+        sub: &'a str,
+        exp: i64,
+        iat: i64,
+        roles: [&'a str; 2],
+    }
+
+    fn payload(token: &str) -> String {
+        let part = token.split('.').nth(1).unwrap();
+        String::from_utf8(base64url::decode(part, "payload").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn sign_claims_signs_what_claims_then_sign_does() {
+        let key = HmacKey::new(Algorithm::HS256, &[7; 32]).unwrap();
+        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let profile = Profile {
+            sub: "user-1",
+            exp: 1_700_000_600,
+            iat: 5,
+            roles: ["a", "b"],
+        };
+        let templates = [
+            Builder::new().clock(FixedClock(at)),
+            Builder::new().clock(FixedClock(at)).without_issued_at(),
+            Builder::new()
+                .clock(FixedClock(at))
+                .subject("replaced")
+                .claim("tenant", 7)
+                .expires_in(Duration::minutes(1)),
+            Builder::new()
+                .clock(FixedClock(at))
+                .claims(&Profile {
+                    sub: "earlier",
+                    exp: 1,
+                    iat: 1,
+                    roles: ["x", "y"],
+                })
+                .claim("extra", true),
+        ];
+        for template in templates {
+            let one = template.sign_claims(&profile, &key).unwrap();
+            let two = template.clone().claims(&profile).sign(&key).unwrap();
+            assert_eq!(payload(&one), payload(&two));
+            assert_eq!(one, two);
+        }
+        // A wrongly typed registered claim, a map, a non-object: as `claims` says.
+        #[derive(serde::Serialize)]
+        struct Bad {
+            iss: u32,
+        }
+        let template = Builder::new().without_expiry();
+        let err = template.sign_claims(&Bad { iss: 5 }, &key).unwrap_err();
+        assert!(err.to_string().contains("`iss`"), "{err}");
+        let map = serde_json::json!({"sub": "m"});
+        assert!(payload(&template.sign_claims(&map, &key).unwrap()).contains("\"sub\":\"m\""));
+        assert!(template.sign_claims(&[1, 2], &key).is_err());
+    }
+}
