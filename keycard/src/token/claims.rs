@@ -256,12 +256,12 @@ impl ClaimType {
     /// a switch on the length, rather than a walk through [`TABLE`](Self::TABLE) (tested to
     /// agree).
     pub(crate) fn of(name: &str) -> Option<ClaimType> {
-        match name {
-            "iss" | "sub" | "jti" | "sid" | "scope" | "azp" | "nonce" => Some(ClaimType::String),
-            "aud" | "scp" => Some(ClaimType::StringOrStrings),
-            "exp" | "nbf" | "iat" | "auth_time" => Some(ClaimType::Date),
-            _ => None,
-        }
+        use Name::*;
+        Some(match Name::of(name)? {
+            Iss | Sub | Jti | Sid | Scope | Azp | Nonce => ClaimType::String,
+            Aud | Scp => ClaimType::StringOrStrings,
+            Exp | Nbf | Iat | AuthTime => ClaimType::Date,
+        })
     }
 
     /// What a message says the claim must be.
@@ -306,6 +306,49 @@ impl ClaimType {
                     || serde_json::from_slice::<NumericDate>(value).is_ok()
             }
         }
+    }
+}
+
+/// The registered claims keycard reads, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Name {
+    Iss,
+    Sub,
+    Aud,
+    Exp,
+    Nbf,
+    Iat,
+    Jti,
+    Sid,
+    Scope,
+    Scp,
+    Azp,
+    AuthTime,
+    Nonce,
+}
+
+impl Name {
+    /// The registered claim called `name`. The three-letter names are matched byte by byte
+    /// (a `match` on `&str` compares each candidate of the same length with `memcmp`, and ten
+    /// of them have three letters: this runs for every member of every token).
+    fn of(name: &str) -> Option<Name> {
+        use Name::*;
+        Some(match name.as_bytes() {
+            [b'i', b's', b's'] => Iss,
+            [b's', b'u', b'b'] => Sub,
+            [b'a', b'u', b'd'] => Aud,
+            [b'e', b'x', b'p'] => Exp,
+            [b'n', b'b', b'f'] => Nbf,
+            [b'i', b'a', b't'] => Iat,
+            [b'j', b't', b'i'] => Jti,
+            [b's', b'i', b'd'] => Sid,
+            [b's', b'c', b'p'] => Scp,
+            [b'a', b'z', b'p'] => Azp,
+            b"scope" => Scope,
+            b"nonce" => Nonce,
+            b"auth_time" => AuthTime,
+            _ => return None,
+        })
     }
 }
 
@@ -576,27 +619,29 @@ impl<'de, A: MapAccess<'de>> StrictMap<'_, 'de, A> {
             })?);
             Ok(Some(Pending::Number(number)))
         };
+        let Some(name) = Name::of(name) else {
+            return Ok(None);
+        };
         match name {
-            "iss" => text(map, &mut claims.iss),
-            "sub" => text(map, &mut claims.sub),
-            "aud" => {
+            Name::Iss => text(map, &mut claims.iss),
+            Name::Sub => text(map, &mut claims.sub),
+            Name::Aud => {
                 claims.aud = Some(map.next_value()?);
                 Ok(Some(Pending::Aud))
             }
-            "exp" => date(map, &mut claims.exp),
-            "nbf" => date(map, &mut claims.nbf),
-            "iat" => date(map, &mut claims.iat),
-            "jti" => text(map, &mut claims.jti),
-            "sid" => text(map, &mut claims.sid),
-            "scope" => text(map, &mut claims.scope),
-            "scp" => {
+            Name::Exp => date(map, &mut claims.exp),
+            Name::Nbf => date(map, &mut claims.nbf),
+            Name::Iat => date(map, &mut claims.iat),
+            Name::Jti => text(map, &mut claims.jti),
+            Name::Sid => text(map, &mut claims.sid),
+            Name::Scope => text(map, &mut claims.scope),
+            Name::Scp => {
                 claims.scp = Some(map.next_value()?);
                 Ok(Some(Pending::Scp))
             }
-            "azp" => text(map, &mut claims.azp),
-            "auth_time" => date(map, &mut claims.auth_time),
-            "nonce" => text(map, &mut claims.nonce),
-            _ => Ok(None),
+            Name::Azp => text(map, &mut claims.azp),
+            Name::AuthTime => date(map, &mut claims.auth_time),
+            Name::Nonce => text(map, &mut claims.nonce),
         }
     }
 
