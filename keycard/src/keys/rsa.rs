@@ -208,10 +208,15 @@ impl Signer for RsaPrivateKey {
 #[derive(Clone)]
 pub struct RsaPublicKey {
     algorithm: Algorithm,
+    #[cfg_attr(feature = "aws-lc-rs", allow(dead_code))]
     verifying: &'static sig::RsaParameters,
     n: Vec<u8>,
     e: Vec<u8>,
     key_id: Option<String>,
+    /// aws-lc-rs turns the components into a key on every `verify` (unlike ring, which verifies
+    /// from them directly): the key is parsed once, here.
+    #[cfg(feature = "aws-lc-rs")]
+    parsed: sig::ParsedPublicKey,
 }
 
 impl RsaPublicKey {
@@ -258,12 +263,18 @@ impl RsaPublicKey {
                  computed from the modulus; generate a new key",
             ));
         }
+        #[cfg(feature = "aws-lc-rs")]
+        let parsed = RsaPublicKeyComponents { n, e }
+            .to_parsed_public_key(verifying)
+            .map_err(rejected)?;
         Ok(RsaPublicKey {
             algorithm,
             verifying,
             n: n.to_vec(),
             e: e.to_vec(),
             key_id: None,
+            #[cfg(feature = "aws-lc-rs")]
+            parsed,
         })
     }
 
@@ -332,12 +343,15 @@ impl Verifier for RsaPublicKey {
         if signature.len() != self.n.len() {
             return Err(Error::Signature);
         }
-        RsaPublicKeyComponents {
+        #[cfg(not(feature = "aws-lc-rs"))]
+        let verified = RsaPublicKeyComponents {
             n: &self.n,
             e: &self.e,
         }
-        .verify(self.verifying, message, signature)
-        .map_err(|_| Error::Signature)
+        .verify(self.verifying, message, signature);
+        #[cfg(feature = "aws-lc-rs")]
+        let verified = self.parsed.verify_sig(message, signature);
+        verified.map_err(|_| Error::Signature)
     }
 
     fn public_jwk(&self) -> Option<crate::Jwk> {
