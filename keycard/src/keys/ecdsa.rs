@@ -3,7 +3,9 @@
 use std::fmt;
 
 use super::crypto::agreement;
-use super::crypto::signature::{self as sig, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
+#[cfg(not(feature = "aws-lc-rs"))]
+use super::crypto::signature::UnparsedPublicKey;
+use super::crypto::signature::{self as sig, EcdsaKeyPair, KeyPair};
 
 use super::{Signer, Verifier};
 use crate::algorithm::Algorithm;
@@ -235,9 +237,13 @@ impl Signer for EcdsaPrivateKey {
 #[derive(Clone)]
 pub struct EcdsaPublicKey {
     algorithm: Algorithm,
+    #[cfg_attr(feature = "aws-lc-rs", allow(dead_code))]
     verifying: &'static sig::EcdsaVerificationAlgorithm,
     point: Vec<u8>,
     key_id: Option<String>,
+    /// aws-lc-rs parses the point on every `verify` from bytes: parsed once, here.
+    #[cfg(feature = "aws-lc-rs")]
+    parsed: sig::ParsedPublicKey,
 }
 
 impl EcdsaPublicKey {
@@ -282,6 +288,9 @@ impl EcdsaPublicKey {
             verifying: curve.verifying,
             point: point.to_vec(),
             key_id: None,
+            #[cfg(feature = "aws-lc-rs")]
+            parsed: sig::ParsedPublicKey::new(curve.verifying, point)
+                .map_err(|e| Error::key(format!("{algorithm} public key rejected: {e}")))?,
         })
     }
 
@@ -368,9 +377,12 @@ impl Verifier for EcdsaPublicKey {
 
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
         // RFC 7518 §3.4: R || S of fixed width; a DER signature has another length or fails.
-        UnparsedPublicKey::new(self.verifying, &self.point)
-            .verify(message, signature)
-            .map_err(|_| Error::Signature)
+        #[cfg(not(feature = "aws-lc-rs"))]
+        let verified =
+            UnparsedPublicKey::new(self.verifying, &self.point).verify(message, signature);
+        #[cfg(feature = "aws-lc-rs")]
+        let verified = self.parsed.verify_sig(message, signature);
+        verified.map_err(|_| Error::Signature)
     }
 
     fn public_jwk(&self) -> Option<crate::Jwk> {

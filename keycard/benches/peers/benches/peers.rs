@@ -225,6 +225,35 @@ pub fn naive_sign(claims: &Session, key: &crypto::hmac::Key) -> Option<String> {
     Some(token)
 }
 
+/// The primitive's public key, parsed once outside the timing like every library's: ring
+/// verifies from the key's bytes (it has no parsed form; its parsing is part of every verify),
+/// aws-lc-rs from a `ParsedPublicKey`.
+#[cfg(not(feature = "aws-lc-rs"))]
+struct PublicKey(sig::UnparsedPublicKey<Vec<u8>>);
+
+#[cfg(not(feature = "aws-lc-rs"))]
+impl PublicKey {
+    fn new(algorithm: &'static dyn sig::VerificationAlgorithm, bytes: &[u8]) -> Self {
+        PublicKey(sig::UnparsedPublicKey::new(algorithm, bytes.to_vec()))
+    }
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), crypto::error::Unspecified> {
+        self.0.verify(message, signature)
+    }
+}
+
+#[cfg(feature = "aws-lc-rs")]
+struct PublicKey(sig::ParsedPublicKey);
+
+#[cfg(feature = "aws-lc-rs")]
+impl PublicKey {
+    fn new(algorithm: &'static dyn sig::VerificationAlgorithm, bytes: &[u8]) -> Self {
+        PublicKey(sig::ParsedPublicKey::new(algorithm, bytes).expect("primitive key"))
+    }
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), crypto::error::Unspecified> {
+        self.0.verify_sig(message, signature)
+    }
+}
+
 /// Splits a compact token into its signing input and decoded signature.
 fn signing_input(token: &str) -> (&[u8], Vec<u8>) {
     let (input, signature) = token.rsplit_once('.').expect("three parts");
@@ -415,9 +444,9 @@ fn rs256(c: &mut Criterion) {
 
     let key = RsaPrivateKey::from_pem(Algorithm::RS256, RSA_PKCS8).expect("key");
     let pair = sig::RsaKeyPair::from_pkcs8(&pem_der(RSA_PKCS8)).expect("primitive key");
-    let public = sig::UnparsedPublicKey::new(
+    let public = PublicKey::new(
         &sig::RSA_PKCS1_2048_8192_SHA256,
-        pair.public_key().as_ref().to_vec(),
+        pair.public_key().as_ref(),
     );
     let rng = crypto::rand::SystemRandom::new();
     let mut out = vec![0; pair.public_modulus_len()];
@@ -462,10 +491,7 @@ fn es256(c: &mut Criterion) {
     let pair =
         sig::EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, &pem_der(P256_PKCS8))
             .expect("primitive key");
-    let public = sig::UnparsedPublicKey::new(
-        &sig::ECDSA_P256_SHA256_FIXED,
-        pair.public_key().as_ref().to_vec(),
-    );
+    let public = PublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, pair.public_key().as_ref());
     let jwt_encoding = jsonwebtoken::EncodingKey::from_ec_pem(P256_PKCS8.as_bytes()).expect("key");
     let jwt_decoding = jsonwebtoken::DecodingKey::from_ec_pem(P256_SPKI.as_bytes()).expect("key");
     let simple_pair = ES256KeyPair::from_pem(P256_PKCS8).expect("key");
@@ -492,7 +518,7 @@ fn eddsa(c: &mut Criterion) {
     let key = Ed25519PrivateKey::from_pem(ED25519_PKCS8).expect("key");
     let pair = sig::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pem_der(ED25519_PKCS8))
         .expect("primitive key");
-    let public = sig::UnparsedPublicKey::new(&sig::ED25519, pair.public_key().as_ref().to_vec());
+    let public = PublicKey::new(&sig::ED25519, pair.public_key().as_ref());
     let jwt_encoding =
         jsonwebtoken::EncodingKey::from_ed_pem(ED25519_PKCS8.as_bytes()).expect("key");
     let jwt_decoding =
