@@ -263,7 +263,7 @@ impl Builder {
             typed.members.reserve(16);
         }
         let start = typed.members.len();
-        match claims.serialize(TypedWriter { typed: &mut typed }) {
+        match claims.serialize(TypedWriter { sink: &mut typed }) {
             Ok(()) => {
                 if !self.claims.is_empty() {
                     for member in &typed.members[start..] {
@@ -380,12 +380,17 @@ impl Builder {
             return self.sign(signer);
         }
         let now = self.now();
+        if self.claims.is_empty() && self.typed.members.is_empty() {
+            if let Some(token) = self.sign_direct(now, claims, signer) {
+                return token;
+            }
+        }
         let signed = OVERLAY
             .try_with(|cell| {
                 let mut overlay = cell.try_borrow_mut().ok()?;
                 overlay.truncate(0);
                 let written = claims.serialize(TypedWriter {
-                    typed: &mut overlay,
+                    sink: &mut *overlay,
                 });
                 overlay.last_wins(0);
                 let signed = match written {
@@ -404,6 +409,75 @@ impl Builder {
             Some(token) => token,
             None => self.clone().claims(claims).sign(signer),
         }
+    }
+
+    /// `sign_claims` for a builder without claims of its own: the struct is written straight
+    /// into this thread's payload buffer. `None` (nothing decided) for anything the general way
+    /// must handle: not a struct, a name perhaps repeated, a serialization error.
+    fn sign_direct<T, S>(
+        &self,
+        now: OffsetDateTime,
+        claims: &T,
+        signer: &S,
+    ) -> Option<Result<String, Error>>
+    where
+        T: Serialize,
+        S: Signer + ?Sized,
+    {
+        let times = (|| {
+            let exp = self.expiry.map(|w| w.resolve(now)).transpose()?;
+            let nbf = self.not_before.map(|w| w.resolve(now)).transpose()?;
+            let iat = match self.issued_at {
+                IssuedAt::Now => Some(When::At(now).resolve(now)?),
+                IssuedAt::At(t) => Some(When::At(t).resolve(now)?),
+                IssuedAt::Omitted => None,
+            };
+            Ok::<_, Error>([exp, nbf, iat])
+        })();
+        let times = match times {
+            Ok(times) => times,
+            Err(e) => return Some(Err(e)),
+        };
+        PAYLOAD
+            .try_with(|cell| {
+                let mut json = cell.try_borrow_mut().ok()?;
+                json.clear();
+                let mut object = ObjectWriter { json: &mut json };
+                for (name, date) in [("exp", times[0]), ("nbf", times[1]), ("iat", times[2])] {
+                    if let Some(date) = date {
+                        if let Err(e) = object.member(name, &date) {
+                            return Some(Err(e));
+                        }
+                    }
+                }
+                let mut direct = Direct {
+                    json: &mut json,
+                    overridden: [
+                        times[0].is_some(),
+                        times[1].is_some(),
+                        !matches!(self.issued_at, IssuedAt::Omitted),
+                    ],
+                    seen: 0,
+                    has_exp: times[0].is_some(),
+                    wrong_type: None,
+                };
+                claims.serialize(TypedWriter { sink: &mut direct }).ok()?;
+                let (has_exp, wrong) = (direct.has_exp, direct.wrong_type);
+                if !has_exp && !self.without_expiry {
+                    return Some(Err(no_expiry()));
+                }
+                if let Some(name) = wrong {
+                    return Some(Err(wrong_type(name)));
+                }
+                ObjectWriter { json: &mut json }.finish();
+                let token = self.sign_payload(signer, &json);
+                if json.capacity() > MAX_KEPT_PAYLOAD {
+                    *json = Vec::new();
+                }
+                Some(token)
+            })
+            .ok()
+            .flatten()
     }
 
     /// The signing time, in whole seconds (RFC 7519 allows fractions, but many peers parse
@@ -517,10 +591,7 @@ impl Builder {
             || self.typed.contains("exp")
             || overlay.contains("exp");
         if exp.is_none() && !has_exp && !self.without_expiry {
-            return Err(Error::configuration(
-                "the token has no expiry: call `expires_in` or `expires_at` \
-                 (or `without_expiry` to mint a token that never expires)",
-            ));
+            return Err(no_expiry());
         }
         let overridden = |name: &str| match name {
             "exp" => exp.is_some(),
@@ -618,6 +689,14 @@ fn write_header(algorithm: Algorithm, typ: Option<&str>, kid: Option<&str>, out:
         Some(header) => out.extend_from_slice(header.as_bytes()),
         None => base64url::encode_into(&header::write(algorithm, typ, kid), out),
     }
+}
+
+#[cold]
+fn no_expiry() -> Error {
+    Error::configuration(
+        "the token has no expiry: call `expires_in` or `expires_at` \
+         (or `without_expiry` to mint a token that never expires)",
+    )
 }
 
 #[cold]
@@ -817,11 +896,20 @@ impl ser::Error for TypedError {
 /// Serializes a claims struct into [`Typed`]: each field as `"name":value`, by serde_json,
 /// with the registered claims' types checked against the table the validator reads them by.
 /// Anything but a struct is [`TypedError::NotAStruct`].
-struct TypedWriter<'a> {
-    typed: &'a mut Typed,
+struct TypedWriter<K> {
+    sink: K,
 }
 
-impl<'a> ser::Serializer for TypedWriter<'a> {
+/// Where [`TypedWriter`] puts each field of the struct.
+trait FieldSink {
+    fn field<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), TypedError>;
+}
+
+impl<K: FieldSink> ser::Serializer for TypedWriter<K> {
     type Ok = ();
     type Error = TypedError;
     type SerializeSeq = Impossible<(), TypedError>;
@@ -951,7 +1039,7 @@ impl<'a> ser::Serializer for TypedWriter<'a> {
     }
 }
 
-impl SerializeStruct for TypedWriter<'_> {
+impl<K: FieldSink> SerializeStruct for TypedWriter<K> {
     type Ok = ();
     type Error = TypedError;
 
@@ -960,33 +1048,61 @@ impl SerializeStruct for TypedWriter<'_> {
         name: &'static str,
         value: &T,
     ) -> Result<(), TypedError> {
-        let json = &mut self.typed.json;
+        self.sink.field(name, value)
+    }
+
+    fn end(self) -> Result<(), TypedError> {
+        Ok(())
+    }
+}
+
+/// Writes `"name":value` to `json` and returns where the value starts.
+fn write_member<T: Serialize + ?Sized>(
+    json: &mut Vec<u8>,
+    name: &'static str,
+    value: &T,
+) -> Result<usize, TypedError> {
+    if name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        // Nothing to escape: what serde_json would write, without its scan.
+        json.push(b'"');
+        json.extend_from_slice(name.as_bytes());
+        json.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *json, name).map_err(TypedError::Json)?;
+    }
+    json.push(b':');
+    let value_start = json.len();
+    serde_json::to_writer(&mut *json, value)
+        .map_err(|e| TypedError::Json(ser::Error::custom(format_args!("claim `{name}`: {e}"))))?;
+    Ok(value_start)
+}
+
+/// Whether the value written from `value_start` on has the type of the registered claim `ty`.
+fn wrong_type_at(json: &[u8], value_start: usize, ty: Option<ClaimType>) -> bool {
+    ty.is_some_and(|ty| {
+        !json
+            .get(value_start..)
+            .is_some_and(|value| ty.admits_json(value))
+    })
+}
+
+impl FieldSink for &mut Typed {
+    fn field<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), TypedError> {
         // Every member after a comma, so that members in a row copy as one slice.
-        json.push(b',');
-        let start = json.len();
-        if name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            // Nothing to escape: what serde_json would write, without its scan.
-            json.push(b'"');
-            json.extend_from_slice(name.as_bytes());
-            json.push(b'"');
-        } else {
-            serde_json::to_writer(&mut *json, name).map_err(TypedError::Json)?;
-        }
-        json.push(b':');
-        let value_start = json.len();
-        serde_json::to_writer(&mut *json, value).map_err(|e| {
-            TypedError::Json(ser::Error::custom(format_args!("claim `{name}`: {e}")))
-        })?;
+        self.json.push(b',');
+        let start = self.json.len();
+        let value_start = write_member(&mut self.json, name, value)?;
         let ty = ClaimType::of(name);
-        let wrong_type = ty.is_some_and(|ty| {
-            !json
-                .get(value_start..)
-                .is_some_and(|value| ty.admits_json(value))
-        });
-        self.typed.members.push(TypedMember {
+        let wrong_type = wrong_type_at(&self.json, value_start, ty);
+        let json = &self.json;
+        self.members.push(TypedMember {
             name,
             json: start..json.len(),
             wrong_type,
@@ -994,8 +1110,55 @@ impl SerializeStruct for TypedWriter<'_> {
         });
         Ok(())
     }
+}
 
-    fn end(self) -> Result<(), TypedError> {
+/// A claims struct written straight into the payload (`sign_claims` on a builder with no claims
+/// of its own): no copy, no list of members.
+struct Direct<'a> {
+    json: &'a mut Vec<u8>,
+    /// Which of `exp`, `nbf`, `iat` the builder's own setters write (the struct's are skipped).
+    overridden: [bool; 3],
+    /// A bit per (length, first, last byte) of the names seen, to notice a name that may be
+    /// repeated: then `sign_claims` takes the way that drops the earlier one.
+    seen: u64,
+    has_exp: bool,
+    /// The first registered claim of the wrong type, reported after the expiry check (as `sign`
+    /// reports them).
+    wrong_type: Option<&'static str>,
+}
+
+impl FieldSink for &mut Direct<'_> {
+    fn field<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), TypedError> {
+        let bytes = name.as_bytes();
+        let key = bytes.len() * 5
+            + 3 * usize::from(bytes.first().copied().unwrap_or(0))
+            + usize::from(bytes.last().copied().unwrap_or(0));
+        let bit = 1u64 << (key % 64);
+        if self.seen & bit != 0 {
+            return Err(TypedError::NotAStruct);
+        }
+        self.seen |= bit;
+        let ty = ClaimType::of(name);
+        let slot = match name {
+            "exp" => Some(0),
+            "nbf" => Some(1),
+            "iat" => Some(2),
+            _ => None,
+        };
+        if slot.is_some_and(|i| self.overridden[i]) {
+            return Ok(());
+        }
+        self.has_exp |= slot == Some(0);
+        let separator = if self.json.is_empty() { b'{' } else { b',' };
+        self.json.push(separator);
+        let value_start = write_member(self.json, name, value)?;
+        if wrong_type_at(self.json, value_start, ty) {
+            self.wrong_type.get_or_insert(name);
+        }
         Ok(())
     }
 }
