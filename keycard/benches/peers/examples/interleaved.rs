@@ -29,6 +29,9 @@ const SECRET: &[u8] = b"a benchmark secret of 32 bytes!!";
 const RSA_PKCS8: &str = include_str!("../../../tests/keys/rsa2048.pkcs8.pem");
 const P256_PKCS8: &str = include_str!("../../../tests/keys/p256.pkcs8.pem");
 const ED25519_PKCS8: &str = include_str!("../../../tests/keys/ed25519.pkcs8.pem");
+const RSA_SPKI: &str = include_str!("../../../tests/keys/rsa2048.spki.pem");
+const P256_SPKI: &str = include_str!("../../../tests/keys/p256.spki.pem");
+const ED25519_SPKI: &str = include_str!("../../../tests/keys/ed25519.spki.pem");
 const ISSUER: &str = "https://auth.example.com";
 const AUDIENCE: &str = "api";
 const ROUNDS: usize = 61;
@@ -264,6 +267,11 @@ fn main() {
         &sig::RSA_PKCS1_2048_8192_SHA256,
         rsa_pair.public_key().as_ref(),
         (20, 200),
+        Jwt::new(
+            jsonwebtoken::Algorithm::RS256,
+            jsonwebtoken::EncodingKey::from_rsa_pem(RSA_PKCS8.as_bytes()).expect("key"),
+            jsonwebtoken::DecodingKey::from_rsa_pem(RSA_SPKI.as_bytes()).expect("key"),
+        ),
     );
     let ec = EcdsaPrivateKey::from_pem(Algorithm::ES256, P256_PKCS8).expect("key");
     #[cfg(not(feature = "aws-lc-rs"))]
@@ -287,6 +295,11 @@ fn main() {
         &sig::ECDSA_P256_SHA256_FIXED,
         ec_pair.public_key().as_ref(),
         (200, 100),
+        Jwt::new(
+            jsonwebtoken::Algorithm::ES256,
+            jsonwebtoken::EncodingKey::from_ec_pem(P256_PKCS8.as_bytes()).expect("key"),
+            jsonwebtoken::DecodingKey::from_ec_pem(P256_SPKI.as_bytes()).expect("key"),
+        ),
     );
     let ed = Ed25519PrivateKey::from_pem(ED25519_PKCS8).expect("key");
     let ed_pair =
@@ -301,7 +314,39 @@ fn main() {
         &sig::ED25519,
         ed_pair.public_key().as_ref(),
         (200, 200),
+        Jwt::new(
+            jsonwebtoken::Algorithm::EdDSA,
+            jsonwebtoken::EncodingKey::from_ed_pem(ED25519_PKCS8.as_bytes()).expect("key"),
+            jsonwebtoken::DecodingKey::from_ed_pem(ED25519_SPKI.as_bytes()).expect("key"),
+        ),
     );
+}
+
+/// jsonwebtoken's keys and rules for one algorithm.
+struct Jwt {
+    header: jsonwebtoken::Header,
+    encoding: jsonwebtoken::EncodingKey,
+    decoding: jsonwebtoken::DecodingKey,
+    validation: jsonwebtoken::Validation,
+}
+
+impl Jwt {
+    fn new(
+        algorithm: jsonwebtoken::Algorithm,
+        encoding: jsonwebtoken::EncodingKey,
+        decoding: jsonwebtoken::DecodingKey,
+    ) -> Self {
+        let mut validation = jsonwebtoken::Validation::new(algorithm);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.validate_nbf = true;
+        Jwt {
+            header: jsonwebtoken::Header::new(algorithm),
+            encoding,
+            decoding,
+            validation,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -313,6 +358,7 @@ fn asymmetric(
     algorithm: &'static dyn sig::VerificationAlgorithm,
     public_bytes: &[u8],
     (sign_batch, verify_batch): (usize, usize),
+    jwt: Jwt,
 ) {
     let template = Builder::new().without_issued_at();
     let token = template.sign_claims(&session(now()), key).expect("sign");
@@ -349,6 +395,30 @@ fn asymmetric(
         },
         &mut || {
             assert!(primitive_verify(black_box(&input), black_box(&signature)));
+        },
+    );
+    let keycard_sign = &mut || {
+        black_box(template.sign_claims(&session(now()), key).expect("sign"));
+    };
+    ratio(
+        &format!("{name} sign: jsonwebtoken / keycard"),
+        sign_batch,
+        &mut || {
+            black_box(jsonwebtoken::encode(&jwt.header, &session(now()), &jwt.encoding).expect("jwt"));
+        },
+        keycard_sign,
+    );
+    ratio(
+        &format!("{name} verify: jsonwebtoken / keycard"),
+        verify_batch,
+        &mut || {
+            black_box(
+                jsonwebtoken::decode::<Session>(black_box(&token), &jwt.decoding, &jwt.validation)
+                    .expect("jwt"),
+            );
+        },
+        &mut || {
+            black_box(validator.verify::<Session>(black_box(&token)).expect("verify"));
         },
     );
     let mut buffer = Vec::with_capacity(1024);
