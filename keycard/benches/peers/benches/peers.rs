@@ -449,6 +449,8 @@ fn rs256(c: &mut Criterion) {
         pair.public_key().as_ref(),
     );
     let rng = crypto::rand::SystemRandom::new();
+    // ring deprecates this name for `public().modulus_len()`, which aws-lc-rs lacks.
+    #[allow(deprecated)]
     let mut out = vec![0; pair.public_modulus_len()];
     let jwt_encoding = jsonwebtoken::EncodingKey::from_rsa_pem(RSA_PKCS8.as_bytes()).expect("key");
     let jwt_decoding = jsonwebtoken::DecodingKey::from_rsa_pem(RSA_SPKI.as_bytes()).expect("key");

@@ -254,6 +254,8 @@ fn main() {
     let rsa = RsaPrivateKey::from_pem(Algorithm::RS256, RSA_PKCS8).expect("key");
     let rsa_pair = sig::RsaKeyPair::from_pkcs8(&pem_der(RSA_PKCS8)).expect("key");
     let rng = crypto::rand::SystemRandom::new();
+    // ring deprecates this name for `public().modulus_len()`, which aws-lc-rs lacks.
+    #[allow(deprecated)]
     let mut out = vec![0; rsa_pair.public_modulus_len()];
     asymmetric(
         "RS256",

@@ -32,6 +32,8 @@ fn main() {
         .expect("pem");
     let pair = crypto::signature::RsaKeyPair::from_pkcs8(&der).expect("key");
     let rng = crypto::rand::SystemRandom::new();
+    // ring deprecates this name for `public().modulus_len()`, which aws-lc-rs lacks.
+    #[allow(deprecated)]
     let mut out = vec![0; pair.public_modulus_len()];
     for _ in 0..n {
         match which.as_str() {
