@@ -7,11 +7,3 @@
 pub(crate) use aws_lc_rs::{agreement, error, hmac, rand, rsa, signature};
 #[cfg(not(feature = "aws-lc-rs"))]
 pub(crate) use ring::{agreement, error, hmac, rand, rsa, signature};
-
-/// Which backend this build uses, for messages and tests.
-#[allow(dead_code)]
-pub(crate) const NAME: &str = if cfg!(feature = "aws-lc-rs") {
-    "aws-lc-rs"
-} else {
-    "ring"
-};
