@@ -1203,6 +1203,68 @@ mod tests {
         String::from_utf8(base64url::decode(part, "payload").unwrap()).unwrap()
     }
 
+    /// The claims of `token`, as a JSON value (member order aside).
+    fn claims_of(token: &str) -> serde_json::Value {
+        serde_json::from_str(&payload(token)).unwrap()
+    }
+
+    #[test]
+    fn a_struct_merges_with_the_other_claims_as_its_value_would() {
+        // `claims(&struct)` no longer goes through a `Value`; what it signs must not change:
+        // the same builder steps with the struct as a `Value` (the map path, the old way) give
+        // the same claims.
+        let key = HmacKey::new(Algorithm::HS256, &[7; 32]).unwrap();
+        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let profile = Profile {
+            sub: "user-1",
+            exp: 1_700_000_600,
+            iat: 5,
+            roles: ["a", "b"],
+        };
+        let value = serde_json::to_value(&profile).unwrap();
+        type Step = fn(Builder, &dyn Fn(Builder) -> Builder) -> Builder;
+        let steps: [Step; 6] = [
+            |b, with| with(b),
+            |b, with| with(b.subject("before")).claim("tenant", 7),
+            |b, with| with(b).subject("after").claim("roles", "replaced"),
+            |b, with| with(b).audience("one").audience("two"),
+            |b, with| with(b.audience("zero")).without_issued_at(),
+            |b, with| with(with(b).claim("x", 1)).expires_in(Duration::minutes(1)),
+        ];
+        for (i, step) in steps.iter().enumerate() {
+            let typed = step(Builder::new().clock(FixedClock(at)), &|b| {
+                b.claims(&profile)
+            });
+            let mapped = step(Builder::new().clock(FixedClock(at)), &|b| b.claims(&value));
+            let (typed, mapped) = (typed.sign(&key), mapped.sign(&key));
+            match (typed, mapped) {
+                (Ok(t), Ok(m)) => assert_eq!(claims_of(&t), claims_of(&m), "step {i}"),
+                (t, m) => assert_eq!(
+                    t.map_err(|e| e.to_string()),
+                    m.map_err(|e| e.to_string()),
+                    "step {i}"
+                ),
+            }
+        }
+        // A struct's `aud` is extended by `audience` like one set by name.
+        let token = Builder::new()
+            .without_expiry()
+            .claims(&serde_json::json!({"x": 1}))
+            .claims(&Aud { aud: "first" })
+            .audience("second")
+            .sign(&key)
+            .unwrap();
+        assert_eq!(
+            claims_of(&token)["aud"],
+            serde_json::json!(["first", "second"])
+        );
+    }
+
+    #[derive(serde::Serialize)]
+    struct Aud<'a> {
+        aud: &'a str,
+    }
+
     #[test]
     fn sign_claims_signs_what_claims_then_sign_does() {
         let key = HmacKey::new(Algorithm::HS256, &[7; 32]).unwrap();

@@ -806,6 +806,63 @@ mod tests {
     }
 
     #[test]
+    fn the_one_pass_keeps_the_errors_of_the_two_passes() {
+        use crate::clock::FixedClock;
+        use crate::keys::HmacKey;
+        use crate::token::builder::Builder;
+        use crate::ErrorKind;
+
+        let key = HmacKey::new(Algorithm::HS256, &[3; 32]).unwrap();
+        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let validator = Validator::builder(key.clone())
+            .clock(FixedClock(at + Duration::hours(1)))
+            .build()
+            .unwrap();
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Needs {
+            missing: String,
+        }
+        let expired = Builder::new()
+            .clock(FixedClock(at))
+            .expires_in(Duration::minutes(5))
+            .sign(&key)
+            .unwrap();
+        // Expired and not fitting `T`: the claim rules come first, as before the one pass.
+        let err = validator.verify::<Needs>(&expired).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Expired);
+        // Valid and not fitting `T`: malformed, with the message of the second pass.
+        let valid = Builder::new()
+            .clock(FixedClock(at + Duration::hours(1)))
+            .expires_in(Duration::minutes(5))
+            .sign(&key)
+            .unwrap();
+        let err = validator.verify::<Needs>(&valid).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Malformed);
+        assert!(
+            err.to_string().contains("do not fit the requested type"),
+            "{err}"
+        );
+        // A registered claim of the wrong type is malformed whatever `T` is, even a `T` that
+        // would take it.
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Loose {
+            exp: String,
+        }
+        let input = format!(
+            "{}.{}",
+            base64url::encode(br#"{"alg":"HS256"}"#),
+            base64url::encode(br#"{"exp":"soon"}"#)
+        );
+        let signature = crate::keys::Signer::sign(&key, input.as_bytes()).unwrap();
+        let token = format!("{input}.{}", base64url::encode(&signature));
+        let err = validator.verify::<Loose>(&token).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Malformed);
+        assert!(err.to_string().contains("`exp` must be"), "{err}");
+    }
+
+    #[test]
     fn media_types_compare_as_rfc_7515_says() {
         assert!(same_media_type("JWT", "jwt"));
         assert!(same_media_type("application/at+jwt", "at+JWT"));
