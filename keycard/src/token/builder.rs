@@ -15,7 +15,7 @@ use crate::clock::{self, Clock};
 use crate::encoding::base64url;
 use crate::error::Error;
 use crate::keys::Signer;
-use crate::token::claims::{ClaimType, NumericDate};
+use crate::token::claims::{ClaimType, Name, NumericDate};
 use crate::token::header;
 
 /// Builds and signs a JWT.
@@ -1099,14 +1099,14 @@ impl FieldSink for &mut Typed {
         self.json.push(b',');
         let start = self.json.len();
         let value_start = write_member(&mut self.json, name, value)?;
-        let ty = ClaimType::of(name);
-        let wrong_type = wrong_type_at(&self.json, value_start, ty);
+        let registered = Name::of(name);
+        let wrong_type = wrong_type_at(&self.json, value_start, registered.map(Name::claim_type));
         let json = &self.json;
         self.members.push(TypedMember {
             name,
             json: start..json.len(),
             wrong_type,
-            time: ty == Some(ClaimType::Date) && name != "auth_time",
+            time: registered.and_then(Name::time_setter).is_some(),
         });
         Ok(())
     }
@@ -1142,13 +1142,9 @@ impl FieldSink for &mut Direct<'_> {
             return Err(TypedError::NotAStruct);
         }
         self.seen |= bit;
-        let ty = ClaimType::of(name);
-        let slot = match name {
-            "exp" => Some(0),
-            "nbf" => Some(1),
-            "iat" => Some(2),
-            _ => None,
-        };
+        let registered = Name::of(name);
+        let ty = registered.map(Name::claim_type);
+        let slot = registered.and_then(Name::time_setter);
         if slot.is_some_and(|i| self.overridden[i]) {
             return Ok(());
         }

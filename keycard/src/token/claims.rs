@@ -256,12 +256,7 @@ impl ClaimType {
     /// a switch on the length, rather than a walk through [`TABLE`](Self::TABLE) (tested to
     /// agree).
     pub(crate) fn of(name: &str) -> Option<ClaimType> {
-        use Name::*;
-        Some(match Name::of(name)? {
-            Iss | Sub | Jti | Sid | Scope | Azp | Nonce => ClaimType::String,
-            Aud | Scp => ClaimType::StringOrStrings,
-            Exp | Nbf | Iat | AuthTime => ClaimType::Date,
-        })
+        Name::of(name).map(Name::claim_type)
     }
 
     /// What a message says the claim must be.
@@ -311,7 +306,7 @@ impl ClaimType {
 
 /// The registered claims keycard reads, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Name {
+pub(crate) enum Name {
     Iss,
     Sub,
     Aud,
@@ -331,7 +326,7 @@ impl Name {
     /// The registered claim called `name`. The three-letter names are matched byte by byte
     /// (a `match` on `&str` compares each candidate of the same length with `memcmp`, and ten
     /// of them have three letters: this runs for every member of every token).
-    fn of(name: &str) -> Option<Name> {
+    pub(crate) fn of(name: &str) -> Option<Name> {
         use Name::*;
         Some(match name.as_bytes() {
             [b'i', b's', b's'] => Iss,
@@ -349,6 +344,26 @@ impl Name {
             b"auth_time" => AuthTime,
             _ => return None,
         })
+    }
+
+    /// Its JSON type, from the one table.
+    pub(crate) const fn claim_type(self) -> ClaimType {
+        use Name::*;
+        match self {
+            Iss | Sub | Jti | Sid | Scope | Azp | Nonce => ClaimType::String,
+            Aud | Scp => ClaimType::StringOrStrings,
+            Exp | Nbf | Iat | AuthTime => ClaimType::Date,
+        }
+    }
+
+    /// For `exp`, `nbf` and `iat`, which the builder's time setters write: 0, 1, 2.
+    pub(crate) const fn time_setter(self) -> Option<usize> {
+        match self {
+            Name::Exp => Some(0),
+            Name::Nbf => Some(1),
+            Name::Iat => Some(2),
+            _ => None,
+        }
     }
 }
 
