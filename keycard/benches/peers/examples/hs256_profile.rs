@@ -5,7 +5,8 @@
 //!     valgrind --tool=callgrind keycard/benches/peers/target/release/examples/hs256_profile verify 10000
 //!
 //! Modes: `verify`, `borrowed`, `naive-verify`, `sign` (`sign_claims`), `claims-sign`
-//! (`claims` then `sign`), `claim-sign`, `naive-sign`, `none`.
+//! (`claims` then `sign`), `claim-sign`, `naive-sign`, `verify-threads-1`, `verify-threads-2`
+//! (one shared validator; compare their CPU time), `none`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -120,6 +121,21 @@ fn main() {
         .claim("scope", "read write")
         .claim("roles", ["admin", "billing"])
         .expires_in(keycard::time::Duration::minutes(15));
+    if let Some(threads) = mode.strip_prefix("verify-threads-") {
+        // N verifies split across threads sharing one validator: compare the CPU time (user)
+        // with `verify-threads-1` to see what sharing costs, whatever the machine's load.
+        let threads: usize = threads.parse().unwrap_or(1);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    for _ in 0..n / threads {
+                        std::hint::black_box(validator.verify::<Session>(&token).expect("verify"));
+                    }
+                });
+            }
+        });
+        return;
+    }
     let mut buffer = Vec::with_capacity(1024);
     for _ in 0..n {
         match mode.as_str() {
