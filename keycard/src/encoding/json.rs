@@ -93,7 +93,12 @@ impl<'de> Members<'de> {
 
     /// Whether the object has a member called `name`.
     pub(crate) fn contains(&self, name: &str) -> bool {
-        self.inline[..self.len].iter().any(|n| n == name) || self.spill.contains(name)
+        // Length and first byte first: most names differ there, without a call to `memcmp`.
+        let first = name.as_bytes().first();
+        self.inline[..self.len]
+            .iter()
+            .any(|n| n.len() == name.len() && n.as_bytes().first() == first && n == name)
+            || self.spill.contains(name)
     }
 }
 

@@ -2,8 +2,10 @@
 
 use std::fmt;
 
-use ring::agreement;
-use ring::signature::{self as sig, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
+use super::crypto::agreement;
+#[cfg(not(feature = "aws-lc-rs"))]
+use super::crypto::signature::UnparsedPublicKey;
+use super::crypto::signature::{self as sig, EcdsaKeyPair, KeyPair};
 
 use super::{Signer, Verifier};
 use crate::algorithm::Algorithm;
@@ -98,8 +100,12 @@ impl EcdsaPrivateKey {
 
     fn from_pkcs8_der(algorithm: Algorithm, der: &[u8]) -> Result<Self, Error> {
         let curve = curve(algorithm)?;
-        let pair = EcdsaKeyPair::from_pkcs8(curve.signing, der, super::rng())
-            .map_err(|e| Error::key(format!("{algorithm} private key rejected: {e}")))?;
+        #[cfg(not(feature = "aws-lc-rs"))]
+        let pair = EcdsaKeyPair::from_pkcs8(curve.signing, der, super::rng());
+        #[cfg(feature = "aws-lc-rs")]
+        let pair = EcdsaKeyPair::from_pkcs8(curve.signing, der);
+        let pair =
+            pair.map_err(|e| Error::key(format!("{algorithm} private key rejected: {e}")))?;
         let public = EcdsaPublicKey::from_sec1_point(algorithm, pair.public_key().as_ref())?;
         Ok(EcdsaPrivateKey {
             pair,
@@ -213,6 +219,14 @@ impl Signer for EcdsaPrivateKey {
             .map_err(|_| Error::signing(super::RingFailure))?;
         Ok(signature.as_ref().to_vec())
     }
+
+    fn sign_into(&self, message: &[u8], out: &mut [u8]) -> Result<Option<usize>, Error> {
+        let signature = self
+            .pair
+            .sign(super::rng(), message)
+            .map_err(|_| Error::signing(super::RingFailure))?;
+        Ok(super::copy_signature(signature.as_ref(), out))
+    }
 }
 
 /// An ECDSA public key bound to ES256 (P-256) or ES384 (P-384).
@@ -223,9 +237,13 @@ impl Signer for EcdsaPrivateKey {
 #[derive(Clone)]
 pub struct EcdsaPublicKey {
     algorithm: Algorithm,
+    #[cfg_attr(feature = "aws-lc-rs", allow(dead_code))]
     verifying: &'static sig::EcdsaVerificationAlgorithm,
     point: Vec<u8>,
     key_id: Option<String>,
+    /// aws-lc-rs parses the point on every `verify` from bytes: parsed once, here.
+    #[cfg(feature = "aws-lc-rs")]
+    parsed: sig::ParsedPublicKey,
 }
 
 impl EcdsaPublicKey {
@@ -270,6 +288,9 @@ impl EcdsaPublicKey {
             verifying: curve.verifying,
             point: point.to_vec(),
             key_id: None,
+            #[cfg(feature = "aws-lc-rs")]
+            parsed: sig::ParsedPublicKey::new(curve.verifying, point)
+                .map_err(|e| Error::key(format!("{algorithm} public key rejected: {e}")))?,
         })
     }
 
@@ -308,8 +329,11 @@ fn check_on_curve(curve: Curve, point: &[u8]) -> Result<(), Error> {
     let ours = agreement::EphemeralPrivateKey::generate(curve.agreement, super::rng())
         .map_err(|_| Error::key("the system random generator failed"))?;
     let theirs = agreement::UnparsedPublicKey::new(curve.agreement, point);
-    agreement::agree_ephemeral(ours, &theirs, |_| ())
-        .map_err(|_| Error::key("the EC public key is not a point on the curve"))
+    let off_curve = || Error::key("the EC public key is not a point on the curve");
+    #[cfg(not(feature = "aws-lc-rs"))]
+    return agreement::agree_ephemeral(ours, &theirs, |_| ()).map_err(|_| off_curve());
+    #[cfg(feature = "aws-lc-rs")]
+    return agreement::agree_ephemeral(ours, theirs, (), |_| Ok(())).map_err(|()| off_curve());
 }
 
 impl EcdsaPublicKey {
@@ -353,9 +377,12 @@ impl Verifier for EcdsaPublicKey {
 
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
         // RFC 7518 §3.4: R || S of fixed width; a DER signature has another length or fails.
-        UnparsedPublicKey::new(self.verifying, &self.point)
-            .verify(message, signature)
-            .map_err(|_| Error::Signature)
+        #[cfg(not(feature = "aws-lc-rs"))]
+        let verified =
+            UnparsedPublicKey::new(self.verifying, &self.point).verify(message, signature);
+        #[cfg(feature = "aws-lc-rs")]
+        let verified = self.parsed.verify_sig(message, signature);
+        verified.map_err(|_| Error::Signature)
     }
 
     fn public_jwk(&self) -> Option<crate::Jwk> {

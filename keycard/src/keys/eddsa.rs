@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use ring::signature::{self as sig, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+#[cfg(not(feature = "aws-lc-rs"))]
+use super::crypto::signature::UnparsedPublicKey;
+use super::crypto::signature::{self as sig, Ed25519KeyPair, KeyPair};
 
 use super::{Signer, Verifier};
 use crate::algorithm::Algorithm;
@@ -175,6 +177,10 @@ impl Signer for Ed25519PrivateKey {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         Ok(self.pair.sign(message).as_ref().to_vec())
     }
+
+    fn sign_into(&self, message: &[u8], out: &mut [u8]) -> Result<Option<usize>, Error> {
+        Ok(super::copy_signature(self.pair.sign(message).as_ref(), out))
+    }
 }
 
 /// An Ed25519 public key for `EdDSA`.
@@ -185,6 +191,9 @@ impl Signer for Ed25519PrivateKey {
 pub struct Ed25519PublicKey {
     bytes: [u8; 32],
     key_id: Option<String>,
+    /// aws-lc-rs parses the key on every `verify` from bytes: parsed once, here.
+    #[cfg(feature = "aws-lc-rs")]
+    parsed: sig::ParsedPublicKey,
 }
 
 impl Ed25519PublicKey {
@@ -218,6 +227,9 @@ impl Ed25519PublicKey {
             ));
         }
         Ok(Ed25519PublicKey {
+            #[cfg(feature = "aws-lc-rs")]
+            parsed: sig::ParsedPublicKey::new(&sig::ED25519, bytes)
+                .map_err(|e| Error::key(format!("Ed25519 public key rejected: {e}")))?,
             bytes,
             key_id: None,
         })
@@ -318,9 +330,12 @@ impl Verifier for Ed25519PublicKey {
 
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
         // ring rejects S >= L (RFC 8032 §5.1.7), so signatures are not malleable.
-        UnparsedPublicKey::new(&sig::ED25519, &self.bytes)
-            .verify(message, signature)
-            .map_err(|_| Error::Signature)
+        #[cfg(not(feature = "aws-lc-rs"))]
+        let verified =
+            UnparsedPublicKey::new(&sig::ED25519, &self.bytes).verify(message, signature);
+        #[cfg(feature = "aws-lc-rs")]
+        let verified = self.parsed.verify_sig(message, signature);
+        verified.map_err(|_| Error::Signature)
     }
 
     fn public_jwk(&self) -> Option<crate::Jwk> {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use ring::hmac;
+use super::crypto::hmac;
 
 use super::{Signer, Verifier};
 use crate::algorithm::Algorithm;
@@ -147,6 +147,13 @@ impl Signer for HmacKey {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         Ok(hmac::sign(&self.key, message).as_ref().to_vec())
+    }
+
+    fn sign_into(&self, message: &[u8], out: &mut [u8]) -> Result<Option<usize>, Error> {
+        Ok(super::copy_signature(
+            hmac::sign(&self.key, message).as_ref(),
+            out,
+        ))
     }
 }
 

@@ -13,6 +13,7 @@ use crate::algorithm::Algorithm;
 use crate::error::Error;
 
 mod any;
+mod crypto;
 mod ecdsa;
 mod eddsa;
 mod hmac;
@@ -62,6 +63,22 @@ pub trait Signer: fmt::Debug + Send + Sync {
     /// Signs the JWS signing input (`BASE64URL(header) || '.' || BASE64URL(payload)`) and returns
     /// the raw signature: for ECDSA the fixed-width `R || S` form of RFC 7518 §3.4, not ASN.1 DER.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error>;
+
+    /// Signs like [`sign`](Self::sign) but writes the signature into `out` and returns its
+    /// length, so that [`Builder::sign`](crate::Builder::sign) needs no allocation for it.
+    /// `Ok(None)` means "not done here, call `sign`": the default, and the answer when `out`
+    /// is too short. The built-in keys implement it; yours need not.
+    fn sign_into(&self, message: &[u8], out: &mut [u8]) -> Result<Option<usize>, Error> {
+        let _ = (message, out);
+        Ok(None)
+    }
+}
+
+/// Copies a signature made on the stack into `out`, or `None` when it does not fit.
+pub(crate) fn copy_signature(signature: &[u8], out: &mut [u8]) -> Option<usize> {
+    let slot = out.get_mut(..signature.len())?;
+    slot.copy_from_slice(signature);
+    Some(signature.len())
 }
 
 /// Checks JWS signatures: implemented by every built-in key that can verify, and by your own types.
@@ -107,6 +124,9 @@ macro_rules! forward_through {
             }
             fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
                 (**self).sign(message)
+            }
+            fn sign_into(&self, message: &[u8], out: &mut [u8]) -> Result<Option<usize>, Error> {
+                (**self).sign_into(message, out)
             }
         }
 
@@ -157,7 +177,7 @@ pub(crate) fn no_private_key() -> Error {
 /// 128 random bits from the system's secure generator, base64url-encoded: a `jti` or session id
 /// no one can guess (22 characters).
 pub(crate) fn random_id() -> Result<String, Error> {
-    use ring::rand::SecureRandom;
+    use crypto::rand::SecureRandom;
     let mut bytes = [0u8; 16];
     rng()
         .fill(&mut bytes)
@@ -179,7 +199,7 @@ impl fmt::Display for RandomFailure {
 impl std::error::Error for RandomFailure {}
 
 /// The system random generator, shared by the keys that need randomness.
-pub(crate) fn rng() -> &'static ring::rand::SystemRandom {
-    static RNG: std::sync::OnceLock<ring::rand::SystemRandom> = std::sync::OnceLock::new();
-    RNG.get_or_init(ring::rand::SystemRandom::new)
+pub(crate) fn rng() -> &'static crypto::rand::SystemRandom {
+    static RNG: std::sync::OnceLock<crypto::rand::SystemRandom> = std::sync::OnceLock::new();
+    RNG.get_or_init(crypto::rand::SystemRandom::new)
 }

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use ring::signature::{self as sig, KeyPair, RsaKeyPair, RsaPublicKeyComponents};
+use super::crypto::signature::{self as sig, KeyPair, RsaKeyPair, RsaPublicKeyComponents};
 
 use super::{Signer, Verifier};
 use crate::algorithm::Algorithm;
@@ -111,8 +111,8 @@ impl RsaPrivateKey {
         let scheme = scheme(algorithm)?;
         // Check the public half first, for the same messages as the other constructors.
         RsaPublicKey::from_components(algorithm, n, e)?;
-        let components = ring::rsa::KeyPairComponents {
-            public_key: ring::rsa::PublicKeyComponents {
+        let components = super::crypto::rsa::KeyPairComponents {
+            public_key: super::crypto::rsa::PublicKeyComponents {
                 n: der::strip_zeros(n),
                 e: der::strip_zeros(e),
             },
@@ -189,6 +189,16 @@ impl Signer for RsaPrivateKey {
             .map_err(|_| Error::signing(super::RingFailure))?;
         Ok(signature)
     }
+
+    fn sign_into(&self, message: &[u8], out: &mut [u8]) -> Result<Option<usize>, Error> {
+        let Some(signature) = out.get_mut(..self.public.n.len()) else {
+            return Ok(None);
+        };
+        self.pair
+            .sign(self.signing, super::rng(), message, signature)
+            .map_err(|_| Error::signing(super::RingFailure))?;
+        Ok(Some(signature.len()))
+    }
 }
 
 /// An RSA public key bound to one of RS256, RS384, RS512, PS256, PS384 or PS512.
@@ -198,10 +208,15 @@ impl Signer for RsaPrivateKey {
 #[derive(Clone)]
 pub struct RsaPublicKey {
     algorithm: Algorithm,
+    #[cfg_attr(feature = "aws-lc-rs", allow(dead_code))]
     verifying: &'static sig::RsaParameters,
     n: Vec<u8>,
     e: Vec<u8>,
     key_id: Option<String>,
+    /// aws-lc-rs turns the components into a key on every `verify` (unlike ring, which verifies
+    /// from them directly): the key is parsed once, here.
+    #[cfg(feature = "aws-lc-rs")]
+    parsed: sig::ParsedPublicKey,
 }
 
 impl RsaPublicKey {
@@ -248,12 +263,18 @@ impl RsaPublicKey {
                  computed from the modulus; generate a new key",
             ));
         }
+        #[cfg(feature = "aws-lc-rs")]
+        let parsed = RsaPublicKeyComponents { n, e }
+            .to_parsed_public_key(verifying)
+            .map_err(rejected)?;
         Ok(RsaPublicKey {
             algorithm,
             verifying,
             n: n.to_vec(),
             e: e.to_vec(),
             key_id: None,
+            #[cfg(feature = "aws-lc-rs")]
+            parsed,
         })
     }
 
@@ -322,12 +343,15 @@ impl Verifier for RsaPublicKey {
         if signature.len() != self.n.len() {
             return Err(Error::Signature);
         }
-        RsaPublicKeyComponents {
+        #[cfg(not(feature = "aws-lc-rs"))]
+        let verified = RsaPublicKeyComponents {
             n: &self.n,
             e: &self.e,
         }
-        .verify(self.verifying, message, signature)
-        .map_err(|_| Error::Signature)
+        .verify(self.verifying, message, signature);
+        #[cfg(feature = "aws-lc-rs")]
+        let verified = self.parsed.verify_sig(message, signature);
+        verified.map_err(|_| Error::Signature)
     }
 
     fn public_jwk(&self) -> Option<crate::Jwk> {
@@ -375,7 +399,7 @@ fn check_bits(bits: usize) -> Result<(), Error> {
 }
 
 #[cold]
-fn rejected(e: ring::error::KeyRejected) -> Error {
+fn rejected(e: super::crypto::error::KeyRejected) -> Error {
     Error::key(format!("RSA key rejected: {e}"))
 }
 

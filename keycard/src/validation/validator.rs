@@ -5,6 +5,8 @@
 //! claim rules. The payload is not parsed before the signature has verified (RFC 8725 §3.1,
 //! SECURITY.md item 21).
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -12,6 +14,7 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use super::{Checks, RevocationList};
+use crate::algorithm::Algorithm;
 use crate::clock::{self, Clock, SystemClock};
 use crate::encoding::base64url;
 use crate::error::{self, echo, Error};
@@ -64,6 +67,9 @@ pub struct Validator {
 
 #[derive(Debug)]
 struct Rules {
+    /// Tells this validator's rules (shared by its clones) from every other's, for
+    /// [`HeaderMemo`]; 0 until built.
+    id: u64,
     /// The current key set, replaced whole by [`Validator::replace_keys`] for every clone; read
     /// without locks or shared counters on the verify path (see `keys::SharedKeys`).
     keys: SharedKeys,
@@ -111,6 +117,7 @@ impl Validator {
     pub fn builder_with_keys(keys: KeySet) -> ValidatorBuilder {
         ValidatorBuilder {
             rules: Rules {
+                id: 0,
                 keys: SharedKeys::new(keys),
                 issuers: Vec::new(),
                 audiences: Vec::new(),
@@ -175,7 +182,7 @@ impl Validator {
         let mut inline = [0u8; INLINE_PAYLOAD];
         let mut heap = Vec::new();
         let payload = self.verified_payload(token, &mut inline, &mut heap)?;
-        claims_as(payload)
+        self.rules.checked_claims(payload)
     }
 
     /// Verifies `token` like [`verify`](Self::verify), decoding the claims into `buffer` so that
@@ -207,11 +214,11 @@ impl Validator {
         buffer: &'b mut Vec<u8>,
     ) -> Result<T, Error> {
         let payload = self.verified_payload(token, &mut [], buffer)?;
-        claims_as(payload)
+        self.rules.checked_claims(payload)
     }
 
-    /// Runs every check and returns the verified claims JSON, decoded into `inline` when it fits
-    /// and into `heap` otherwise.
+    /// Runs every check up to the signature and returns the verified claims JSON, decoded into
+    /// `inline` when it fits and into `heap` otherwise; [`Rules::checked_claims`] does the rest.
     fn verified_payload<'b>(
         &self,
         token: &str,
@@ -237,17 +244,31 @@ impl Validator {
             signature: signature_b64,
         } = compact::split(token)?;
 
-        // 3. Header: strict JSON, no `none`, no `crit`, expected `typ`.
+        // 3. Header: strict JSON, no `none`, no `crit`, expected `typ`. A header whose exact text
+        // this thread has seen pass every check of this validator, signature included, is not
+        // read again (`HeaderMemo`): the same bytes give the same answers.
+        let remembered = HEADER_MEMO
+            .try_with(|memo| memo.try_borrow().is_ok_and(|m| m.is(rules.id, header_b64)))
+            .unwrap_or(false);
         let (mut header_inline, mut header_heap) = ([0u8; INLINE_HEADER], Vec::new());
-        let header_json =
-            base64url::decode_buffered(header_b64, "header", &mut header_inline, &mut header_heap)?;
-        let header = header::parse(header_json)?;
-        if !header.algorithm.is_supported() {
-            return Err(Error::UnsupportedAlgorithm {
-                alg: header.algorithm.as_str().to_owned(),
-            });
-        }
-        rules.check_header(&header)?;
+        let header = if remembered {
+            None
+        } else {
+            let header_json = base64url::decode_buffered(
+                header_b64,
+                "header",
+                &mut header_inline,
+                &mut header_heap,
+            )?;
+            let header = header::parse(header_json)?;
+            if !header.algorithm.is_supported() {
+                return Err(Error::UnsupportedAlgorithm {
+                    alg: header.algorithm.as_str().to_owned(),
+                });
+            }
+            rules.check_header(&header)?;
+            Some(header)
+        };
 
         // 4. The other two parts must be canonical base64url too; decoding is not parsing.
         if signature_b64.is_empty() {
@@ -263,16 +284,78 @@ impl Validator {
         let payload = base64url::decode_buffered(payload_b64, "payload", inline, heap)?;
 
         // 5. Choose keys by the token's `kid` and the keys' own algorithms; verify.
-        rules.verify_signature(&header, signing_input.as_bytes(), signature)?;
+        let message = signing_input.as_bytes();
+        match &header {
+            Some(header) => {
+                let kid = header.key_id.as_deref();
+                rules.verify_signature(kid, header.algorithm, message, signature)?;
+                HeaderMemo::remember(rules.id, header_b64, header.algorithm, kid);
+            }
+            None => HEADER_MEMO.with(|memo| {
+                let memo = memo.borrow();
+                rules.verify_signature(memo.key_id(), memo.algorithm, message, signature)
+            })?,
+        }
 
-        // 6. Only now is the payload parsed.
-        let registered = claims::parse_registered(payload)?;
-
-        // 7. The claim rules.
-        rules.check_claims(&registered, rules.clock.now())?;
+        // 6. Only now is the payload parsed: by `Rules::checked_claims`, which reads it into the
+        // caller's type and checks the claim rules (7) before returning anything.
         Ok(payload)
     }
 }
+
+thread_local! {
+    static HEADER_MEMO: RefCell<HeaderMemo> = const {
+        RefCell::new(HeaderMemo {
+            rules: 0,
+            text: String::new(),
+            algorithm: Algorithm::HS256,
+            key_id: String::new(),
+            has_key_id: false,
+        })
+    };
+}
+
+/// The header this thread last verified a token with, for one validator: its exact base64url
+/// text and what reading it gave (`alg`, `kid`). Tokens from one issuer mostly share one header,
+/// so most verifications compare about 40 bytes instead of decoding, parsing and checking it.
+/// Only a header that passed every check, the signature included, is remembered, so a forged
+/// token cannot displace it; the buffers are reused, so remembering allocates only when a header
+/// is longer than any before it on this thread.
+struct HeaderMemo {
+    /// [`Rules::id`] of the validator (0: none).
+    rules: u64,
+    text: String,
+    algorithm: Algorithm,
+    key_id: String,
+    has_key_id: bool,
+}
+
+impl HeaderMemo {
+    fn is(&self, rules: u64, text: &str) -> bool {
+        self.rules == rules && self.text == text
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        self.has_key_id.then_some(self.key_id.as_str())
+    }
+
+    fn remember(rules: u64, text: &str, algorithm: Algorithm, key_id: Option<&str>) {
+        let _ = HEADER_MEMO.try_with(|memo| {
+            if let Ok(mut memo) = memo.try_borrow_mut() {
+                memo.rules = rules;
+                memo.text.clear();
+                memo.text.push_str(text);
+                memo.algorithm = algorithm;
+                memo.key_id.clear();
+                memo.key_id.push_str(key_id.unwrap_or_default());
+                memo.has_key_id = key_id.is_some();
+            }
+        });
+    }
+}
+
+/// Gives every validator's rules their own [`Rules::id`].
+static NEXT_RULES_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Decoded sizes kept on the stack while verifying: a header of ordinary size, a signature of up
 /// to RSA-4096, and the claims of a token of about 1 KiB. Larger parts go to the heap.
@@ -287,6 +370,27 @@ fn claims_as<'b, T: Deserialize<'b>>(payload: &'b [u8]) -> Result<T, Error> {
 }
 
 impl Rules {
+    /// Steps 6 and 7 of a verification: the verified claims JSON read strictly (duplicate names,
+    /// typed registered claims) into `T` in one pass, then the claim rules, before `T` is
+    /// returned. When the one pass fails, the two passes it stands for run one after the other
+    /// (the strict pass, the claim rules, then `T`), so that the error is the one they give, with
+    /// the same kind and precedence: a wrongly typed registered claim is `malformed` whatever `T`
+    /// is, an expired token is `expired` even when `T` does not fit.
+    fn checked_claims<'b, T: Deserialize<'b>>(&self, payload: &'b [u8]) -> Result<T, Error> {
+        let mut registered = Registered::default();
+        match claims::read_claims::<T>(payload, &mut registered) {
+            Ok(value) => {
+                self.check_claims(&registered, self.clock.now())?;
+                Ok(value)
+            }
+            Err(()) => {
+                let registered = claims::parse_registered(payload)?;
+                self.check_claims(&registered, self.clock.now())?;
+                claims_as(payload)
+            }
+        }
+    }
+
     fn check_header(&self, header: &RawHeader<'_>) -> Result<(), Error> {
         // RFC 8725 §2.8 and §3.11: nested JWTs are not unwrapped silently.
         if header
@@ -317,20 +421,15 @@ impl Rules {
 
     fn verify_signature(
         &self,
-        header: &RawHeader<'_>,
+        key_id: Option<&str>,
+        algorithm: Algorithm,
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), Error> {
         // Keys by `kid`, then by their own algorithm, never the header's (RFC 8725 §3.1); an
         // unknown `kid` is its own error, so that callers can refresh their key set.
-        self.keys.with_current(|keys| {
-            keys.verify(
-                header.key_id.as_deref(),
-                header.algorithm,
-                message,
-                signature,
-            )
-        })
+        self.keys
+            .with_current(|keys| keys.verify(key_id, algorithm, message, signature))
     }
 
     fn check_claims(&self, claims: &Registered<'_>, now: OffsetDateTime) -> Result<(), Error> {
@@ -558,6 +657,10 @@ impl ValidatorBuilder {
             )));
         }
         rules.checks.validate(!rules.issuers.is_empty())?;
+        let rules = Rules {
+            id: NEXT_RULES_ID.fetch_add(1, Ordering::Relaxed),
+            ..rules
+        };
         Ok(Validator {
             rules: Arc::new(rules),
         })
@@ -645,6 +748,119 @@ impl ValidatorBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remembered_header_answers_only_for_its_validator_and_key_id() {
+        use crate::keys::HmacKey;
+        use crate::token::builder::Builder;
+        use crate::ErrorKind;
+
+        let one = HmacKey::new(Algorithm::HS256, &[1; 32])
+            .unwrap()
+            .with_key_id("one");
+        let two = HmacKey::new(Algorithm::HS256, &[2; 32])
+            .unwrap()
+            .with_key_id("two");
+        let mint = |key: &HmacKey, typ: &str| {
+            Builder::new()
+                .token_type(typ)
+                .expires_in(Duration::minutes(5))
+                .sign(key)
+                .unwrap()
+        };
+        let both = Validator::builder(one.clone())
+            .key(two.clone())
+            .build()
+            .unwrap();
+        let access = Validator::builder(one.clone())
+            .token_type("at+jwt")
+            .build()
+            .unwrap();
+        let (t1, t2) = (mint(&one, "JWT"), mint(&two, "JWT"));
+        for _ in 0..2 {
+            // Alternating key ids: each header is read (or remembered) with its own `kid`.
+            both.verify::<serde_json::Value>(&t1).unwrap();
+            both.verify::<serde_json::Value>(&t2).unwrap();
+            // The header `both` accepted is still checked by a validator that expects `at+jwt`.
+            let err = access.verify::<serde_json::Value>(&t1).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::TokenType);
+        }
+        // A forged token with a remembered header is still refused, and does not displace it.
+        let forged = format!("{}AAAA", &t1[..t1.len() - 4]);
+        assert_eq!(
+            both.verify::<serde_json::Value>(&forged)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Signature
+        );
+        both.verify::<serde_json::Value>(&t1).unwrap();
+        // A key id that only the header text carries: a set without that key refuses it.
+        let only_two = Validator::builder(two).build().unwrap();
+        assert_eq!(
+            only_two
+                .verify::<serde_json::Value>(&t1)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::UnknownKeyId
+        );
+    }
+
+    #[test]
+    fn the_one_pass_keeps_the_errors_of_the_two_passes() {
+        use crate::clock::FixedClock;
+        use crate::keys::HmacKey;
+        use crate::token::builder::Builder;
+        use crate::ErrorKind;
+
+        let key = HmacKey::new(Algorithm::HS256, &[3; 32]).unwrap();
+        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let validator = Validator::builder(key.clone())
+            .clock(FixedClock(at + Duration::hours(1)))
+            .build()
+            .unwrap();
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Needs {
+            missing: String,
+        }
+        let expired = Builder::new()
+            .clock(FixedClock(at))
+            .expires_in(Duration::minutes(5))
+            .sign(&key)
+            .unwrap();
+        // Expired and not fitting `T`: the claim rules come first, as before the one pass.
+        let err = validator.verify::<Needs>(&expired).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Expired);
+        // Valid and not fitting `T`: malformed, with the message of the second pass.
+        let valid = Builder::new()
+            .clock(FixedClock(at + Duration::hours(1)))
+            .expires_in(Duration::minutes(5))
+            .sign(&key)
+            .unwrap();
+        let err = validator.verify::<Needs>(&valid).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Malformed);
+        assert!(
+            err.to_string().contains("do not fit the requested type"),
+            "{err}"
+        );
+        // A registered claim of the wrong type is malformed whatever `T` is, even a `T` that
+        // would take it.
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Loose {
+            exp: String,
+        }
+        let input = format!(
+            "{}.{}",
+            base64url::encode(br#"{"alg":"HS256"}"#),
+            base64url::encode(br#"{"exp":"soon"}"#)
+        );
+        let signature = crate::keys::Signer::sign(&key, input.as_bytes()).unwrap();
+        let token = format!("{input}.{}", base64url::encode(&signature));
+        let err = validator.verify::<Loose>(&token).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Malformed);
+        assert!(err.to_string().contains("`exp` must be"), "{err}");
+    }
 
     #[test]
     fn media_types_compare_as_rfc_7515_says() {

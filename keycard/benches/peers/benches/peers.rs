@@ -1,26 +1,45 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
-//! keycard, the raw `ring` primitive, jsonwebtoken 12 and jwt-simple 0.15 side by side, one
-//! criterion group per operation, in one run (BENCHMARKS.md).
+//! keycard beside the raw primitive, a naive pipeline, jsonwebtoken 12 and jwt-simple 0.15, one
+//! criterion group per operation, all in one run (BENCHMARKS.md).
 //!
-//! Every library does the same work: sign the realistic 7-claim token (`iss`, `sub`, `aud`,
-//! `jti`, `scope`, `exp`, `iat`) with a key parsed once, outside the timing; or verify the token
-//! keycard minted, check issuer, audience and expiry, and decode the claims into a typed struct
-//! (owned fields: `sub`, `jti`, `scope`). Each is called the way its documentation shows. `ring`
-//! is the signature primitive alone on the same signing input and key: the floor.
+//! Every library does the same work on the same 9-claim token (`iss`, `sub`, `aud`, `exp`, `nbf`,
+//! `iat`, `jti`, `scope`, `roles` of 2): **verify** it into the same owned struct ([`Session`])
+//! with issuer, audience, `exp` and `nbf` checked, or **sign** it from that struct, its times
+//! taken from the clock on each call, with a key parsed once outside the timing. Each library is
+//! called the way its documentation shows.
 //!
-//! Run from the repository root with `cargo bench --manifest-path benches/peers/Cargo.toml`
-//! (about 2 minutes).
+//! - `primitive` is the signature primitive alone on the same signing input: the floor. It is
+//!   `ring`, or `aws-lc-rs` when this crate is built with `--features aws-lc-rs` (which also
+//!   switches keycard to its aws-lc-rs backend).
+//! - `naive` (HS256) is what anyone writes in 30 lines with the primitive, base64 and
+//!   serde_json: split, decode the header and check `alg`, HMAC, decode the payload,
+//!   `serde_json::from_slice` into the struct, compare `exp`/`nbf`/`iss`/`aud`; and for signing a
+//!   constant header, `serde_json::to_vec` of the struct, base64, HMAC. It does not refuse
+//!   duplicate names, check the types of registered claims, or bound anything.
+//!
+//! Run from the repository root (about 3 minutes each):
+//!
+//!     cargo bench --manifest-path keycard/benches/peers/Cargo.toml
+//!     cargo bench --manifest-path keycard/benches/peers/Cargo.toml --features aws-lc-rs
 
 use std::collections::HashSet;
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 
+#[cfg(feature = "aws-lc-rs")]
+use aws_lc_rs as crypto;
+#[cfg(not(feature = "aws-lc-rs"))]
+use ring as crypto;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use criterion::measurement::WallTime;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use crypto::signature::{self as sig, KeyPair};
 use keycard::time::Duration;
 use keycard::{
-    Algorithm, Builder, EcdsaPrivateKey, HmacKey, RsaPrivateKey, Signer, Validator, Verifier,
+    Algorithm, Builder, EcdsaPrivateKey, Ed25519PrivateKey, HmacKey, RsaPrivateKey, Signer,
+    Validator, Verifier,
 };
-use ring::signature::{self as sig, KeyPair};
 use serde::{Deserialize, Serialize};
 
 const SECRET: &[u8] = b"a benchmark secret of 32 bytes!!";
@@ -28,49 +47,99 @@ const RSA_PKCS8: &str = include_str!("../../../tests/keys/rsa2048.pkcs8.pem");
 const RSA_SPKI: &str = include_str!("../../../tests/keys/rsa2048.spki.pem");
 const P256_PKCS8: &str = include_str!("../../../tests/keys/p256.pkcs8.pem");
 const P256_SPKI: &str = include_str!("../../../tests/keys/p256.spki.pem");
+const ED25519_PKCS8: &str = include_str!("../../../tests/keys/ed25519.pkcs8.pem");
+const ED25519_SPKI: &str = include_str!("../../../tests/keys/ed25519.spki.pem");
 
 const ISSUER: &str = "https://auth.example.com";
-const SUBJECT: &str = "user-42";
 const AUDIENCE: &str = "api";
-const JWT_ID: &str = "7c4b1e7a-6f0e-4f7a-9a55-0d7f0c2f9c11";
-const SCOPE: &str = "read write";
 const LIFETIME_SECS: u64 = 15 * 60;
 
-/// What an API handler reads from a verified token, owned.
-#[derive(Deserialize)]
-#[allow(dead_code)] // Filled by serde and returned to criterion, which keeps it alive unread.
-struct Access {
+/// The 9 claims, owned: what every library signs from and verifies into.
+#[derive(Serialize, Deserialize, Clone)]
+pub struct Session {
+    iss: String,
     sub: String,
+    aud: String,
+    exp: u64,
+    nbf: u64,
+    iat: u64,
     jti: String,
     scope: String,
+    roles: Vec<String>,
+}
+
+/// The same claims borrowed from the decoded payload (keycard `verify_borrowed`).
+#[derive(Deserialize)]
+#[allow(dead_code)] // Filled by serde and returned to criterion, which keeps it alive unread.
+pub struct SessionRef<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    exp: u64,
+    nbf: u64,
+    iat: u64,
+    jti: &'a str,
+    scope: &'a str,
+    #[serde(borrow)]
+    roles: Vec<&'a str>,
 }
 
 /// jwt-simple keeps the registered claims itself; its custom part is the rest.
 #[derive(Serialize, Deserialize)]
-struct Scope {
+pub struct Custom {
     scope: String,
+    roles: Vec<String>,
 }
 
-/// The 7 claims as jsonwebtoken serializes them.
-#[derive(Serialize)]
-struct Mint<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: &'a str,
-    jti: &'a str,
-    scope: &'a str,
-    exp: u64,
-    iat: u64,
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
-fn keycard_builder() -> Builder {
+/// The claims as an application makes them for each token: times from the clock.
+pub fn session(now: u64) -> Session {
+    Session {
+        iss: ISSUER.to_owned(),
+        sub: "user-42".to_owned(),
+        aud: AUDIENCE.to_owned(),
+        exp: now + LIFETIME_SECS,
+        nbf: now,
+        iat: now,
+        jti: "7c4b1e7a-6f0e-4f7a-9a55-0d7f0c2f9c11".to_owned(),
+        scope: "read write".to_owned(),
+        roles: vec!["admin".to_owned(), "billing".to_owned()],
+    }
+}
+
+/// keycard signing the struct as it is (`iat` too, like the others) with a template builder:
+/// `sign_claims`.
+fn keycard_sign(claims: &Session, key: &(impl Signer + ?Sized)) -> Result<String, keycard::Error> {
+    Builder::new().without_issued_at().sign_claims(claims, key)
+}
+
+/// The same through `Builder::claims` and `sign`, a builder made per token, with the builder's
+/// own `iat` (the signing time, read from the clock) in place of the struct's.
+fn keycard_claims_sign(
+    claims: &Session,
+    key: &(impl Signer + ?Sized),
+) -> Result<String, keycard::Error> {
+    Builder::new().claims(claims).sign(key)
+}
+
+/// keycard signing claim by claim (the `claim(name, value)` API), from a builder made once.
+fn keycard_claim_builder() -> Builder {
     Builder::new()
         .issuer(ISSUER)
-        .subject(SUBJECT)
+        .subject("user-42")
         .audience(AUDIENCE)
-        .jwt_id(JWT_ID)
-        .claim("scope", SCOPE)
+        .jwt_id("7c4b1e7a-6f0e-4f7a-9a55-0d7f0c2f9c11")
+        .claim("scope", "read write")
+        .claim("roles", ["admin", "billing"])
         .expires_in(Duration::minutes(15))
+        .not_before(
+            keycard::time::OffsetDateTime::from_unix_timestamp(now() as i64).expect("in range"),
+        )
 }
 
 fn keycard_validator(key: impl Verifier + 'static) -> Validator {
@@ -82,10 +151,11 @@ fn keycard_validator(key: impl Verifier + 'static) -> Validator {
 }
 
 fn jsonwebtoken_validation(algorithm: jsonwebtoken::Algorithm) -> jsonwebtoken::Validation {
-    // `exp` is required and checked by default.
+    // `exp` is required and checked by default; `nbf` is checked when asked.
     let mut validation = jsonwebtoken::Validation::new(algorithm);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
+    validation.validate_nbf = true;
     validation
 }
 
@@ -93,17 +163,7 @@ fn jsonwebtoken_sign(
     header: &jsonwebtoken::Header,
     key: &jsonwebtoken::EncodingKey,
 ) -> jsonwebtoken::errors::Result<String> {
-    let now = jsonwebtoken::get_current_timestamp();
-    let claims = Mint {
-        iss: ISSUER,
-        sub: SUBJECT,
-        aud: AUDIENCE,
-        jti: JWT_ID,
-        scope: SCOPE,
-        exp: now + LIFETIME_SECS,
-        iat: now,
-    };
-    jsonwebtoken::encode(header, &claims, key)
+    jsonwebtoken::encode(header, &session(now()), key)
 }
 
 fn jwt_simple_options() -> jwt_simple::prelude::VerificationOptions {
@@ -114,36 +174,95 @@ fn jwt_simple_options() -> jwt_simple::prelude::VerificationOptions {
     }
 }
 
-fn jwt_simple_claims() -> jwt_simple::prelude::JWTClaims<Scope> {
+fn jwt_simple_claims() -> jwt_simple::prelude::JWTClaims<Custom> {
     use jwt_simple::prelude::{Claims, Duration};
-    let mut claims = Claims::with_custom_claims(
-        Scope {
-            scope: SCOPE.to_owned(),
+    let s = session(now());
+    Claims::with_custom_claims(
+        Custom {
+            scope: s.scope,
+            roles: s.roles,
         },
         Duration::from_secs(LIFETIME_SECS),
     )
-    .with_issuer(ISSUER)
-    .with_subject(SUBJECT)
-    .with_audience(AUDIENCE)
-    .with_jwt_id(JWT_ID);
-    // jwt-simple adds `nbf` by default; the others mint 7 claims.
-    claims.invalid_before = None;
-    claims
+    .with_issuer(s.iss)
+    .with_subject(s.sub)
+    .with_audience(s.aud)
+    .with_jwt_id(s.jti)
+}
+
+/// The naive HS256 verify: correct for honest tokens, and nothing more (see the module docs).
+pub fn naive_verify(token: &str, key: &crypto::hmac::Key) -> Option<Session> {
+    #[derive(Deserialize)]
+    struct Header<'a> {
+        alg: &'a str,
+    }
+    let (input, signature) = token.rsplit_once('.')?;
+    let (header, payload) = input.split_once('.')?;
+    let header = URL_SAFE_NO_PAD.decode(header).ok()?;
+    if serde_json::from_slice::<Header<'_>>(&header).ok()?.alg != "HS256" {
+        return None;
+    }
+    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+    crypto::hmac::verify(key, input.as_bytes(), &signature).ok()?;
+    let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: Session = serde_json::from_slice(&payload).ok()?;
+    let now = now();
+    (claims.exp > now && claims.nbf <= now && claims.iss == ISSUER && claims.aud == AUDIENCE)
+        .then_some(claims)
+}
+
+/// The naive HS256 sign: a constant header, the struct's JSON, base64, HMAC.
+pub fn naive_sign(claims: &Session, key: &crypto::hmac::Key) -> Option<String> {
+    const HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"; // {"alg":"HS256","typ":"JWT"}
+    let payload = serde_json::to_vec(claims).ok()?;
+    let mut token = String::with_capacity(HEADER.len() + payload.len() * 4 / 3 + 50);
+    token.push_str(HEADER);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+    let tag = crypto::hmac::sign(key, token.as_bytes());
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
+    Some(token)
+}
+
+/// The primitive's public key, parsed once outside the timing like every library's: ring
+/// verifies from the key's bytes (it has no parsed form; its parsing is part of every verify),
+/// aws-lc-rs from a `ParsedPublicKey`.
+#[cfg(not(feature = "aws-lc-rs"))]
+struct PublicKey(sig::UnparsedPublicKey<Vec<u8>>);
+
+#[cfg(not(feature = "aws-lc-rs"))]
+impl PublicKey {
+    fn new(algorithm: &'static dyn sig::VerificationAlgorithm, bytes: &[u8]) -> Self {
+        PublicKey(sig::UnparsedPublicKey::new(algorithm, bytes.to_vec()))
+    }
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), crypto::error::Unspecified> {
+        self.0.verify(message, signature)
+    }
+}
+
+#[cfg(feature = "aws-lc-rs")]
+struct PublicKey(sig::ParsedPublicKey);
+
+#[cfg(feature = "aws-lc-rs")]
+impl PublicKey {
+    fn new(algorithm: &'static dyn sig::VerificationAlgorithm, bytes: &[u8]) -> Self {
+        PublicKey(sig::ParsedPublicKey::new(algorithm, bytes).expect("primitive key"))
+    }
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), crypto::error::Unspecified> {
+        self.0.verify_sig(message, signature)
+    }
 }
 
 /// Splits a compact token into its signing input and decoded signature.
 fn signing_input(token: &str) -> (&[u8], Vec<u8>) {
-    use base64::Engine;
     let (input, signature) = token.rsplit_once('.').expect("three parts");
-    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(signature)
-        .expect("base64url");
+    let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
     (input.as_bytes(), signature)
 }
 
 /// The DER inside a PEM document.
 fn pem_der(pem: &str) -> Vec<u8> {
-    use base64::Engine;
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     base64::engine::general_purpose::STANDARD
         .decode(body)
@@ -153,7 +272,7 @@ fn pem_der(pem: &str) -> Vec<u8> {
 /// Sets fewer, longer samples for operations that take a millisecond or more.
 fn slow(g: &mut BenchmarkGroup<'_, WallTime>) {
     g.sample_size(20)
-        .measurement_time(StdDuration::from_secs(3))
+        .measurement_time(StdDuration::from_secs(2))
         .sampling_mode(criterion::SamplingMode::Flat);
 }
 
@@ -161,11 +280,12 @@ fn hs256(c: &mut Criterion) {
     use jwt_simple::prelude::MACLike;
 
     let key = HmacKey::new(Algorithm::HS256, SECRET).expect("key");
-    let builder = keycard_builder();
-    let token = builder.sign(&key).expect("sign");
+    let claims = session(now());
+    let token = keycard_sign(&claims, &key).expect("sign");
     let (input, tag) = signing_input(&token);
     let validator = keycard_validator(key.clone());
-    let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SECRET);
+    let builder = keycard_claim_builder();
+    let hmac = crypto::hmac::Key::new(crypto::hmac::HMAC_SHA256, SECRET);
     let jwt_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     let jwt_encoding = jsonwebtoken::EncodingKey::from_secret(SECRET).expect("key");
     let jwt_decoding = jsonwebtoken::DecodingKey::from_secret(SECRET).expect("key");
@@ -173,37 +293,68 @@ fn hs256(c: &mut Criterion) {
     let simple_key = jwt_simple::prelude::HS256Key::from_bytes(SECRET);
     let simple_options = jwt_simple_options();
 
-    // Every verifier accepts the token every signer makes, and keycard's.
-    let verify_all = |token: &str| {
-        validator.verify::<Access>(token).expect("keycard");
-        jsonwebtoken::decode::<Access>(token, &jwt_decoding, &jwt_validation).expect("jwt");
+    // Every verifier accepts the token every signer makes.
+    let mut buffer = Vec::with_capacity(1024);
+    let mut verify_all = |token: &str| {
+        validator.verify::<Session>(token).expect("keycard");
+        validator
+            .verify_borrowed::<SessionRef<'_>>(token, &mut buffer)
+            .expect("keycard borrowed");
+        naive_verify(token, &hmac).expect("naive");
+        jsonwebtoken::decode::<Session>(token, &jwt_decoding, &jwt_validation).expect("jwt");
         simple_key
-            .verify_token::<Scope>(token, Some(simple_options.clone()))
+            .verify_token::<Custom>(token, Some(simple_options.clone()))
             .expect("jwt-simple");
     };
     verify_all(&token);
+    verify_all(&naive_sign(&claims, &hmac).expect("sign"));
     verify_all(&jsonwebtoken_sign(&jwt_header, &jwt_encoding).expect("sign"));
     verify_all(&simple_key.authenticate(jwt_simple_claims()).expect("sign"));
+    verify_all(&builder.sign(&key).expect("sign"));
+    verify_all(&keycard_claims_sign(&claims, &key).expect("sign"));
 
-    let mut g = c.benchmark_group("HS256 verify+decode");
+    let mut g = c.benchmark_group("HS256 verify");
     g.bench_function("keycard", |b| {
-        b.iter(|| validator.verify::<Access>(black_box(&token)))
+        b.iter(|| validator.verify::<Session>(black_box(&token)))
     });
-    g.bench_function("ring", |b| {
-        b.iter(|| ring::hmac::verify(&ring_key, black_box(input), black_box(&tag)))
+    g.bench_function("keycard borrowed", |b| {
+        b.iter(|| {
+            validator
+                .verify_borrowed::<SessionRef<'_>>(black_box(&token), &mut buffer)
+                .map(|s| s.exp)
+        })
+    });
+    g.bench_function("primitive", |b| {
+        b.iter(|| crypto::hmac::verify(&hmac, black_box(input), black_box(&tag)))
+    });
+    g.bench_function("naive", |b| {
+        b.iter(|| naive_verify(black_box(&token), &hmac))
     });
     g.bench_function("jsonwebtoken", |b| {
-        b.iter(|| jsonwebtoken::decode::<Access>(black_box(&token), &jwt_decoding, &jwt_validation))
+        b.iter(|| {
+            jsonwebtoken::decode::<Session>(black_box(&token), &jwt_decoding, &jwt_validation)
+        })
     });
     g.bench_function("jwt-simple", |b| {
-        b.iter(|| simple_key.verify_token::<Scope>(black_box(&token), Some(simple_options.clone())))
+        b.iter(|| {
+            simple_key.verify_token::<Custom>(black_box(&token), Some(simple_options.clone()))
+        })
     });
     g.finish();
 
     let mut g = c.benchmark_group("HS256 sign");
-    g.bench_function("keycard", |b| b.iter(|| builder.sign(&key)));
-    g.bench_function("ring", |b| {
-        b.iter(|| ring::hmac::sign(&ring_key, black_box(input)))
+    g.bench_function("keycard", |b| {
+        b.iter(|| keycard_sign(&session(now()), &key))
+    });
+    g.bench_function("keycard claims()", |b| {
+        b.iter(|| keycard_claims_sign(&session(now()), &key))
+    });
+    g.bench_function("keycard claim()", |b| b.iter(|| builder.sign(&key)));
+    g.bench_function("primitive", |b| {
+        b.iter(|| crypto::hmac::sign(&hmac, black_box(input)))
+    });
+    g.bench_function("naive", |b| {
+        b.iter(|| naive_sign(&session(now()), &hmac))
     });
     g.bench_function("jsonwebtoken", |b| {
         b.iter(|| jsonwebtoken_sign(&jwt_header, &jwt_encoding))
@@ -214,16 +365,16 @@ fn hs256(c: &mut Criterion) {
     g.finish();
 }
 
-/// The sign and verify groups of one asymmetric algorithm. `ring_sign` and `ring_verify` run the
-/// primitive on the signing input (and signature) of keycard's token.
+/// The sign and verify groups of one asymmetric algorithm. `primitive_sign` and
+/// `primitive_verify` run the primitive on the signing input (and signature) of keycard's token.
 #[allow(clippy::too_many_arguments)]
 fn asymmetric<R, S, V, E: std::fmt::Debug>(
     c: &mut Criterion,
     name: &str,
     key: &(impl Signer + ?Sized),
     validator: &Validator,
-    mut ring_sign: impl FnMut(&[u8]) -> R,
-    ring_verify: impl Fn(&[u8], &[u8]) -> bool,
+    mut primitive_sign: impl FnMut(&[u8]) -> R,
+    primitive_verify: impl Fn(&[u8], &[u8]) -> bool,
     (jwt_encoding, jwt_decoding, jwt_algorithm): (
         &jsonwebtoken::EncodingKey,
         &jsonwebtoken::DecodingKey,
@@ -233,45 +384,54 @@ fn asymmetric<R, S, V, E: std::fmt::Debug>(
     simple_verify: impl Fn(&str) -> Result<V, E>,
     is_slow: bool,
 ) {
-    let builder = keycard_builder();
-    let token = builder.sign(key).expect("sign");
+    let token = keycard_sign(&session(now()), key).expect("sign");
     let (input, signature) = signing_input(&token);
     let jwt_header = jsonwebtoken::Header::new(jwt_algorithm);
     let jwt_validation = jsonwebtoken_validation(jwt_algorithm);
     assert!(
-        ring_verify(input, &signature),
-        "ring accepts keycard's signature"
+        primitive_verify(input, &signature),
+        "the primitive accepts keycard's signature"
     );
-    validator.verify::<Access>(&token).expect("keycard");
-    jsonwebtoken::decode::<Access>(&token, jwt_decoding, &jwt_validation).expect("jwt");
+    validator.verify::<Session>(&token).expect("keycard");
+    jsonwebtoken::decode::<Session>(&token, jwt_decoding, &jwt_validation).expect("jwt");
     let jwt_token = jsonwebtoken_sign(&jwt_header, jwt_encoding).expect("sign");
-    validator.verify::<Access>(&jwt_token).expect("keycard");
+    validator.verify::<Session>(&jwt_token).expect("keycard");
     simple_verify(&token).expect("jwt-simple");
+    let mut buffer = Vec::with_capacity(1024);
 
     let mut g = c.benchmark_group(format!("{name} sign"));
     if is_slow {
         slow(&mut g);
     }
-    g.bench_function("keycard", |b| b.iter(|| builder.sign(key)));
-    g.bench_function("ring", |b| b.iter(|| ring_sign(black_box(input))));
+    g.bench_function("keycard", |b| {
+        b.iter(|| keycard_sign(&session(now()), key))
+    });
+    g.bench_function("primitive", |b| b.iter(|| primitive_sign(black_box(input))));
     g.bench_function("jsonwebtoken", |b| {
         b.iter(|| jsonwebtoken_sign(&jwt_header, jwt_encoding))
     });
     g.bench_function("jwt-simple", |b| b.iter(&simple_sign));
     g.finish();
 
-    let mut g = c.benchmark_group(format!("{name} verify+decode"));
+    let mut g = c.benchmark_group(format!("{name} verify"));
     if is_slow {
         slow(&mut g);
     }
     g.bench_function("keycard", |b| {
-        b.iter(|| validator.verify::<Access>(black_box(&token)))
+        b.iter(|| validator.verify::<Session>(black_box(&token)))
     });
-    g.bench_function("ring", |b| {
-        b.iter(|| ring_verify(black_box(input), black_box(&signature)))
+    g.bench_function("keycard borrowed", |b| {
+        b.iter(|| {
+            validator
+                .verify_borrowed::<SessionRef<'_>>(black_box(&token), &mut buffer)
+                .map(|s| s.exp)
+        })
+    });
+    g.bench_function("primitive", |b| {
+        b.iter(|| primitive_verify(black_box(input), black_box(&signature)))
     });
     g.bench_function("jsonwebtoken", |b| {
-        b.iter(|| jsonwebtoken::decode::<Access>(black_box(&token), jwt_decoding, &jwt_validation))
+        b.iter(|| jsonwebtoken::decode::<Session>(black_box(&token), jwt_decoding, &jwt_validation))
     });
     g.bench_function("jwt-simple", |b| {
         b.iter(|| simple_verify(black_box(&token)))
@@ -283,13 +443,15 @@ fn rs256(c: &mut Criterion) {
     use jwt_simple::prelude::{RS256KeyPair, RS256PublicKey, RSAKeyPairLike, RSAPublicKeyLike};
 
     let key = RsaPrivateKey::from_pem(Algorithm::RS256, RSA_PKCS8).expect("key");
-    let pair = sig::RsaKeyPair::from_pkcs8(&pem_der(RSA_PKCS8)).expect("ring key");
-    let public = sig::UnparsedPublicKey::new(
+    let pair = sig::RsaKeyPair::from_pkcs8(&pem_der(RSA_PKCS8)).expect("primitive key");
+    let public = PublicKey::new(
         &sig::RSA_PKCS1_2048_8192_SHA256,
-        pair.public_key().as_ref().to_vec(),
+        pair.public_key().as_ref(),
     );
-    let rng = ring::rand::SystemRandom::new();
-    let mut out = vec![0; pair.public().modulus_len()];
+    let rng = crypto::rand::SystemRandom::new();
+    // ring deprecates this name for `public().modulus_len()`, which aws-lc-rs lacks.
+    #[allow(deprecated)]
+    let mut out = vec![0; pair.public_modulus_len()];
     let jwt_encoding = jsonwebtoken::EncodingKey::from_rsa_pem(RSA_PKCS8.as_bytes()).expect("key");
     let jwt_decoding = jsonwebtoken::DecodingKey::from_rsa_pem(RSA_SPKI.as_bytes()).expect("key");
     let simple_pair = RS256KeyPair::from_pem(RSA_PKCS8).expect("key");
@@ -308,7 +470,7 @@ fn rs256(c: &mut Criterion) {
         |input, signature| public.verify(input, signature).is_ok(),
         (&jwt_encoding, &jwt_decoding, jsonwebtoken::Algorithm::RS256),
         || simple_pair.sign(jwt_simple_claims()),
-        |token| simple_public.verify_token::<Scope>(token, Some(simple_options.clone())),
+        |token| simple_public.verify_token::<Custom>(token, Some(simple_options.clone())),
         true,
     );
 }
@@ -319,17 +481,19 @@ fn es256(c: &mut Criterion) {
     };
 
     let key = EcdsaPrivateKey::from_pem(Algorithm::ES256, P256_PKCS8).expect("key");
-    let rng = ring::rand::SystemRandom::new();
+    let rng = crypto::rand::SystemRandom::new();
+    #[cfg(not(feature = "aws-lc-rs"))]
     let pair = sig::EcdsaKeyPair::from_pkcs8(
         &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
         &pem_der(P256_PKCS8),
         &rng,
     )
-    .expect("ring key");
-    let public = sig::UnparsedPublicKey::new(
-        &sig::ECDSA_P256_SHA256_FIXED,
-        pair.public_key().as_ref().to_vec(),
-    );
+    .expect("primitive key");
+    #[cfg(feature = "aws-lc-rs")]
+    let pair =
+        sig::EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, &pem_der(P256_PKCS8))
+            .expect("primitive key");
+    let public = PublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, pair.public_key().as_ref());
     let jwt_encoding = jsonwebtoken::EncodingKey::from_ec_pem(P256_PKCS8.as_bytes()).expect("key");
     let jwt_decoding = jsonwebtoken::DecodingKey::from_ec_pem(P256_SPKI.as_bytes()).expect("key");
     let simple_pair = ES256KeyPair::from_pem(P256_PKCS8).expect("key");
@@ -345,7 +509,36 @@ fn es256(c: &mut Criterion) {
         |input, signature| public.verify(input, signature).is_ok(),
         (&jwt_encoding, &jwt_decoding, jsonwebtoken::Algorithm::ES256),
         || simple_pair.sign(jwt_simple_claims()),
-        |token| simple_public.verify_token::<Scope>(token, Some(simple_options.clone())),
+        |token| simple_public.verify_token::<Custom>(token, Some(simple_options.clone())),
+        false,
+    );
+}
+
+fn eddsa(c: &mut Criterion) {
+    use jwt_simple::prelude::{Ed25519KeyPair, Ed25519PublicKey, EdDSAKeyPairLike, EdDSAPublicKeyLike};
+
+    let key = Ed25519PrivateKey::from_pem(ED25519_PKCS8).expect("key");
+    let pair = sig::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pem_der(ED25519_PKCS8))
+        .expect("primitive key");
+    let public = PublicKey::new(&sig::ED25519, pair.public_key().as_ref());
+    let jwt_encoding =
+        jsonwebtoken::EncodingKey::from_ed_pem(ED25519_PKCS8.as_bytes()).expect("key");
+    let jwt_decoding =
+        jsonwebtoken::DecodingKey::from_ed_pem(ED25519_SPKI.as_bytes()).expect("key");
+    let simple_pair = Ed25519KeyPair::from_pem(ED25519_PKCS8).expect("key");
+    let simple_public = Ed25519PublicKey::from_pem(ED25519_SPKI).expect("key");
+    let simple_options = jwt_simple_options();
+
+    asymmetric(
+        c,
+        "EdDSA",
+        &key,
+        &keycard_validator(key.public_key()),
+        |input| pair.sign(input),
+        |input, signature| public.verify(input, signature).is_ok(),
+        (&jwt_encoding, &jwt_decoding, jsonwebtoken::Algorithm::EdDSA),
+        || simple_pair.sign(jwt_simple_claims()),
+        |token| simple_public.verify_token::<Custom>(token, Some(simple_options.clone())),
         false,
     );
 }
@@ -353,10 +546,10 @@ fn es256(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default()
-        .warm_up_time(StdDuration::from_millis(500))
+        .warm_up_time(StdDuration::from_millis(300))
         .measurement_time(StdDuration::from_secs(1))
         .sample_size(50)
         .nresamples(20_000);
-    targets = hs256, rs256, es256
+    targets = hs256, rs256, es256, eddsa
 }
 criterion_main!(benches);
