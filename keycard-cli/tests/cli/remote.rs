@@ -383,3 +383,59 @@ fn iss_and_issuer_must_agree() {
     );
     assert!(err.contains("--iss") && err.contains("--issuer"), "{err}");
 }
+
+#[test]
+fn an_rsa_key_without_alg_needs_alg_as_with_key() {
+    // Without `alg`, an RSA key fits six algorithms: the command line says which.
+    let pem = std::fs::read_to_string(key("rsa2048.spki.pem")).unwrap();
+    let public = keycard::verifier_from_pem(Algorithm::RS256, &pem)
+        .unwrap()
+        .public_jwk()
+        .unwrap()
+        .with_key_id("r1");
+    let mut jwk: Value = serde_json::from_str(&public.to_json()).unwrap();
+    jwk.as_object_mut().unwrap().remove("alg");
+    let server = provider(&json!({ "keys": [jwk] }).to_string(), None);
+    let token = ok(&[
+        "sign",
+        "--key",
+        &key("rsa2048.pkcs8.pem"),
+        "--alg",
+        "RS256",
+        "--kid",
+        "r1",
+        "--expires-in",
+        "3600",
+        r#"{"sub":"rsa","aud":"api"}"#,
+    ]);
+    let url = server.url("/jwks");
+    let err = fails(
+        &[
+            "verify",
+            "--jwks-url",
+            &url,
+            "--allow-http",
+            "--aud",
+            "api",
+            &token,
+        ],
+        "store",
+    );
+    assert!(err.contains("kid `r1`"), "{err}");
+    assert!(
+        err.contains("it has no `alg`: pass --alg RS256 (or RS384"),
+        "{err}"
+    );
+    let out = ok(&[
+        "verify",
+        "--jwks-url",
+        &url,
+        "--allow-http",
+        "--alg",
+        "RS256",
+        "--aud",
+        "api",
+        &token,
+    ]);
+    assert_eq!(claims(&out)["sub"], "rsa");
+}
