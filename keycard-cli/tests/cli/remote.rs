@@ -355,13 +355,30 @@ fn two_key_sources_at_once_are_a_usage_error() {
             "https://idp.example",
             "t",
         ],
-        vec!["verify", "--key", &key_file, "--allow-http", "t"],
     ] {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stdout(&out).is_empty(), "{args:?}");
         assert!(
-            stderr(&out).contains("cannot be used with") || stderr(&out).contains("required"),
+            stderr(&out).contains("cannot be used with"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn allow_http_and_timeout_need_a_remote_key_source() {
+    let key_file = key("p256.pkcs8.pem");
+    for flags in [vec!["--allow-http"], vec!["--timeout", "5"]] {
+        let mut args = vec!["verify", "--key", &key_file];
+        args.extend(flags);
+        args.push("t");
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}");
+        assert!(
+            stderr(&out).contains("--jwks-url") || stderr(&out).contains("--issuer"),
             "{args:?}: {}",
             stderr(&out)
         );
