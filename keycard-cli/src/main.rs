@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! keycard decode [--json] [--now UNIX_SECS] TOKEN
-//! keycard verify --key FILE [--alg ALG]... [--aud AUD]... [--iss ISS] [--typ TYP]
-//!     [--leeway SECS] [--now UNIX_SECS] [--no-exp] TOKEN
+//! keycard verify (--key FILE | --secret FILE | --jwks-url URL | --issuer URL) [--alg ALG]...
+//!     [--aud AUD]... [--iss ISS] [--typ TYP] [--leeway SECS] [--now UNIX_SECS] [--no-exp]
+//!     [--allow-http] [--timeout SECS] TOKEN
 //! keycard sign (--key FILE | --secret FILE) [--alg ALG] [--exp +30m] [--iss ISS] [--sub SUB]
 //!     [--aud AUD]... [--jti JTI] [--nbf WHEN] [-c NAME=VALUE]... [CLAIMS | @FILE | -]
 //! keycard keygen --alg ALG --out PREFIX
@@ -25,6 +26,7 @@ mod failure;
 mod input;
 mod keygen;
 mod keys;
+mod remote;
 mod sign;
 mod verify;
 mod when;

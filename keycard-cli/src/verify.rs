@@ -1,22 +1,50 @@
-//! `keycard verify`: the interface scripts rely on, unchanged from the `jwt` example.
+//! `keycard verify`: the interface scripts rely on, unchanged from the `jwt` example, and keys
+//! from a remote JWK Set (`--jwks-url`, `--issuer`).
 
-use clap::Args;
+use clap::{ArgGroup, Args};
 use keycard::time::{Duration, OffsetDateTime};
 use keycard::{ErrorKind, FixedClock, Validator};
 use serde_json::Value;
 
 use crate::failure::{usage, Failure};
+use crate::remote::{self, Fetch, Source};
 use crate::{input, keys, Outcome};
 
 /// `keycard verify`.
 #[derive(Args)]
+#[command(group(
+    ArgGroup::new("keys")
+        .args(["key", "secret", "jwks_url", "issuer"])
+        .required(true)
+        .multiple(false)
+))]
+#[command(group(ArgGroup::new("remote").args(["jwks_url", "issuer"]).multiple(false)))]
 pub(crate) struct VerifyArgs {
     /// A JWK, JWK Set or PEM key file (SPKI, PKCS#8, PKCS#1, SEC1).
-    #[arg(long, value_name = "FILE", required_unless_present = "secret")]
+    #[arg(long, value_name = "FILE")]
     key: Option<String>,
     /// A raw HMAC secret file, used byte for byte (with --alg HS256, HS384 or HS512).
-    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    #[arg(long, value_name = "FILE")]
     secret: Option<String>,
+    /// The keys of the JWK Set at this https URL, fetched once.
+    #[arg(long, value_name = "URL")]
+    jwks_url: Option<String>,
+    /// The keys of this issuer, found by discovery (OpenID Connect, RFC 8414); `iss` must then
+    /// be this issuer, exactly.
+    #[arg(long, value_name = "URL")]
+    issuer: Option<String>,
+    /// With --jwks-url or --issuer: allow plain http URLs, for local testing only.
+    #[arg(long, requires = "remote")]
+    allow_http: bool,
+    /// With --jwks-url or --issuer: how long each request may take, in seconds.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10,
+        requires = "remote",
+        value_parser = clap::value_parser!(u64).range(1..=600)
+    )]
+    timeout: u64,
     /// Algorithms to accept (needed for PEM keys and keys without `alg`; repeat for several).
     #[arg(long = "alg", value_name = "ALG")]
     algs: Vec<String>,
@@ -46,16 +74,37 @@ pub(crate) struct VerifyArgs {
 pub(crate) fn run(args: &VerifyArgs) -> Outcome {
     let token = input::token(&args.token)?;
     let algs = keys::parse_algorithms(&args.algs)?;
-    let (keys, notes) = match (&args.key, &args.secret) {
-        (_, Some(secret)) => (keys::secret_keys(secret, &algs)?, Vec::new()),
-        (Some(path), None) => keys::verification_keys(path, &algs)?,
-        (None, None) => return Err(usage("give --key FILE or --secret FILE")),
+    let fetch = Fetch {
+        allow_http: args.allow_http,
+        timeout_secs: args.timeout,
+    };
+    let (keys, notes) = match (&args.key, &args.secret, &args.jwks_url, &args.issuer) {
+        (_, Some(secret), _, _) => (keys::secret_keys(secret, &algs)?, Vec::new()),
+        (Some(path), None, _, _) => keys::verification_keys(path, &algs)?,
+        (None, None, Some(url), _) => {
+            remote::verification_keys(&Source::JwksUrl(url), &algs, &fetch)?
+        }
+        (None, None, None, Some(issuer)) => {
+            if args.iss.as_ref().is_some_and(|iss| iss != issuer) {
+                return Err(usage(
+                    "--iss and --issuer name different issuers: the token's `iss` must be the \
+                     --issuer it was discovered from, so give one of them",
+                ));
+            }
+            remote::verification_keys(&Source::Issuer(issuer), &algs, &fetch)?
+        }
+        (None, None, None, None) => {
+            return Err(usage(
+                "give --key FILE, --secret FILE, --jwks-url URL or --issuer URL",
+            ))
+        }
     };
     let mut builder = Validator::builder_with_keys(keys).leeway(Duration::seconds(args.leeway));
     for aud in &args.auds {
         builder = builder.audience(aud);
     }
-    if let Some(iss) = &args.iss {
+    // Discovery: the token's `iss` must be the issuer the keys were discovered from.
+    if let Some(iss) = args.iss.as_ref().or(args.issuer.as_ref()) {
         builder = builder.issuer(iss);
     }
     if let Some(typ) = &args.typ {

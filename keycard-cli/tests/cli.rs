@@ -12,6 +12,8 @@ mod decode;
 mod exits;
 #[path = "cli/keygen.rs"]
 mod keygen;
+#[path = "cli/remote.rs"]
+mod remote;
 #[path = "cli/sign.rs"]
 mod sign;
 #[path = "cli/verify.rs"]
