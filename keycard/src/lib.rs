@@ -144,9 +144,10 @@ mod lifecycle;
 
 pub use algorithm::Algorithm;
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use encoding::json::{MAX_JSON_DEPTH, MAX_JSON_MEMBERS};
 pub use error::{Error, ErrorCategory, ErrorKind};
 pub use jwk::Jwk;
-pub use key_set::{KeySet, SkippedKey};
+pub use key_set::{KeySet, SkippedKey, MAX_JWKS_KEYS, MAX_KEYS_TRIED};
 pub use keys::{
     signer_from_pem, verifier_from_pem, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey,
     Ed25519PublicKey, HmacKey, RsaPrivateKey, RsaPublicKey, Signer, Verifier,
