@@ -141,7 +141,8 @@ impl Validator {
     ///
     /// let jwks = r#"{"keys":[{"kty":"oct","kid":"k1","alg":"HS256",
     ///     "k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}]}"#;
-    /// let validator = Validator::builder_with_keys(KeySet::from_jwks(jwks)?).build()?;
+    /// // A private document of secrets; `from_jwks` skips HMAC secrets.
+    /// let validator = Validator::builder_with_keys(KeySet::from_jwks_with_secrets(jwks)?).build()?;
     /// # Ok::<(), keycard::Error>(())
     /// ```
     pub fn builder_with_keys(keys: KeySet) -> ValidatorBuilder {
