@@ -145,7 +145,7 @@ mod lifecycle;
 
 pub use algorithm::Algorithm;
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use encoding::json::{MAX_JSON_DEPTH, MAX_JSON_MEMBERS};
+pub use encoding::json::{MAX_HEADER_MEMBERS, MAX_JSON_DEPTH, MAX_JSON_MEMBERS};
 pub use error::{Error, ErrorCategory, ErrorKind};
 pub use jwk::Jwk;
 pub use key_set::{KeySet, SkippedKey, MAX_JWKS_KEYS, MAX_KEYS_TRIED};

@@ -45,6 +45,10 @@ impl<'de> Deserialize<'de> for Str<'de> {
 /// limit of the token.
 pub const MAX_JSON_MEMBERS: usize = 1024;
 
+/// The most members a JOSE header may have: it is read before the signature is checked, and an
+/// ordinary one has two to five (the registered parameters are eleven).
+pub const MAX_HEADER_MEMBERS: usize = 64;
+
 /// The deepest nesting of arrays and objects accepted in a header, a claims set or one JWK,
 /// counting the outer object as 1. It is the same for every type the claims are read into
 /// (serde_json's own limit, 128, applies only to the values it builds), and below that limit,
@@ -101,31 +105,47 @@ const INLINE_MEMBERS: usize = 16;
 pub(crate) struct Members<'de> {
     inline: [Cow<'de, str>; INLINE_MEMBERS],
     len: usize,
-    /// Names beyond the inline ones.
+    /// Every name once there are more than the inline ones (the inline ones are moved here, so
+    /// that each later name costs one hash lookup).
     spill: HashSet<Cow<'de, str>>,
+    /// The most names accepted.
+    limit: usize,
 }
 
 impl Default for Members<'_> {
     fn default() -> Self {
-        Members {
-            inline: std::array::from_fn(|_| Cow::Borrowed("")),
-            len: 0,
-            spill: HashSet::new(),
-        }
+        Members::with_limit(MAX_JSON_MEMBERS)
     }
 }
 
 impl<'de> Members<'de> {
-    /// How many names are recorded.
-    pub(crate) fn len(&self) -> usize {
-        self.len + self.spill.len()
+    /// No names yet, at most `limit` of them.
+    pub(crate) fn with_limit(limit: usize) -> Self {
+        Members {
+            inline: std::array::from_fn(|_| Cow::Borrowed("")),
+            len: 0,
+            spill: HashSet::new(),
+            limit,
+        }
     }
 
-    /// Records `name`, failing when it was seen before or when the object has more than
-    /// [`MAX_JSON_MEMBERS`] members.
+    /// How many names are recorded.
+    pub(crate) fn len(&self) -> usize {
+        if self.spill.is_empty() {
+            self.len
+        } else {
+            self.spill.len()
+        }
+    }
+
+    /// Records `name`, failing when it was seen before or when the object would have more
+    /// members than its limit ([`MAX_JSON_MEMBERS`] unless made [`with_limit`](Self::with_limit)).
     pub(crate) fn insert<E: de::Error>(&mut self, name: &Str<'de>) -> Result<(), E> {
-        if self.len() >= MAX_JSON_MEMBERS {
-            return Err(E::custom(TOO_MANY_MEMBERS));
+        if self.len() >= self.limit {
+            return Err(E::custom(format_args!(
+                "an object has more than {} members",
+                self.limit
+            )));
         }
         if self.add(name.0.clone()) {
             Ok(())
@@ -139,13 +159,21 @@ impl<'de> Members<'de> {
 
     /// Records `name`; `false` when it was seen before.
     pub(crate) fn add(&mut self, name: Cow<'de, str>) -> bool {
-        if self.contains(&name) {
+        if !self.spill.is_empty() {
+            return self.spill.insert(name);
+        }
+        if self.inline[..self.len].contains(&name) {
             return false;
         }
         if let Some(slot) = self.inline.get_mut(self.len) {
             *slot = name;
             self.len += 1;
         } else {
+            // The first name past the inline ones: all move to the set.
+            self.spill.reserve(INLINE_MEMBERS * 2);
+            self.spill
+                .extend(self.inline.iter_mut().map(std::mem::take));
+            self.len = 0;
             self.spill.insert(name);
         }
         true
@@ -153,7 +181,11 @@ impl<'de> Members<'de> {
 
     /// Whether the object has a member called `name`.
     pub(crate) fn contains(&self, name: &str) -> bool {
-        self.inline[..self.len].iter().any(|n| n == name) || self.spill.contains(name)
+        if self.spill.is_empty() {
+            self.inline[..self.len].iter().any(|n| n == name)
+        } else {
+            self.spill.contains(name)
+        }
     }
 }
 

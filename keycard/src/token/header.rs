@@ -7,7 +7,8 @@
 //! refused too: `enc` says the token is a JWE (RFC 7516 §9), and `zip` and `p2c` have been the
 //! door to decompression bombs and PBES2 CPU exhaustion elsewhere. Header parameters that carry
 //! or point to keys (`jwk`, `jku`, `x5u`, `x5c`, `x5t`) are never used: the validator's own keys
-//! decide. At most [`MAX_JSON_MEMBERS`](crate::MAX_JSON_MEMBERS) members, nested at most
+//! decide. At most [`MAX_HEADER_MEMBERS`](crate::MAX_HEADER_MEMBERS) members (the header is read
+//! before the signature is checked), nested at most
 //! [`MAX_JSON_DEPTH`](crate::MAX_JSON_DEPTH) deep.
 
 use std::borrow::Cow;
@@ -115,7 +116,7 @@ impl<'de> Visitor<'de> for HeaderVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut fields = Fields::default();
-        let mut members = Members::default();
+        let mut members = Members::with_limit(json::MAX_HEADER_MEMBERS);
         while let Some(name) = map.next_key::<Str<'de>>()? {
             members.insert::<A::Error>(&name)?;
             match name.0.as_ref() {
