@@ -408,29 +408,54 @@ fn worst_case(c: &mut Criterion) {
     // Finding 1: as many members as fit, named in reverse order, bad MAC.
     let members = filled_header(max, |i| format!(r#","m{:05}":0"#, 99_999 - i));
     // The same size as one unknown member: the linear cost of reading 8 KiB at all.
-    let one_long = format!(r#"{{"alg":"HS256","x":"{}"}}"#, "a".repeat(max * 3 / 4 - 250));
+    let one_long = format!(
+        r#"{{"alg":"HS256","x":"{}"}}"#,
+        "a".repeat(max * 3 / 4 - 250)
+    );
     // Finding 7: nesting as deep as fits (refused at 64).
     let deep = format!(r#"{{"alg":"HS256","x":{}}}"#, "[".repeat(max * 3 / 4 - 250));
     // Finding 5: a long `crit` of the wrong type, control characters in an unknown `kid`.
-    let crit = format!(r#"{{"alg":"HS256","crit":"{}"}}"#, "A".repeat(max * 3 / 4 - 250));
+    let crit = format!(
+        r#"{{"alg":"HS256","crit":"{}"}}"#,
+        "A".repeat(max * 3 / 4 - 250)
+    );
     let kid = format!(
         r#"{{"alg":"HS256","kid":"{}"}}"#,
         r"\n\u001b[31m".repeat((max * 3 / 4 - 250) / 12)
     );
     let cases = [
-        ("members, 8 KiB, reverse order", bad_mac(&raw_token(&key, &members, PAYLOAD))),
-        ("one 8 KiB member", bad_mac(&raw_token(&key, &one_long, PAYLOAD))),
+        (
+            "members, 8 KiB, reverse order",
+            bad_mac(&raw_token(&key, &members, PAYLOAD)),
+        ),
+        (
+            "one 8 KiB member",
+            bad_mac(&raw_token(&key, &one_long, PAYLOAD)),
+        ),
         ("nesting, 8 KiB", bad_mac(&raw_token(&key, &deep, PAYLOAD))),
-        ("JWE enc + p2c", bad_mac(&raw_token(&key, r#"{"alg":"HS256","enc":"A256GCM","p2c":100000000}"#, PAYLOAD))),
-        ("crit of 6 KB, wrong type", bad_mac(&raw_token(&key, &crit, PAYLOAD))),
-        ("kid of control characters", bad_mac(&raw_token(&key, &kid, PAYLOAD))),
+        (
+            "JWE enc + p2c",
+            bad_mac(&raw_token(
+                &key,
+                r#"{"alg":"HS256","enc":"A256GCM","p2c":100000000}"#,
+                PAYLOAD,
+            )),
+        ),
+        (
+            "crit of 6 KB, wrong type",
+            bad_mac(&raw_token(&key, &crit, PAYLOAD)),
+        ),
+        (
+            "kid of control characters",
+            bad_mac(&raw_token(&key, &kid, PAYLOAD)),
+        ),
     ];
     for (name, token) in &cases {
         assert!(token.len() <= max, "{name}: {} bytes", token.len());
         assert!(validator.verify::<Claims>(token).is_err(), "{name}");
     }
     // After the MAC: an `aud` of as many entries as fit, none expected.
-    let audiences: Vec<String> = (0..650).map(|i| format!(r#""aud-{i:04}""#)).collect();
+    let audiences: Vec<String> = (0..450).map(|i| format!(r#""aud-{i:04}""#)).collect();
     let aud_payload = format!(r#"{{"exp":4102444800,"aud":[{}]}}"#, audiences.join(","));
     let long_aud = raw_token(&key, r#"{"alg":"HS256"}"#, &aud_payload);
     assert!(long_aud.len() <= max, "aud: {} bytes", long_aud.len());
@@ -442,7 +467,10 @@ fn worst_case(c: &mut Criterion) {
         .expect("valid configuration");
     let many = filled_header(4 << 20, |i| format!(r#","m{:06}":0"#, 999_999 - i));
     let many = bad_mac(&raw_token(&key, &many, PAYLOAD));
-    let many_long = format!(r#"{{"alg":"HS256","x":"{}"}}"#, "a".repeat((4 << 20) * 3 / 4 - 250));
+    let many_long = format!(
+        r#"{{"alg":"HS256","x":"{}"}}"#,
+        "a".repeat((4 << 20) * 3 / 4 - 250)
+    );
     let many_long = bad_mac(&raw_token(&key, &many_long, PAYLOAD));
 
     let mut g = c.benchmark_group("reject worst case (HS256)");
@@ -458,7 +486,7 @@ fn worst_case(c: &mut Criterion) {
             b.iter(|| validator.verify::<Claims>(black_box(token)))
         });
     }
-    g.bench_function("aud of 650 entries (after the MAC)", |b| {
+    g.bench_function("aud of 450 entries (after the MAC)", |b| {
         b.iter(|| validator.verify::<Claims>(black_box(&long_aud)))
     });
     g.sample_size(10)
@@ -482,7 +510,11 @@ fn worst_case(c: &mut Criterion) {
         .expect("valid configuration");
     let with_kid = bad_mac(&raw_token(&rsa, r#"{"alg":"RS256","kid":"k1"}"#, PAYLOAD));
     let no_kid = bad_mac(&raw_token(&rsa, r#"{"alg":"RS256"}"#, PAYLOAD));
-    let unknown_kid = bad_mac(&raw_token(&rsa, r#"{"alg":"RS256","kid":"other"}"#, PAYLOAD));
+    let unknown_kid = bad_mac(&raw_token(
+        &rsa,
+        r#"{"alg":"RS256","kid":"other"}"#,
+        PAYLOAD,
+    ));
     let mut g = c.benchmark_group("reject worst case (RS256)");
     g.sample_size(30);
     g.bench_function("bad signature, 1 key", |b| {
