@@ -192,14 +192,19 @@ impl<'de> Members<'de> {
 /// Why an object with more than [`MAX_JSON_MEMBERS`] members is refused.
 const TOO_MANY_MEMBERS: &str = "an object has more than 1024 members";
 
-/// Reads a member's value as `T`, turning a type mismatch into a message that names the member.
+/// Reads a member's value as `T`, turning a type mismatch into a message that names the member
+/// (and quotes at most 128 bytes of serde_json's message, escaped).
 pub(crate) fn member<'de, A, T>(map: &mut A, name: &str, expected: &str) -> Result<T, A::Error>
 where
     A: de::MapAccess<'de>,
     T: Deserialize<'de>,
 {
-    map.next_value::<T>()
-        .map_err(|e| de::Error::custom(format_args!("`{name}` must be {expected} ({e})")))
+    map.next_value::<T>().map_err(|e| {
+        // serde_json's message quotes the value (`invalid type: string "..."`): cut it like any
+        // echoed value.
+        let why = crate::error::bounded(&e.to_string(), 2 * crate::error::MAX_ECHO);
+        de::Error::custom(format_args!("`{name}` must be {expected} ({why})"))
+    })
 }
 
 /// The members of one JSON object in order, or why the value is not an acceptable object (not
