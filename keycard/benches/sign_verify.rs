@@ -11,6 +11,11 @@
 //!   with a buffer reused across calls; `HS256` adds `verify/keycard owned struct`.
 //! - `reject (HS256)`: what refusing costs (bad signature, expired, 9 KiB, malformed header),
 //!   beside a successful verify and the HMAC alone.
+//! - `reject worst case (HS256)` and `reject worst case (RS256)`: the costliest tokens an
+//!   unauthenticated caller can send at the default limits (issue 14: most members, deepest
+//!   nesting, JWE parameters, long `crit`, control characters in `kid`, a long `aud`; no `kid` or
+//!   an unknown one against 100 keys without `kid`), beside an ordinary bad signature. SECURITY.md
+//!   quotes them.
 //! - `floor (HS256 verify parts)`: the HMAC, base64url and serde_json steps alone; their sum is
 //!   what an HS256 verify cannot go below with these crates.
 //! - `threads (HS256 verify)`: the same shared [`Validator`] on 1 and on 2 scoped threads, beside
@@ -27,8 +32,8 @@ use criterion::{
     black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput,
 };
 use keycard::{
-    Algorithm, Builder, Claims, EcdsaPrivateKey, Ed25519PrivateKey, FixedClock, HmacKey,
-    RsaPrivateKey, Signer, Validator, Verifier,
+    Algorithm, Builder, Claims, EcdsaPrivateKey, Ed25519PrivateKey, FixedClock, HmacKey, KeySet,
+    RsaPrivateKey, Signer, Validator, Verifier, DEFAULT_MAX_TOKEN_LEN, MAX_JWKS_KEYS,
 };
 use ring::signature::{self as sig, KeyPair};
 use serde::Deserialize;
@@ -359,6 +364,171 @@ fn rejections(c: &mut Criterion) {
     g.finish();
 }
 
+/// `header.payload.signature` from raw JSON, signed by `key`.
+fn raw_token(key: &dyn Signer, header: &str, payload: &str) -> String {
+    use base64::Engine;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
+    let signature = key.sign(input.as_bytes()).expect("sign");
+    format!("{input}.{}", b64(&signature))
+}
+
+/// The same token with the end of its signature changed (still canonical base64url).
+fn bad_mac(token: &str) -> String {
+    format!("{}AAAA", &token[..token.len() - 4])
+}
+
+/// The largest header of `unit`-sized pieces whose token stays within `max_len` bytes.
+fn filled_header(max_len: usize, piece: impl Fn(usize) -> String) -> String {
+    let mut header = String::from(r#"{"alg":"HS256""#);
+    let mut i = 0;
+    loop {
+        let next = piece(i);
+        // base64url grows 4/3; leave room for a small payload and the signature.
+        if (header.len() + next.len() + 2) * 4 / 3 > max_len - 200 {
+            break;
+        }
+        header.push_str(&next);
+        i += 1;
+    }
+    header.push('}');
+    header
+}
+
+/// Issue 14: what the costliest refusals cost at the default limits, beside the ordinary bad
+/// signature they must stay within twice of (SECURITY.md, "Limits and worst-case costs").
+fn worst_case(c: &mut Criterion) {
+    const PAYLOAD: &str = r#"{"sub":"user-42","exp":4102444800}"#;
+    let key = HmacKey::new(Algorithm::HS256, &SECRET[..32]).expect("key");
+    let validator = Validator::builder(key.clone())
+        .build()
+        .expect("valid configuration");
+    let ordinary = raw_token(&key, r#"{"alg":"HS256","typ":"JWT"}"#, PAYLOAD);
+    let max = DEFAULT_MAX_TOKEN_LEN;
+    // Finding 1: as many members as fit, named in reverse order, bad MAC.
+    let members = filled_header(max, |i| format!(r#","m{:05}":0"#, 99_999 - i));
+    // The same size as one unknown member: the linear cost of reading 8 KiB at all.
+    let one_long = format!(
+        r#"{{"alg":"HS256","x":"{}"}}"#,
+        "a".repeat(max * 3 / 4 - 250)
+    );
+    // Finding 7: nesting as deep as fits (refused at 64).
+    let deep = format!(r#"{{"alg":"HS256","x":{}}}"#, "[".repeat(max * 3 / 4 - 250));
+    // Finding 5: a long `crit` of the wrong type, control characters in an unknown `kid`.
+    let crit = format!(
+        r#"{{"alg":"HS256","crit":"{}"}}"#,
+        "A".repeat(max * 3 / 4 - 250)
+    );
+    let kid = format!(
+        r#"{{"alg":"HS256","kid":"{}"}}"#,
+        r"\n\u001b[31m".repeat((max * 3 / 4 - 250) / 12)
+    );
+    let cases = [
+        (
+            "members, 8 KiB, reverse order",
+            bad_mac(&raw_token(&key, &members, PAYLOAD)),
+        ),
+        (
+            "one 8 KiB member",
+            bad_mac(&raw_token(&key, &one_long, PAYLOAD)),
+        ),
+        ("nesting, 8 KiB", bad_mac(&raw_token(&key, &deep, PAYLOAD))),
+        (
+            "JWE enc + p2c",
+            bad_mac(&raw_token(
+                &key,
+                r#"{"alg":"HS256","enc":"A256GCM","p2c":100000000}"#,
+                PAYLOAD,
+            )),
+        ),
+        (
+            "crit of 6 KB, wrong type",
+            bad_mac(&raw_token(&key, &crit, PAYLOAD)),
+        ),
+        (
+            "kid of control characters",
+            bad_mac(&raw_token(&key, &kid, PAYLOAD)),
+        ),
+    ];
+    for (name, token) in &cases {
+        assert!(token.len() <= max, "{name}: {} bytes", token.len());
+        assert!(validator.verify::<Claims>(token).is_err(), "{name}");
+    }
+    // After the MAC: an `aud` of as many entries as fit, none expected.
+    let audiences: Vec<String> = (0..450).map(|i| format!(r#""aud-{i:04}""#)).collect();
+    let aud_payload = format!(r#"{{"exp":4102444800,"aud":[{}]}}"#, audiences.join(","));
+    let long_aud = raw_token(&key, r#"{"alg":"HS256"}"#, &aud_payload);
+    assert!(long_aud.len() <= max, "aud: {} bytes", long_aud.len());
+    assert!(validator.verify::<Claims>(&long_aud).is_err());
+    // Raised limits (4 MiB): 200 000 members in reverse order are refused at the 1025th.
+    let big = Validator::builder(key.clone())
+        .max_token_len(4 << 20)
+        .build()
+        .expect("valid configuration");
+    let many = filled_header(4 << 20, |i| format!(r#","m{:06}":0"#, 999_999 - i));
+    let many = bad_mac(&raw_token(&key, &many, PAYLOAD));
+    let many_long = format!(
+        r#"{{"alg":"HS256","x":"{}"}}"#,
+        "a".repeat((4 << 20) * 3 / 4 - 250)
+    );
+    let many_long = bad_mac(&raw_token(&key, &many_long, PAYLOAD));
+
+    let mut g = c.benchmark_group("reject worst case (HS256)");
+    g.bench_function("accept", |b| {
+        b.iter(|| validator.verify::<Claims>(black_box(&ordinary)))
+    });
+    let bad = bad_mac(&ordinary);
+    g.bench_function("bad signature", |b| {
+        b.iter(|| validator.verify::<Claims>(black_box(&bad)))
+    });
+    for (name, token) in &cases {
+        g.bench_function(*name, |b| {
+            b.iter(|| validator.verify::<Claims>(black_box(token)))
+        });
+    }
+    g.bench_function("aud of 450 entries (after the MAC)", |b| {
+        b.iter(|| validator.verify::<Claims>(black_box(&long_aud)))
+    });
+    g.sample_size(10)
+        .measurement_time(StdDuration::from_secs(2));
+    g.bench_function("4 MiB limit: 200k+ members, reverse order", |b| {
+        b.iter(|| big.verify::<Claims>(black_box(&many)))
+    });
+    g.bench_function("4 MiB limit: one 4 MiB member", |b| {
+        b.iter(|| big.verify::<Claims>(black_box(&many_long)))
+    });
+    g.finish();
+
+    // Finding 6: tokens that fit many keys cost at most MAX_KEYS_TRIED verifications.
+    let rsa = RsaPrivateKey::from_pem(Algorithm::RS256, RSA_PKCS8).expect("key");
+    let one = Validator::builder(rsa.public_key().with_key_id("k1"))
+        .build()
+        .expect("valid configuration");
+    let kidless: KeySet = (0..MAX_JWKS_KEYS).map(|_| rsa.public_key()).collect();
+    let hundred = Validator::builder_with_keys(kidless)
+        .build()
+        .expect("valid configuration");
+    let with_kid = bad_mac(&raw_token(&rsa, r#"{"alg":"RS256","kid":"k1"}"#, PAYLOAD));
+    let no_kid = bad_mac(&raw_token(&rsa, r#"{"alg":"RS256"}"#, PAYLOAD));
+    let unknown_kid = bad_mac(&raw_token(
+        &rsa,
+        r#"{"alg":"RS256","kid":"other"}"#,
+        PAYLOAD,
+    ));
+    let mut g = c.benchmark_group("reject worst case (RS256)");
+    g.sample_size(30);
+    g.bench_function("bad signature, 1 key", |b| {
+        b.iter(|| one.verify::<Claims>(black_box(&with_kid)))
+    });
+    g.bench_function("bad signature, no kid, 100 keys without kid", |b| {
+        b.iter(|| hundred.verify::<Claims>(black_box(&no_kid)))
+    });
+    g.bench_function("bad signature, unknown kid, 100 keys without kid", |b| {
+        b.iter(|| hundred.verify::<Claims>(black_box(&unknown_kid)))
+    });
+    g.finish();
+}
+
 /// The header fields a verifier reads, borrowed.
 #[derive(Deserialize)]
 struct HeaderFields<'a> {
@@ -496,6 +666,6 @@ criterion_group! {
         .measurement_time(StdDuration::from_secs(1))
         .sample_size(50)
         .nresamples(20_000);
-    targets = hmac, rsa, ecdsa, eddsa, rejections, floor, threads
+    targets = hmac, rsa, ecdsa, eddsa, rejections, worst_case, floor, threads
 }
 criterion_main!(benches);

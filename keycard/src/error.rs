@@ -211,6 +211,20 @@ pub enum Error {
         kid: String,
     },
 
+    /// More keys could verify the token (by its `kid`, or its lack of one, and its algorithm)
+    /// than keycard tries for one token, and none of the keys tried verified it. The limit keeps
+    /// the cost of an unauthenticated token bounded whatever the size of the key set.
+    #[error(
+        "signature does not verify with the {tried} keys tried; {candidates} keys fit the token's \
+         kid and algorithm and at most {tried} are tried per token (give each key its own kid)"
+    )]
+    TooManyCandidateKeys {
+        /// How many keys of the set fit the token.
+        candidates: usize,
+        /// How many were tried.
+        tried: usize,
+    },
+
     /// Key material was rejected.
     #[error("invalid key: {reason}")]
     Key {
@@ -271,12 +285,14 @@ pub enum Error {
     },
 
     /// The audience check of RFC 7519 §4.1.3 failed.
-    #[error("{}", audience_message(expected, found))]
+    #[error("{}", audience_message(expected, found, *found_total))]
     Audience {
         /// The audiences this validator accepts (empty: it expects tokens without `aud`).
         expected: Vec<String>,
-        /// The token's audiences (empty: it has none).
+        /// The token's first audiences (empty: it has none), at most three, each shortened.
         found: Vec<String>,
+        /// How many audiences the token has in all.
+        found_total: usize,
     },
 
     /// The issuer is missing or not accepted.
@@ -419,7 +435,7 @@ impl Error {
             | Error::AlgorithmMismatch { .. } => ErrorKind::Algorithm,
             Error::UnknownKeyId { .. } => ErrorKind::UnknownKeyId,
             Error::Key { .. } => ErrorKind::Key,
-            Error::Signature => ErrorKind::Signature,
+            Error::Signature | Error::TooManyCandidateKeys { .. } => ErrorKind::Signature,
             Error::Expired { .. } => ErrorKind::Expired,
             Error::NotYetValid { .. } | Error::IssuedInFuture { .. } => ErrorKind::NotYetValid,
             Error::Audience { .. } => ErrorKind::Audience,
@@ -472,39 +488,84 @@ impl Error {
     #[cold]
     pub(crate) fn malformed(reason: impl Into<Cow<'static, str>>) -> Self {
         Error::Malformed {
-            reason: reason.into(),
+            reason: bound_reason(reason.into()),
         }
     }
 
     #[cold]
     pub(crate) fn key(reason: impl Into<Cow<'static, str>>) -> Self {
         Error::Key {
-            reason: reason.into(),
+            reason: bound_reason(reason.into()),
         }
     }
 
     #[cold]
     pub(crate) fn configuration(reason: impl Into<Cow<'static, str>>) -> Self {
         Error::Configuration {
-            reason: reason.into(),
+            reason: bound_reason(reason.into()),
         }
     }
 }
 
-/// The longest value copied from a token into an error.
-const MAX_ECHO: usize = 64;
+/// The longest value copied from a token into an error, in bytes of the escaped text.
+pub(crate) const MAX_ECHO: usize = 64;
 
-/// Copies an untrusted value into an error, cut to [`MAX_ECHO`] bytes at a character boundary.
+/// The longest reason a [`Error::Malformed`], [`Error::Key`] or [`Error::Configuration`] carries,
+/// in bytes (before the `…` that marks a cut). Reasons can quote parser messages, which quote
+/// input.
+pub(crate) const MAX_REASON: usize = 256;
+
+/// How many entries of a list (audiences, issuers) a message names before it says how many more.
+pub(crate) const MAX_LISTED: usize = 3;
+
+/// Copies an untrusted value into an error: control characters (and the bidirectional-text
+/// controls) written as escapes (`\n`, `\u{1b}`), cut to [`MAX_ECHO`] bytes at a character
+/// boundary and marked `…` when cut. The result never holds a line break or an escape sequence,
+/// so it cannot forge a log line.
 #[cold]
 pub(crate) fn echo(value: &str) -> String {
-    if value.len() <= MAX_ECHO {
-        return value.to_owned();
+    bounded(value, MAX_ECHO)
+}
+
+/// Whether `c` is written as an escape: C0 and C1 controls, DEL, and the Unicode format
+/// characters that reorder or hide text (U+200B to U+200F, U+2028 to U+202E, U+2060 to U+2069,
+/// U+FEFF).
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// `value` with [`needs_escape`] characters escaped, at most `max` bytes of it (cut at a
+/// character or escape boundary), then `…` when it was cut. Backslashes are left as they are, so
+/// that escaping twice changes nothing.
+#[cold]
+pub(crate) fn bounded(value: &str, max: usize) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(value.len().min(max) + '…'.len_utf8());
+    for c in value.chars() {
+        let before = out.len();
+        if needs_escape(c) {
+            let _ = write!(out, "{}", c.escape_debug());
+        } else {
+            out.push(c);
+        }
+        if out.len() > max {
+            out.truncate(before);
+            out.push('…');
+            break;
+        }
     }
-    let mut end = MAX_ECHO;
-    while !value.is_char_boundary(end) {
-        end -= 1;
+    out
+}
+
+/// A reason for an error, bounded: a static one as it is, a built one escaped and cut to
+/// [`MAX_REASON`].
+#[cold]
+fn bound_reason(reason: Cow<'static, str>) -> Cow<'static, str> {
+    match reason {
+        Cow::Borrowed(_) => reason,
+        Cow::Owned(text) => Cow::Owned(bounded(&text, MAX_REASON)),
     }
-    format!("{}…", &value[..end])
 }
 
 fn revoked_message(claim: &str, value: &str, cutoff: Option<OffsetDateTime>) -> String {
@@ -543,33 +604,56 @@ fn secs(d: Duration) -> String {
     }
 }
 
-fn quoted(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
-    quoted.join(" or ")
+/// `a` or `b` or `c`, then "and N more" past [`MAX_LISTED`]; `total` counts entries beyond
+/// those kept in `items`.
+fn quoted(items: &[String], total: usize) -> String {
+    let total = total.max(items.len());
+    let quoted: Vec<String> = items
+        .iter()
+        .take(MAX_LISTED)
+        .map(|s| format!("`{}`", bounded(s, MAX_ECHO)))
+        .collect();
+    let shown = quoted.len();
+    let mut text = quoted.join(" or ");
+    if total > shown {
+        text.push_str(&format!(" and {} more", total - shown));
+    }
+    text
 }
 
-fn audience_message(expected: &[String], found: &[String]) -> String {
-    match (expected.is_empty(), found.is_empty()) {
+fn audience_message(expected: &[String], found: &[String], found_total: usize) -> String {
+    let found_total = found_total.max(found.len());
+    let found_text = if found_total > 1 {
+        format!("{found_total} audiences ({})", quoted(found, found_total))
+    } else {
+        format!("audience {}", quoted(found, found_total))
+    };
+    match (expected.is_empty(), found_total == 0) {
         (true, _) => format!(
-            "token is meant for audience {} but this validator expects none \
-             (configure `audience`, or opt out with `dangerous().allow_any_audience()`)",
-            quoted(found)
+            "token is meant for {found_text} but this validator expects none \
+             (configure `audience`, or opt out with `dangerous().allow_any_audience()`)"
         ),
-        (false, true) => format!("token has no audience (aud); expected {}", quoted(expected)),
+        (false, true) => format!(
+            "token has no audience (aud); expected {}",
+            quoted(expected, expected.len())
+        ),
         (false, false) => format!(
-            "token audience {} does not include {}",
-            quoted(found),
-            quoted(expected)
+            "token {found_text} does not include {}",
+            quoted(expected, expected.len())
         ),
     }
 }
 
 fn claim_message(what: &str, expected: &[String], found: Option<&str>) -> String {
     match found {
-        None => format!("token has no {what}; expected {}", quoted(expected)),
+        None => format!(
+            "token has no {what}; expected {}",
+            quoted(expected, expected.len())
+        ),
         Some(found) => format!(
-            "{what} `{found}` is not accepted; expected {}",
-            quoted(expected)
+            "{what} `{}` is not accepted; expected {}",
+            bounded(found, MAX_ECHO),
+            quoted(expected, expected.len())
         ),
     }
 }
@@ -591,7 +675,8 @@ pub(crate) fn revoked(claim: &'static str, value: &str, cutoff: Option<OffsetDat
 pub(crate) fn wrong_audience(expected: &[String], found: &[std::borrow::Cow<'_, str>]) -> Error {
     Error::Audience {
         expected: expected.to_vec(),
-        found: found.iter().map(|aud| echo(aud)).collect(),
+        found: found.iter().take(MAX_LISTED).map(|aud| echo(aud)).collect(),
+        found_total: found.len(),
     }
 }
 
@@ -670,6 +755,50 @@ mod tests {
     }
 
     #[test]
+    fn echo_escapes_control_and_bidi_characters_and_stays_bounded() {
+        assert_eq!(
+            echo("a\nb\r\u{1b}[31m\u{202e}"),
+            "a\\nb\\r\\u{1b}[31m\\u{202e}"
+        );
+        assert_eq!(
+            echo(&echo("x\ny")),
+            echo("x\ny"),
+            "escaping twice changes nothing"
+        );
+        let cut = echo(&"\u{1b}".repeat(1000));
+        assert!(cut.len() <= MAX_ECHO + '…'.len_utf8(), "{}", cut.len());
+        assert!(!cut.chars().any(char::is_control));
+    }
+
+    #[test]
+    fn built_reasons_are_escaped_and_bounded() {
+        let err = Error::malformed(format!("x{}", "\n".repeat(10_000)));
+        let text = err.to_string();
+        assert!(
+            text.len() <= "malformed token: ".len() + MAX_REASON + 3,
+            "{}",
+            text.len()
+        );
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn long_lists_are_summarised() {
+        let many: Vec<String> = (0..2000).map(|i| format!("aud-{i}")).collect();
+        let err = wrong_audience(
+            &[],
+            &many
+                .iter()
+                .map(|a| Cow::Borrowed(a.as_str()))
+                .collect::<Vec<_>>(),
+        );
+        let text = err.to_string();
+        assert!(text.contains("2000 audiences"), "{text}");
+        assert!(text.contains("and 1997 more"), "{text}");
+        assert!(text.len() < 300, "{}", text.len());
+    }
+
+    #[test]
     fn algorithm_mismatch_with_no_keys_says_the_set_is_empty() {
         let err = Error::AlgorithmMismatch {
             found: Algorithm::HS256,
@@ -686,13 +815,13 @@ mod tests {
         let none: Vec<String> = vec![];
         let api = vec!["api".to_owned()];
         let web = vec!["web".to_owned()];
-        assert!(audience_message(&none, &web).contains("expects none"));
+        assert!(audience_message(&none, &web, 1).contains("expects none"));
         assert_eq!(
-            audience_message(&api, &none),
+            audience_message(&api, &none, 0),
             "token has no audience (aud); expected `api`"
         );
         assert_eq!(
-            audience_message(&api, &web),
+            audience_message(&api, &web, 1),
             "token audience `web` does not include `api`"
         );
     }

@@ -74,10 +74,11 @@
 //! ```
 //! use keycard::{ErrorKind, KeySet, Validator};
 //!
-//! // RFC 7520 Figure 5: a symmetric key for HS256 with a key id.
+//! // RFC 7520 Figure 5: a symmetric key for HS256 with a key id. A published set never holds
+//! // secrets (`from_jwks` skips them); this one is a private document of secrets.
 //! let jwks = r#"{"keys":[{"kty":"oct","kid":"018c0ae5-4d9b-471b-bfd6-eef314bc7037",
 //!     "use":"sig","alg":"HS256","k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}]}"#;
-//! let validator = Validator::builder_with_keys(KeySet::from_jwks(jwks)?).build()?;
+//! let validator = Validator::builder_with_keys(KeySet::from_jwks_with_secrets(jwks)?).build()?;
 //! let token = "eyJhbGciOiJIUzI1NiIsImtpZCI6Im90aGVyIn0.e30.c2lnbmF0dXJlLWJ5dGVzLWhlcmUtMzItYnl0ZXMh";
 //! let err = validator.verify::<keycard::Claims>(token).unwrap_err();
 //! assert_eq!(err.kind(), ErrorKind::UnknownKeyId); // `kid: other`: time to refresh the set
@@ -149,9 +150,10 @@ mod lifecycle;
 
 pub use algorithm::Algorithm;
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use encoding::json::{MAX_HEADER_MEMBERS, MAX_JSON_DEPTH, MAX_JSON_MEMBERS};
 pub use error::{Error, ErrorCategory, ErrorKind};
 pub use jwk::Jwk;
-pub use key_set::{KeySet, SkippedKey};
+pub use key_set::{KeySet, SkippedKey, MAX_JWKS_KEYS, MAX_KEYS_TRIED};
 pub use keys::{
     signer_from_pem, verifier_from_pem, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey,
     Ed25519PublicKey, HmacKey, RsaPrivateKey, RsaPublicKey, Signer, Verifier,

@@ -157,8 +157,10 @@ fn check_token(token: &str) -> bool {
         match validator.verify::<Claims>(token) {
             Ok(_) => accepted = true,
             Err(e) => {
-                // Every error can be shown and classified.
-                let _ = (e.kind().as_str(), e.to_string());
+                // Every error can be shown and classified, and its text is bounded and holds no
+                // control character (no log injection; issue 14, finding 5).
+                let _ = e.kind().as_str();
+                check_error_text(&e);
             }
         }
         if let Ok(value) = validator.verify::<Value>(token) {
@@ -172,6 +174,23 @@ fn check_token(token: &str) -> bool {
     let _ = unverified::decode_header(token);
     let _ = unverified::decode_claims::<Value>(token);
     accepted
+}
+
+/// The longest error text keycard may show for any input.
+pub const MAX_ERROR_TEXT: usize = 1024;
+
+/// Asserts that `e`'s message is at most [`MAX_ERROR_TEXT`] bytes and has no control character.
+pub fn check_error_text(e: &keycard::Error) {
+    let text = e.to_string();
+    assert!(
+        text.len() <= MAX_ERROR_TEXT,
+        "error text of {} bytes",
+        text.len()
+    );
+    assert!(
+        !text.chars().any(char::is_control),
+        "error text with a control character: {text:?}"
+    );
 }
 
 /// `verify`: arbitrary bytes as a token, against the fixed key set.
@@ -268,12 +287,20 @@ pub fn jwk(data: &[u8]) {
     for set in [
         KeySet::from_jwks(&text),
         KeySet::from_jwks_for(&text, &ALGORITHMS),
+        KeySet::from_jwks_with_secrets(&text),
     ]
     .into_iter()
     .flatten()
     {
         for skipped in set.skipped() {
-            let _ = (skipped.kind(), skipped.to_string());
+            let _ = skipped.kind();
+            let text = skipped.to_string();
+            assert!(
+                text.len() <= MAX_ERROR_TEXT,
+                "skip reason of {} bytes",
+                text.len()
+            );
+            assert!(!text.chars().any(char::is_control), "{text:?}");
         }
         let published = set.to_json();
         let again = KeySet::from_jwks(&published).expect("a JWK Set keycard wrote reads back");

@@ -3,7 +3,9 @@
 //! picking differently is how confusion attacks begin), and strings are borrowed from the decoded
 //! bytes whenever they contain no escapes.
 //!
-//! [`Members`] is the one duplicate detector; its cost is linear in the number of members.
+//! [`Members`] is the one duplicate detector; its cost is linear in the number of members, and it
+//! refuses an object of more than [`MAX_JSON_MEMBERS`] members. [`check_depth`] refuses nesting deeper
+//! than [`MAX_JSON_DEPTH`] in one linear pass, whatever type the JSON is read into afterwards.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -38,6 +40,59 @@ impl<'de> Deserialize<'de> for Str<'de> {
     }
 }
 
+/// The most members one object (a header, a claims set, a JWK) may have. Ordinary ones have
+/// a few dozen; the limit bounds the work and memory a crafted object costs whatever the size
+/// limit of the token.
+pub const MAX_JSON_MEMBERS: usize = 1024;
+
+/// The most members a JOSE header may have: it is read before the signature is checked, and an
+/// ordinary one has two to five (the registered parameters are eleven).
+pub const MAX_HEADER_MEMBERS: usize = 64;
+
+/// The deepest nesting of arrays and objects accepted in a header, a claims set or one JWK,
+/// counting the outer object as 1. It is the same for every type the claims are read into
+/// (serde_json's own limit, 128, applies only to the values it builds), and below that limit,
+/// so that no target type meets it.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// Refuses `json` when its arrays and objects nest deeper than [`MAX_JSON_DEPTH`]. One pass over the
+/// bytes, no recursion; brackets inside strings do not count. `json` need not be valid: the
+/// parse that follows judges that.
+pub(crate) fn check_depth(json: &[u8]) -> Result<(), &'static str> {
+    // Fast path: fewer opening brackets than the limit cannot nest deeper than it.
+    let opening = json.iter().filter(|&&b| b == b'[' || b == b'{').count();
+    if opening <= MAX_JSON_DEPTH {
+        return Ok(());
+    }
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err("arrays and objects nest deeper than 64 levels");
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// How many member names are kept inline before spilling to the heap: more than any ordinary
 /// header or claims set has.
 const INLINE_MEMBERS: usize = 16;
@@ -50,23 +105,48 @@ const INLINE_MEMBERS: usize = 16;
 pub(crate) struct Members<'de> {
     inline: [Cow<'de, str>; INLINE_MEMBERS],
     len: usize,
-    /// Names beyond the inline ones.
+    /// Every name once there are more than the inline ones (the inline ones are moved here, so
+    /// that each later name costs one hash lookup).
     spill: HashSet<Cow<'de, str>>,
+    /// The most names accepted.
+    limit: usize,
 }
 
 impl Default for Members<'_> {
     fn default() -> Self {
-        Members {
-            inline: std::array::from_fn(|_| Cow::Borrowed("")),
-            len: 0,
-            spill: HashSet::new(),
-        }
+        Members::with_limit(MAX_JSON_MEMBERS)
     }
 }
 
 impl<'de> Members<'de> {
-    /// Records `name`, failing when it was seen before.
+    /// No names yet, at most `limit` of them.
+    pub(crate) fn with_limit(limit: usize) -> Self {
+        Members {
+            inline: std::array::from_fn(|_| Cow::Borrowed("")),
+            len: 0,
+            spill: HashSet::new(),
+            limit,
+        }
+    }
+
+    /// How many names are recorded.
+    pub(crate) fn len(&self) -> usize {
+        if self.spill.is_empty() {
+            self.len
+        } else {
+            self.spill.len()
+        }
+    }
+
+    /// Records `name`, failing when it was seen before or when the object would have more
+    /// members than its limit ([`MAX_JSON_MEMBERS`] unless made [`with_limit`](Self::with_limit)).
     pub(crate) fn insert<E: de::Error>(&mut self, name: &Str<'de>) -> Result<(), E> {
+        if self.len() >= self.limit {
+            return Err(E::custom(format_args!(
+                "an object has more than {} members",
+                self.limit
+            )));
+        }
         if self.add(name.0.clone()) {
             Ok(())
         } else {
@@ -79,13 +159,21 @@ impl<'de> Members<'de> {
 
     /// Records `name`; `false` when it was seen before.
     pub(crate) fn add(&mut self, name: Cow<'de, str>) -> bool {
-        if self.contains(&name) {
+        if !self.spill.is_empty() {
+            return self.spill.insert(name);
+        }
+        if self.inline[..self.len].contains(&name) {
             return false;
         }
         if let Some(slot) = self.inline.get_mut(self.len) {
             *slot = name;
             self.len += 1;
         } else {
+            // The first name past the inline ones: all move to the set.
+            self.spill.reserve(INLINE_MEMBERS * 2);
+            self.spill
+                .extend(self.inline.iter_mut().map(std::mem::take));
+            self.len = 0;
             self.spill.insert(name);
         }
         true
@@ -93,23 +181,34 @@ impl<'de> Members<'de> {
 
     /// Whether the object has a member called `name`.
     pub(crate) fn contains(&self, name: &str) -> bool {
-        // Length and first byte first: most names differ there, without a call to `memcmp`.
-        let first = name.as_bytes().first();
-        self.inline[..self.len]
-            .iter()
-            .any(|n| n.len() == name.len() && n.as_bytes().first() == first && n == name)
-            || self.spill.contains(name)
+        if self.spill.is_empty() {
+            // Length and first byte first: most names differ there, without a call to `memcmp`.
+            let first = name.as_bytes().first();
+            self.inline[..self.len]
+                .iter()
+                .any(|n| n.len() == name.len() && n.as_bytes().first() == first && n == name)
+        } else {
+            self.spill.contains(name)
+        }
     }
 }
 
-/// Reads a member's value as `T`, turning a type mismatch into a message that names the member.
+/// Why an object with more than [`MAX_JSON_MEMBERS`] members is refused.
+const TOO_MANY_MEMBERS: &str = "an object has more than 1024 members";
+
+/// Reads a member's value as `T`, turning a type mismatch into a message that names the member
+/// (and quotes at most 128 bytes of serde_json's message, escaped).
 pub(crate) fn member<'de, A, T>(map: &mut A, name: &str, expected: &str) -> Result<T, A::Error>
 where
     A: de::MapAccess<'de>,
     T: Deserialize<'de>,
 {
-    map.next_value::<T>()
-        .map_err(|e| de::Error::custom(format_args!("`{name}` must be {expected} ({e})")))
+    map.next_value::<T>().map_err(|e| {
+        // serde_json's message quotes the value (`invalid type: string "..."`): cut it like any
+        // echoed value.
+        let why = crate::error::bounded(&e.to_string(), 2 * crate::error::MAX_ECHO);
+        de::Error::custom(format_args!("`{name}` must be {expected} ({why})"))
+    })
 }
 
 /// The members of one JSON object in order, or why the value is not an acceptable object (not
@@ -144,7 +243,13 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         let mut members: Vec<(String, Value)> = Vec::new();
         let mut names = Members::default();
         let mut duplicate = None;
+        let mut too_many = false;
         while let Some(name) = map.next_key::<String>()? {
+            if too_many || names.len() >= MAX_JSON_MEMBERS {
+                too_many = true;
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
             let value = map.next_value::<Value>()?;
             if names.add(Cow::Owned(name.clone())) {
                 members.push((name, value));
@@ -153,6 +258,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
             }
         }
         Ok(Object(match duplicate {
+            _ if too_many => Err(TOO_MANY_MEMBERS.to_owned()),
             None => Ok(members),
             Some(name) => Err(format!(
                 "the member `{}` appears more than once",
@@ -212,6 +318,38 @@ mod tests {
             assert!(members.insert::<serde_json::Error>(&name).is_err(), "m{i}");
         }
         assert!(!members.contains("m100"));
+    }
+
+    #[test]
+    fn members_refuse_an_object_past_the_limit() {
+        let mut members = Members::default();
+        for i in 0..MAX_JSON_MEMBERS {
+            let name = Str(Cow::Owned(format!("m{i}")));
+            members.insert::<serde_json::Error>(&name).unwrap();
+        }
+        let one_more = Str(Cow::Borrowed("one more"));
+        let err = members.insert::<serde_json::Error>(&one_more).unwrap_err();
+        assert!(err.to_string().contains("more than 1024 members"), "{err}");
+    }
+
+    #[test]
+    fn depth_is_counted_outside_strings_only() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(check_depth(deep(MAX_JSON_DEPTH).as_bytes()).is_ok());
+        assert!(check_depth(deep(MAX_JSON_DEPTH + 1).as_bytes()).is_err());
+        let wide = format!("[{}]", "[],".repeat(1000) + "[]");
+        assert!(
+            check_depth(wide.as_bytes()).is_ok(),
+            "siblings do not add up"
+        );
+        let quoted = format!("{{\"a\":\"{}\\\"{}\"}}", "[".repeat(100), "{".repeat(100));
+        assert!(
+            check_depth(quoted.as_bytes()).is_ok(),
+            "brackets in strings do not count"
+        );
+        let object = format!("{}1{}", "{\"a\":".repeat(65), "}".repeat(65));
+        assert!(check_depth(object.as_bytes()).is_err());
+        assert!(check_depth(b"\"unterminated [[[[").is_ok());
     }
 
     #[test]

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 use crate::algorithm::Algorithm;
-use crate::encoding::json::Object;
+use crate::encoding::json::{self, Object};
 use crate::error::{echo, Error, ErrorKind};
 use crate::jwk::{Jwk, KeyType, Purpose};
 use crate::keys::Verifier;
@@ -17,6 +18,16 @@ use crate::keys::Verifier;
 mod shared;
 
 pub(crate) use shared::SharedKeys;
+
+/// The most keys of one JWK Set document that are read; the rest are skipped (and reported as
+/// one [`SkippedKey`]). Identity providers publish a handful.
+pub const MAX_JWKS_KEYS: usize = 100;
+
+/// The most signature verifications one token costs: the keys that fit its `kid` (or its lack
+/// of one) and its algorithm are tried in set order, keys with that `kid` first, up to this many.
+/// Two lets a token without `kid` pass during a rotation between two keys without `kid`, and
+/// keeps refusing any token within twice the cost of refusing one bad signature.
+pub const MAX_KEYS_TRIED: usize = 2;
 
 /// A set of verification keys, each bound to one algorithm, most often read from a JWK Set
 /// document (RFC 7517 §5) such as an identity provider's `jwks_uri`.
@@ -27,10 +38,16 @@ pub(crate) use shared::SharedKeys;
 /// your service down. Only a document that is not a JWK Set at all is an error.
 ///
 /// Choosing a key for a token (RFC 7515 §4.1.4, RFC 8725 §3.1):
-/// - a token with a `kid` is tried against the keys with that `kid` (and keys without any); when
-///   there are none, the error is [`Error::UnknownKeyId`], your cue to fetch the set again;
+/// - a token with a `kid` is tried against the keys with that `kid`, then the keys without any;
+///   when there are none, the error is [`Error::UnknownKeyId`], your cue to fetch the set again;
 /// - a token without a `kid` is tried against the keys whose algorithm is the token's;
-/// - either way a key verifies only tokens of its own algorithm.
+/// - either way a key verifies only tokens of its own algorithm, and at most
+///   [`MAX_KEYS_TRIED`] keys are tried for one token, so that a token costs the same whatever
+///   the size of the set ([`Error::TooManyCandidateKeys`] when more would fit).
+///
+/// HMAC secrets (`kty: oct`) in a document are skipped: a published key set never holds secrets.
+/// [`from_jwks_with_secrets`](KeySet::from_jwks_with_secrets) reads them from a document you keep
+/// private.
 ///
 /// ```
 /// use keycard::{Builder, Ed25519PrivateKey, ErrorKind, KeySet, Validator};
@@ -120,10 +137,38 @@ impl KeySet {
     /// set meant for verifying should hold public keys only), and keys whose `kid` and algorithm
     /// are both shared with another key of the document (ambiguous, RFC 7517 §4.5).
     ///
+    /// Also skipped: HMAC secrets (`kty: oct`), which have no place in a published document
+    /// (anyone who reads it could sign tokens), keys past the [`MAX_JWKS_KEYS`]th, and keys that
+    /// are not readable on their own (nesting deeper than
+    /// [`MAX_JSON_DEPTH`](crate::MAX_JSON_DEPTH), a number out of range, a member name
+    /// repeated).
+    ///
     /// # Errors
     /// [`ErrorKind::Key`] when the text is not JSON, not an object, or has no `keys` array.
     pub fn from_jwks(json: &str) -> Result<Self, Error> {
-        Self::read(json, None)
+        Self::read(json, None, false)
+    }
+
+    /// Reads a JWK Set document like [`from_jwks`](KeySet::from_jwks) but also takes its HMAC
+    /// secrets (`kty: oct`), for the rare case of a document of secrets that you keep private
+    /// and trust (a secrets manager, a file only your services read). Never use it for a
+    /// provider's published `jwks_uri`: whoever can write that document could then sign tokens.
+    ///
+    /// ```
+    /// use keycard::KeySet;
+    ///
+    /// // RFC 7520 Figure 5: a symmetric key for HS256.
+    /// let secrets = r#"{"keys":[{"kty":"oct","kid":"018c0ae5-4d9b-471b-bfd6-eef314bc7037",
+    ///     "use":"sig","alg":"HS256","k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}]}"#;
+    /// assert!(KeySet::from_jwks(secrets)?.is_empty());
+    /// assert_eq!(KeySet::from_jwks_with_secrets(secrets)?.len(), 1);
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`from_jwks`](KeySet::from_jwks).
+    pub fn from_jwks_with_secrets(json: &str) -> Result<Self, Error> {
+        Self::read(json, None, true)
     }
 
     /// Reads a JWK Set document accepting only `algorithms`: a key whose `alg` is not among them
@@ -148,12 +193,17 @@ impl KeySet {
     /// # Ok::<(), keycard::Error>(())
     /// ```
     pub fn from_jwks_for(json: &str, algorithms: &[Algorithm]) -> Result<Self, Error> {
-        Self::read(json, Some(algorithms))
+        Self::read(json, Some(algorithms), false)
     }
 
-    fn read(json: &str, accepted: Option<&[Algorithm]>) -> Result<Self, Error> {
-        let document: Document = serde_json::from_str(json)
+    fn read(json: &str, accepted: Option<&[Algorithm]>, secrets: bool) -> Result<Self, Error> {
+        let raw: Document<'_> = serde_json::from_str(json)
             .map_err(|e| Error::key(format!("not a JWK Set (RFC 7517 §5): {e}")))?;
+        // Each key is read on its own, so that one that cannot be read (too deep, a number out
+        // of range) is skipped and reported instead of failing the document.
+        let document = Keys {
+            keys: raw.keys.iter().map(|key| read_key(key.get())).collect(),
+        };
         // RFC 7517 §4.5: keys SHOULD have distinct `kid`s, except keys of different types meant
         // as alternatives. Entries that share `kid`, `kty` and `alg` cannot be told apart by a
         // token, so none of them is used, even when one of them would be refused anyway: such a
@@ -195,7 +245,7 @@ impl KeySet {
                 set.skip(index, kid, &err);
                 continue;
             }
-            match Self::verifiers(members.clone(), accepted) {
+            match Self::verifiers(members.clone(), accepted, secrets) {
                 Ok(verifiers) => {
                     for verifier in verifiers {
                         match verifier {
@@ -231,6 +281,14 @@ impl KeySet {
                 set.keys.push(Arc::clone(key));
             }
         }
+        if raw.unread > 0 {
+            let err = Error::key(format!(
+                "this key and the {} after it were not read: a JWK Set is read up to its \
+                 {MAX_JWKS_KEYS}th key",
+                raw.unread - 1
+            ));
+            set.skip(MAX_JWKS_KEYS, None, &err);
+        }
         set.skipped.sort_by_key(|s| s.index);
         Ok(set)
     }
@@ -240,8 +298,16 @@ impl KeySet {
     fn verifiers(
         members: Vec<(String, serde_json::Value)>,
         accepted: Option<&[Algorithm]>,
+        secrets: bool,
     ) -> Result<Vec<Result<Arc<dyn Verifier>, Error>>, Error> {
         let jwk = Jwk::from_members(members)?;
+        if jwk.key_type() == KeyType::Oct && !secrets {
+            return Err(Error::key(
+                "the JWK is an HMAC secret (`kty: oct`), which a published key set must not \
+                 hold; read a private, trusted document of secrets with \
+                 `KeySet::from_jwks_with_secrets`",
+            ));
+        }
         jwk.check_purpose(Purpose::Verify)?;
         if jwk.is_private() && jwk.key_type() != KeyType::Oct {
             return Err(Error::key(
@@ -360,20 +426,47 @@ impl KeySet {
     ) -> Result<(), Error> {
         let mut kid_known = false;
         let mut algorithm_known = false;
-        for key in &self.keys {
-            if !answers_to(&**key, kid) {
-                continue;
-            }
+        let mut tried = 0;
+        // Keys with the token's `kid` first, then keys without a `kid`; a token without `kid`
+        // meets every key in one pass.
+        let exact = self
+            .keys
+            .iter()
+            .filter(|key| kid.is_some() && key.key_id() == kid);
+        let others = self
+            .keys
+            .iter()
+            .filter(|key| kid.is_none() || key.key_id().is_none());
+        for key in exact.chain(others) {
             kid_known = true;
             if key.algorithm() != algorithm {
                 continue;
             }
             algorithm_known = true;
+            if tried == MAX_KEYS_TRIED {
+                // One more key fits: say so rather than try it (SECURITY.md, limits).
+                return Err(self.too_many_candidates(kid, algorithm));
+            }
+            tried += 1;
             if key.verify(message, signature).is_ok() {
                 return Ok(());
             }
         }
         Err(self.no_key_verified(kid, algorithm, kid_known, algorithm_known))
+    }
+
+    /// The error for a token that more than [`MAX_KEYS_TRIED`] keys fit, counting them.
+    #[cold]
+    fn too_many_candidates(&self, kid: Option<&str>, algorithm: Algorithm) -> Error {
+        let candidates = self
+            .keys
+            .iter()
+            .filter(|key| key.algorithm() == algorithm && answers_to(&***key, kid))
+            .count();
+        Error::TooManyCandidateKeys {
+            candidates,
+            tried: MAX_KEYS_TRIED,
+        }
     }
 
     #[cold]
@@ -430,34 +523,81 @@ impl<V: Verifier + 'static> FromIterator<V> for KeySet {
     }
 }
 
-/// The top level of a JWK Set document: an object whose `keys` member is an array; other
-/// members are ignored (RFC 7517 §5).
-struct Document {
+/// One key of a document, read on its own: its members, or why it cannot be used.
+fn read_key(json: &str) -> Object {
+    if let Err(why) = json::check_depth(json.as_bytes()) {
+        return Object(Err(why.to_owned()));
+    }
+    serde_json::from_str::<Object>(json)
+        .unwrap_or_else(|e| Object(Err(format!("the key is not readable JSON: {e}"))))
+}
+
+/// The keys of a document, each read on its own.
+struct Keys {
     keys: Vec<Object>,
 }
 
-impl<'de> Deserialize<'de> for Document {
+/// The top level of a JWK Set document: an object whose `keys` member is an array; other
+/// members are ignored (RFC 7517 §5). The keys stay unparsed text (checked to be JSON), at most
+/// [`MAX_JWKS_KEYS`] of them; `unread` counts the rest.
+struct Document<'a> {
+    keys: Vec<&'a RawValue>,
+    unread: usize,
+}
+
+/// The `keys` array: its first [`MAX_JWKS_KEYS`] entries as text, and how many more there are.
+struct RawKeys<'a>(Vec<&'a RawValue>, usize);
+
+impl<'de> Deserialize<'de> for RawKeys<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeysVisitor;
+        impl<'de> Visitor<'de> for KeysVisitor {
+            type Value = RawKeys<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of JWKs")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawKeys<'de>, A::Error> {
+                let mut keys = Vec::new();
+                while keys.len() < MAX_JWKS_KEYS {
+                    match seq.next_element::<&'de RawValue>()? {
+                        Some(key) => keys.push(key),
+                        None => return Ok(RawKeys(keys, 0)),
+                    }
+                }
+                let mut unread = 0;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    unread += 1;
+                }
+                Ok(RawKeys(keys, unread))
+            }
+        }
+        deserializer.deserialize_seq(KeysVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Document<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct DocumentVisitor;
         impl<'de> Visitor<'de> for DocumentVisitor {
-            type Value = Document;
+            type Value = Document<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object with a `keys` array")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document<'de>, A::Error> {
                 let mut keys = None;
-                while let Some(name) = map.next_key::<String>()? {
-                    if name == "keys" {
+                while let Some(name) = map.next_key::<json::Str<'de>>()? {
+                    if name.0 == "keys" {
                         if keys.is_some() {
                             return Err(de::Error::custom("`keys` appears more than once"));
                         }
-                        keys = Some(map.next_value::<Vec<Object>>()?);
+                        keys = Some(map.next_value::<RawKeys<'de>>()?);
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
                 }
-                let keys = keys.ok_or_else(|| de::Error::custom("there is no `keys` array"))?;
-                Ok(Document { keys })
+                let RawKeys(keys, unread) =
+                    keys.ok_or_else(|| de::Error::custom("there is no `keys` array"))?;
+                Ok(Document { keys, unread })
             }
         }
         deserializer.deserialize_map(DocumentVisitor)

@@ -91,15 +91,36 @@ enum When {
 }
 
 impl When {
+    /// The time in whole seconds (JWTs carry whole seconds: a fraction would compare differently
+    /// from validator to validator), rounded down: `exp` never later and `iat` never later than
+    /// asked, so that a sign-out at the second of issue covers the token.
     fn resolve(self, now: OffsetDateTime) -> Result<NumericDate, Error> {
         let t = match self {
             When::At(t) => t,
-            When::In(d) => now
-                .checked_add(d)
-                .ok_or_else(|| Error::configuration("a time is outside the years -9999 to 9999"))?,
+            When::In(d) => now.checked_add(d).ok_or_else(out_of_range)?,
         };
-        Ok(NumericDate::from(t))
+        Ok(NumericDate::from(clock::whole_seconds(t)))
     }
+
+    /// The time in whole seconds rounded up, for `nbf`: never valid earlier than asked.
+    fn resolve_up(self, now: OffsetDateTime) -> Result<NumericDate, Error> {
+        let down = self.resolve(now)?.to_datetime();
+        let exact = match self {
+            When::At(t) => t,
+            When::In(d) => now.checked_add(d).ok_or_else(out_of_range)?,
+        };
+        if exact == down {
+            return Ok(NumericDate::from(down));
+        }
+        down.checked_add(Duration::SECOND)
+            .map(NumericDate::from)
+            .ok_or_else(out_of_range)
+    }
+}
+
+#[cold]
+fn out_of_range() -> Error {
+    Error::configuration("a time is outside the years -9999 to 9999")
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -189,7 +210,7 @@ impl Builder {
         self
     }
 
-    /// Sets `exp` to a fixed time.
+    /// Sets `exp` to a fixed time, rounded down to a whole second.
     pub fn expires_at(mut self, at: OffsetDateTime) -> Self {
         self.expiry = Some(When::At(at));
         self
@@ -202,13 +223,13 @@ impl Builder {
         self
     }
 
-    /// Sets `nbf`: the token is not valid before this time.
+    /// Sets `nbf`: the token is not valid before this time, rounded up to a whole second.
     pub fn not_before(mut self, at: OffsetDateTime) -> Self {
         self.not_before = Some(When::At(at));
         self
     }
 
-    /// Sets `iat` to a fixed time instead of the signing time.
+    /// Sets `iat` to a fixed time instead of the signing time, rounded down to a whole second.
     pub fn issued_at(mut self, at: OffsetDateTime) -> Self {
         self.issued_at = IssuedAt::At(at);
         self
@@ -581,7 +602,7 @@ impl Builder {
         let empty = Typed::default();
         let overlay = overlay.unwrap_or(&empty);
         let exp = self.expiry.map(|w| w.resolve(now)).transpose()?;
-        let nbf = self.not_before.map(|w| w.resolve(now)).transpose()?;
+        let nbf = self.not_before.map(|w| w.resolve_up(now)).transpose()?;
         let iat = match self.issued_at {
             IssuedAt::Now => Some(When::At(now).resolve(now)?),
             IssuedAt::At(t) => Some(When::At(t).resolve(now)?),

@@ -414,6 +414,9 @@ pub(crate) fn parse_registered(json: &[u8]) -> Result<Registered<'_>, Error> {
     // RFC 7519 §7.2 and RFC 8259 §8.1: the claims are UTF-8. serde_json does not check the UTF-8
     // of strings it skips (claims no one reads), so the whole text is checked first.
     let json = std::str::from_utf8(json).map_err(|e| Error::malformed(format!("claims: {e}")))?;
+    // The same depth limit for every type the claims are read into afterwards.
+    crate::encoding::json::check_depth(json.as_bytes())
+        .map_err(|why| Error::malformed(format!("claims: {why}")))?;
     let mut de = serde_json::Deserializer::from_str(json);
     de::Deserializer::deserialize_map(&mut de, RegisteredVisitor)
         .and_then(|claims| de.end().map(|()| claims))
@@ -472,8 +475,10 @@ pub(crate) fn read_claims<'de, T: Deserialize<'de>>(
     json: &'de [u8],
     registered: &mut Registered<'de>,
 ) -> Result<T, ()> {
-    // As in `parse_registered`: serde_json does not check the UTF-8 of strings `T` skips.
+    // As in `parse_registered`: serde_json does not check the UTF-8 of strings `T` skips, and
+    // the depth limit holds whatever `T` reads or skips.
     let json = std::str::from_utf8(json).map_err(drop)?;
+    crate::encoding::json::check_depth(json.as_bytes()).map_err(drop)?;
     let mut de = serde_json::Deserializer::from_str(json);
     let mut failed = false;
     let value = T::deserialize(Strict {
@@ -1041,8 +1046,9 @@ mod tests {
     #[test]
     fn deep_nesting_does_not_exhaust_the_stack() {
         let deep = format!("{{\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
-        // serde_json skips an ignored value without recursing, so this returns normally...
-        assert!(parse_registered(deep.as_bytes()).is_ok());
+        // The strict pass refuses nesting past the limit, whatever type comes next...
+        let err = parse_registered(deep.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("deeper than 64"), "{err}");
         // ...and building a value tree stops at its depth limit of 128 with an error.
         let err = serde_json::from_slice::<Claims>(deep.as_bytes()).unwrap_err();
         assert!(err.to_string().contains("recursion limit"), "{err}");

@@ -2,8 +2,14 @@
 //!
 //! Parsing is strict: the header must be a JSON object with a string `alg`, `kid`, `typ` and `cty`
 //! are strings when present, member names are unique, and any `crit` is refused, since keycard
-//! implements no extension (RFC 7515 §4.1.11). Header parameters that carry or point to keys
-//! (`jwk`, `jku`, `x5u`, `x5c`, `x5t`) are never used: the validator's own keys decide.
+//! implements no extension (RFC 7515 §4.1.11). The parameters only a JWE has (`enc`, `zip`,
+//! `epk`, `apu`, `apv`, `iv`, `tag`, `p2s`, `p2c`: RFC 7516 §4.1, RFC 7518 §4.6 to §4.8) are
+//! refused too: `enc` says the token is a JWE (RFC 7516 §9), and `zip` and `p2c` have been the
+//! door to decompression bombs and PBES2 CPU exhaustion elsewhere. Header parameters that carry
+//! or point to keys (`jwk`, `jku`, `x5u`, `x5c`, `x5t`) are never used: the validator's own keys
+//! decide. At most [`MAX_HEADER_MEMBERS`](crate::MAX_HEADER_MEMBERS) members (the header is read
+//! before the signature is checked), nested at most
+//! [`MAX_JSON_DEPTH`](crate::MAX_JSON_DEPTH) deep.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -11,7 +17,7 @@ use std::fmt;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 
 use crate::algorithm::Algorithm;
-use crate::encoding::json::{member, Members, Str};
+use crate::encoding::json::{self, member, Members, Str};
 use crate::error::Error;
 
 /// A decoded JOSE header.
@@ -74,6 +80,7 @@ pub(crate) fn parse(json: &[u8]) -> Result<RawHeader<'_>, Error> {
     // RFC 7515 §4 and RFC 8259 §8.1: the header is UTF-8. serde_json does not check the UTF-8 of
     // strings it skips (unknown members), so the whole text is checked first.
     let json = std::str::from_utf8(json).map_err(|e| Error::malformed(format!("header: {e}")))?;
+    json::check_depth(json.as_bytes()).map_err(|why| Error::malformed(format!("header: {why}")))?;
     let mut de = serde_json::Deserializer::from_str(json);
     let fields = de::Deserializer::deserialize_map(&mut de, HeaderVisitor)
         .and_then(|fields| de.end().map(|()| fields))
@@ -109,7 +116,7 @@ impl<'de> Visitor<'de> for HeaderVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut fields = Fields::default();
-        let mut members = Members::default();
+        let mut members = Members::with_limit(json::MAX_HEADER_MEMBERS);
         while let Some(name) = map.next_key::<Str<'de>>()? {
             members.insert::<A::Error>(&name)?;
             match name.0.as_ref() {
@@ -120,6 +127,12 @@ impl<'de> Visitor<'de> for HeaderVisitor {
                 "crit" => {
                     let crit: Vec<Str<'de>> = member(&mut map, "crit", "an array of strings")?;
                     return Err(de::Error::custom(crit_message(&crit)));
+                }
+                name @ ("enc" | "zip" | "epk" | "apu" | "apv" | "iv" | "tag" | "p2s" | "p2c") => {
+                    return Err(de::Error::custom(format_args!(
+                        "`{name}` is a JWE header parameter (RFC 7516 §4.1, RFC 7518 §4.6 to \
+                         §4.8); keycard verifies signed tokens (JWS) only"
+                    )));
                 }
                 "b64" => {
                     // RFC 7797: `b64: false` changes what is signed; keycard signs encoded
@@ -140,25 +153,35 @@ impl<'de> Visitor<'de> for HeaderVisitor {
     }
 }
 
-/// Why a `crit` list is refused (RFC 7515 §4.1.11).
+/// Why a `crit` list is refused (RFC 7515 §4.1.11): the first names, each cut and escaped, and
+/// how many more there are.
 fn crit_message(crit: &[Str<'_>]) -> String {
     const REGISTERED: [&str; 11] = [
         "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit",
     ];
-    match crit.first() {
-        None => "`crit` must not be empty (RFC 7515 §4.1.11)".to_owned(),
-        Some(_) => {
-            let names: Vec<String> = crit.iter().map(|s| crate::error::echo(&s.0)).collect();
-            if let Some(registered) = names.iter().find(|n| REGISTERED.contains(&n.as_str())) {
-                format!("`crit` must not list the registered parameter `{registered}` (RFC 7515 §4.1.11)")
-            } else {
-                format!(
-                    "critical header parameters {} are not understood (RFC 7515 §4.1.11)",
-                    names.join(", ")
-                )
-            }
-        }
+    const LISTED: usize = 3;
+    if crit.is_empty() {
+        return "`crit` must not be empty (RFC 7515 §4.1.11)".to_owned();
     }
+    if let Some(registered) = crit.iter().find(|n| REGISTERED.contains(&n.0.as_ref())) {
+        return format!(
+            "`crit` must not list the registered parameter `{}` (RFC 7515 §4.1.11)",
+            registered.0
+        );
+    }
+    let names: Vec<String> = crit
+        .iter()
+        .take(LISTED)
+        .map(|s| format!("`{}`", crate::error::echo(&s.0)))
+        .collect();
+    let more = match crit.len() - names.len() {
+        0 => String::new(),
+        more => format!(" and {more} more"),
+    };
+    format!(
+        "critical header parameters {}{more} are not understood (RFC 7515 §4.1.11)",
+        names.join(", ")
+    )
 }
 
 /// Writes the header JSON keycard signs: `alg`, then `typ` and `kid` when set.
@@ -240,6 +263,38 @@ mod tests {
             err.to_string().contains("registered parameter `alg`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn refuses_every_jwe_only_parameter() {
+        for name in ["enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c"] {
+            let json = format!(r#"{{"alg":"HS256","{name}":1}}"#);
+            let err = parse(json.as_bytes()).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Malformed, "{name}");
+            assert!(err.to_string().contains("JWE"), "{err}");
+        }
+    }
+
+    #[test]
+    fn refuses_nesting_past_the_limit_even_in_ignored_members() {
+        let deep = |n: usize| {
+            format!(
+                r#"{{"alg":"HS256","x":{}{}}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        assert!(parse(deep(json::MAX_JSON_DEPTH - 1).as_bytes()).is_ok());
+        assert_eq!(kind(&deep(json::MAX_JSON_DEPTH)), ErrorKind::Malformed);
+    }
+
+    #[test]
+    fn crit_messages_are_bounded() {
+        let names: Vec<String> = (0..2000).map(|i| format!("\"ext-{i}\"")).collect();
+        let json = format!(r#"{{"alg":"HS256","crit":[{}]}}"#, names.join(","));
+        let text = parse(json.as_bytes()).unwrap_err().to_string();
+        assert!(text.contains("and 1997 more"), "{text}");
+        assert!(text.len() < 200, "{text}");
     }
 
     #[test]

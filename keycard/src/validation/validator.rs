@@ -60,12 +60,18 @@ pub const MAX_LEEWAY: Duration = Duration::minutes(5);
 /// assert_eq!(claims.issuer.as_deref(), Some("https://auth.example.com"));
 /// # Ok::<(), keycard::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Validator {
     rules: Arc<Rules>,
 }
 
-#[derive(Debug)]
+/// Shows the configuration and the number of keys; never key material or store contents.
+impl std::fmt::Debug for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.rules.fmt(f)
+    }
+}
+
 struct Rules {
     /// Tells this validator's rules (shared by its clones) from every other's, for
     /// [`HeaderMemo`]; 0 until built.
@@ -87,11 +93,41 @@ struct Rules {
     checks: Checks,
 }
 
+/// The configuration and the number of keys, never the contents of a store: a revocation list
+/// holds an entry per revoked token or session, and `Debug` output lands in logs.
+impl std::fmt::Debug for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = self.keys.snapshot();
+        f.debug_struct("Validator")
+            .field("keys", &keys.len())
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .field("any_audience", &self.any_audience)
+            .field("subject", &self.subject)
+            .field("token_type", &self.token_type)
+            .field("required", &self.required)
+            .field("require_exp", &self.require_exp)
+            .field("leeway", &self.leeway)
+            .field("max_len", &self.max_len)
+            .field("revocations", &self.checks.revocations.is_some())
+            .field("scopes", &self.checks.scopes)
+            .field("client_id", &self.checks.client_id)
+            .field("max_age", &self.checks.max_age)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Configures a [`Validator`]; finish with [`build`](ValidatorBuilder::build).
-#[derive(Debug)]
 #[must_use = "call `build` to get a Validator"]
 pub struct ValidatorBuilder {
     rules: Rules,
+}
+
+/// Shows the configuration so far, like the [`Validator`]'s `Debug`.
+impl std::fmt::Debug for ValidatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.rules.fmt(f)
+    }
 }
 
 impl Validator {
@@ -111,7 +147,8 @@ impl Validator {
     ///
     /// let jwks = r#"{"keys":[{"kty":"oct","kid":"k1","alg":"HS256",
     ///     "k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}]}"#;
-    /// let validator = Validator::builder_with_keys(KeySet::from_jwks(jwks)?).build()?;
+    /// // A private document of secrets; `from_jwks` skips HMAC secrets.
+    /// let validator = Validator::builder_with_keys(KeySet::from_jwks_with_secrets(jwks)?).build()?;
     /// # Ok::<(), keycard::Error>(())
     /// ```
     pub fn builder_with_keys(keys: KeySet) -> ValidatorBuilder {

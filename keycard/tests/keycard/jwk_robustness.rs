@@ -102,6 +102,14 @@ fn deeply_nested_members_are_refused_not_a_stack_overflow() {
         "]".repeat(100_000)
     );
     assert!(Jwk::from_json(&deep).is_err());
+    // In a set, the one key too deep is skipped and reported; the document is still read
+    // (issue 14, finding 7: one bad key does not fail a whole JWK Set).
     let deep_set = format!(r#"{{"keys":[{}]}}"#, deep);
-    assert!(KeySet::from_jwks(&deep_set).is_err());
+    let set = KeySet::from_jwks(&deep_set).unwrap();
+    assert!(set.is_empty());
+    assert!(
+        set.skipped()[0].reason().contains("deeper than 64"),
+        "{}",
+        set.skipped()[0]
+    );
 }

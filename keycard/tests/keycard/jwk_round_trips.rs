@@ -430,7 +430,7 @@ fn hmac_every_algorithm_round_trips_between_raw_secret_and_jwk() {
         )
         .unwrap();
         let document = format!(r#"{{"keys":[{}]}}"#, jwk.to_json());
-        let set = KeySet::from_jwks(&document).unwrap();
+        let set = KeySet::from_jwks_with_secrets(&document).unwrap();
         assert_eq!(set.len(), 1);
         let signers: Signers = vec![
             ("raw", Box::new(raw(&secret).unwrap())),

@@ -1,6 +1,6 @@
 //! Project Wycheproof's `json_web_key_test.json` (Apache-2.0, `tests/vectors/wycheproof/`) through
 //! keycard's JWK Set parser and validator: each group's key set is read with
-//! `KeySet::from_jwks` (the `public` set where the group has one, else the `private` one, which
+//! `KeySet::from_jwks_with_secrets` (the `public` set where the group has one, else the `private` one, which
 //! for `oct` keys is the only form), and each test's JWS must verify exactly when the vector says
 //! `valid`.
 //!
@@ -70,7 +70,7 @@ fn wycheproof_json_web_key_tests_agree_except_documented_policy() {
         } else {
             &group["private"]
         };
-        let set = KeySet::from_jwks(&keys.to_string()).unwrap();
+        let set = KeySet::from_jwks_with_secrets(&keys.to_string()).unwrap();
         skipped_keys += set.skipped().len();
         for test in group["tests"].as_array().unwrap() {
             total += 1;
@@ -118,7 +118,7 @@ fn group_of(test_id: u64) -> (KeySet, String) {
                 } else {
                     &group["private"]
                 };
-                let set = KeySet::from_jwks(&keys.to_string()).unwrap();
+                let set = KeySet::from_jwks_with_secrets(&keys.to_string()).unwrap();
                 return (set, test["jws"].as_str().unwrap().to_owned());
             }
         }

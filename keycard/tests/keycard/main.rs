@@ -11,6 +11,7 @@ mod architecture;
 mod attacks;
 mod builder;
 mod fuzz_corpus;
+mod hardening;
 mod jwk;
 mod jwk_robustness;
 mod jwk_round_trips;

@@ -243,9 +243,10 @@ fn rfc7520_4_4_hs256_re_signs_byte_identical_and_fails_on_claims() {
     }
     // Read as a key set, the kid selects it.
     let document = format!(r#"{{"keys":[{}]}}"#, v["jwk"]);
-    let validator = Validator::builder_with_keys(KeySet::from_jwks(&document).unwrap())
-        .build()
-        .unwrap();
+    let validator =
+        Validator::builder_with_keys(KeySet::from_jwks_with_secrets(&document).unwrap())
+            .build()
+            .unwrap();
     assert_fails_on_claims_after_signature(&validator, text(&v, "token"));
 }
 

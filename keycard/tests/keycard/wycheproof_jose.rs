@@ -1,6 +1,6 @@
 //! Project Wycheproof's JOSE-level test file, `tests/vectors/wycheproof/json_web_signature_test.json`
 //! (401 compact JWS tests, Apache-2.0), run end to end: each group's JWK goes through
-//! [`KeySet::from_jwks`] as a JWK Set a service would fetch, and each token through
+//! [`KeySet::from_jwks_with_secrets`] (the documents hold HMAC secrets, which [`KeySet::from_jwks`] skips), and each token through
 //! [`Validator::verify`].
 //!
 //! Wycheproof tests the JWS layer, and most payloads are not JSON objects (`foo`, `Test`, empty):
@@ -87,7 +87,7 @@ fn wycheproof_json_web_signature_tests() {
         // A verifier holds public keys; for HMAC the secret is the key (RFC 7517 A.3 shape).
         let jwk = group.get("public").unwrap_or(&group["private"]);
         let document = serde_json::json!({ "keys": [jwk] }).to_string();
-        let keys = KeySet::from_jwks(&document).unwrap();
+        let keys = KeySet::from_jwks_with_secrets(&document).unwrap();
         skipped_keys += keys.skipped().len();
         let skip_reason = keys.skipped().first().map(ToString::to_string);
         let validator = Validator::builder_with_keys(keys)
