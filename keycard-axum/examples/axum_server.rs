@@ -13,6 +13,11 @@
 //! work the same way: `Authorizer::new(Validator::builder_with_remote(&keys)...build()?)` with
 //! `keycard_jwks::RemoteKeySet` (see `docs/axum.md`).
 //!
+//! Sessions and revocations live in memory, or in Redis when `REDIS_URL` is set
+//! (`REDIS_URL=redis://127.0.0.1:6379/`): then several instances behind a load balancer share
+//! them (keycard-redis; see `docs/several-instances.md`; the instances must also share the
+//! signing key, which this demo generates at start-up).
+//!
 //! Run with `cargo run -p keycard-axum --example axum_server` (listens on 127.0.0.1:3000, or on the address in
 //! `KEYCARD_ADDR`; `127.0.0.1:0` picks a free port) and try:
 //!
@@ -31,12 +36,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use keycard::{Algorithm, Claims, Error, HmacKey, TokenIssuer, TokenPair};
 use keycard_axum::{Authorizer, Verified};
+use keycard_redis::{RedisConfig, RedisStore};
 use serde::Deserialize;
 use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let app = router()?;
+    let app = router().await?;
     let addr = std::env::var("KEYCARD_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     // The first line of output is the address, for whoever started us (the tests read it).
@@ -45,17 +51,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn router() -> Result<Router, Error> {
+async fn router() -> Result<Router, Error> {
     // One HMAC key that signs and verifies; an RS256 or ES256 key pair works the same way, with
     // the public key given to the validator.
     let key = HmacKey::generate(Algorithm::HS256)?;
     // No grace period, so that a replay is refused at once in this demo; a service keeps the
     // default (30 s), under which a client's concurrent refreshes get the same pair.
-    let issuer = TokenIssuer::builder(key.clone(), key)
+    let mut issuer = TokenIssuer::builder(key.clone(), key)
         .issuer("https://auth.example.com")
         .audience("api")
-        .grace_period(keycard::time::Duration::ZERO)
-        .build()?;
+        .grace_period(keycard::time::Duration::ZERO);
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        // Refresh families and revocations shared by every instance on this Redis; the
+        // validators below read revocations from the store's local view, without network I/O.
+        let store = Arc::new(RedisStore::connect(RedisConfig::new(url)).await?);
+        issuer = issuer.families(store.clone()).revocations(store);
+    }
+    let issuer = issuer.build()?;
     // The API's side: access tokens of this issuer (revocations included), realm "api".
     let auth = Authorizer::new(issuer.access_validator().build()?);
     Ok(Router::new()
@@ -96,7 +108,8 @@ async fn login(
     let scope = scopes_of(&user).ok_or(GrantError("invalid_credentials"))?;
     // Issuing fails only on our side (a store, the signer): 500, telling nothing.
     let pair = issuer
-        .issue(&user.username, &json!({ "scope": scope }))
+        .issue_async(&user.username, &json!({ "scope": scope }))
+        .await
         .map_err(|_| GrantError("server_error"))?;
     Ok(Json(pair))
 }
@@ -106,7 +119,8 @@ async fn refresh(
     Json(request): Json<RefreshRequest>,
 ) -> Result<Json<TokenPair>, GrantError> {
     issuer
-        .refresh(&request.refresh_token)
+        .refresh_async(&request.refresh_token)
+        .await
         .map(Json)
         .map_err(|e| GrantError(e.kind().as_str()))
 }
@@ -119,7 +133,8 @@ async fn logout(
     // Whoever holds a refresh token may already use it; ending its session is no more power.
     // Revoking the session revokes its access tokens too.
     issuer
-        .revoke(&request.refresh_token)
+        .revoke_async(&request.refresh_token)
+        .await
         .map_err(|e| GrantError(e.kind().as_str()))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -21,6 +21,11 @@ impl Drop for Server {
 }
 
 fn start() -> Server {
+    start_with(&[])
+}
+
+/// Starts the example with extra environment variables.
+fn start_with(env: &[(&str, &str)]) -> Server {
     let mut path = std::env::current_exe().unwrap();
     path.pop();
     if path.ends_with("deps") {
@@ -31,6 +36,7 @@ fn start() -> Server {
         .join(format!("axum_server{}", std::env::consts::EXE_SUFFIX));
     let mut child = Command::new(&exe)
         .env("KEYCARD_ADDR", "127.0.0.1:0")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
@@ -103,7 +109,10 @@ fn bearer(token: &str) -> String {
 
 #[test]
 fn login_use_refresh_and_logout() {
-    let server = start();
+    login_use_refresh_and_logout_on(&start());
+}
+
+fn login_use_refresh_and_logout_on(server: &Server) {
     let login = server.login("alice", "wonderland");
     assert_eq!(login.status, 200, "{}", login.body);
     assert_eq!(login.body["expires_in"], 900);
@@ -229,4 +238,115 @@ fn token_endpoint_failures_are_invalid_grant() {
         unauthenticated_logout.challenge.as_deref(),
         Some(r#"Bearer realm="api""#)
     );
+}
+
+/// A `redis-server` of this test on a free loopback port and a fresh directory, stopped (and
+/// the directory removed) on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Redis {
+    /// `None` (after saying so) when `redis-server` is missing and `KEYCARD_REQUIRE_REDIS` is
+    /// not set; `.ci/run` sets it, so there a missing server fails the test.
+    fn start() -> Option<Redis> {
+        let found = Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            assert!(
+                std::env::var_os("KEYCARD_REQUIRE_REDIS").is_none(),
+                "KEYCARD_REQUIRE_REDIS is set but redis-server is not on the PATH"
+            );
+            eprintln!("redis-server not found: the example's Redis test was SKIPPED (apt-get install -y redis-server)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("keycard-axum-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let redis = Redis { child, port, dir };
+        // Ready when it accepts a connection and answers PING.
+        for _ in 0..500 {
+            if redis.cli(&["ping"]).as_deref() == Some("PONG") {
+                return Some(redis);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("redis-server did not start on port {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// One `redis-cli` command's answer, trimmed; `None` when it could not run.
+    fn cli(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn with_redis_url_the_example_keeps_its_sessions_in_redis() {
+    let Some(redis) = Redis::start() else {
+        return;
+    };
+    let server = start_with(&[("REDIS_URL", &redis.url())]);
+    assert_eq!(redis.cli(&["dbsize"]).as_deref(), Some("0"));
+    let login = server.login("root", "correct horse battery staple");
+    assert_eq!(login.status, 200, "{}", login.body);
+    // The session's family is in Redis, not in the process.
+    let keys: u64 = redis.cli(&["dbsize"]).unwrap().parse().unwrap();
+    assert!(keys > 0, "no key in Redis after a login");
+    // Reuse detection works through the Redis store: a used refresh token presented again
+    // revokes the session, and its access token with it.
+    let refresh = login.body["refresh_token"].as_str().unwrap().to_owned();
+    let next = server.post("/refresh", None, json!({ "refresh_token": refresh }));
+    assert_eq!(next.status, 200, "{}", next.body);
+    let access = next.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(server.get("/admin", Some(&bearer(&access))).status, 200);
+    let replay = server.post("/refresh", None, json!({ "refresh_token": refresh }));
+    assert_eq!(replay.status, 400, "{}", replay.body);
+    assert_eq!(replay.body["error_description"], "refresh_reuse");
+    let after = server.get("/admin", Some(&bearer(&access)));
+    assert_eq!(after.status, 401);
+    // And the whole flow of the in-memory test passes on Redis too.
+    login_use_refresh_and_logout_on(&server);
 }
