@@ -2,10 +2,16 @@
 //! optional extraction, several issuers, remote keys from a local identity provider (rotation,
 //! outage, a flood of unknown `kid`s), and the rebuilt example server.
 
-// The same local identity provider as keycard-jwks's tests, copied; this suite uses part of it.
+// keycard-jwks's local identity provider, shared rather than copied; this suite uses part of it.
 #[allow(dead_code)]
-#[path = "axum/provider.rs"]
+#[path = "../../keycard-jwks/tests/remote/provider.rs"]
 mod provider;
+
+/// keycard-jwks's suite records `tracing` events; this one does not, so its provider's hook is
+/// empty here.
+mod events {
+    pub(crate) fn install() {}
+}
 
 #[path = "axum/example_server.rs"]
 mod example_server;
