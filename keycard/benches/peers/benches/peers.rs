@@ -22,13 +22,13 @@
 //!     cargo bench --manifest-path keycard/benches/peers/Cargo.toml
 //!     cargo bench --manifest-path keycard/benches/peers/Cargo.toml --features aws-lc-rs
 
+use keycard_peers::{
+    crypto, naive_sign, naive_verify, now, pem_der, session, Custom, Session, SessionRef, AUDIENCE,
+    ED25519_PKCS8, ED25519_SPKI, ISSUER, LIFETIME_SECS, P256_PKCS8, P256_SPKI, RSA_PKCS8, RSA_SPKI,
+    SECRET,
+};
 use std::collections::HashSet;
-use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
-
-#[cfg(feature = "aws-lc-rs")]
-use aws_lc_rs as crypto;
-#[cfg(not(feature = "aws-lc-rs"))]
-use ring as crypto;
+use std::time::Duration as StdDuration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -40,77 +40,6 @@ use keycard::{
     Algorithm, Builder, EcdsaPrivateKey, Ed25519PrivateKey, HmacKey, RsaPrivateKey, Signer,
     Validator, Verifier,
 };
-use serde::{Deserialize, Serialize};
-
-const SECRET: &[u8] = b"a benchmark secret of 32 bytes!!";
-const RSA_PKCS8: &str = include_str!("../../../tests/keys/rsa2048.pkcs8.pem");
-const RSA_SPKI: &str = include_str!("../../../tests/keys/rsa2048.spki.pem");
-const P256_PKCS8: &str = include_str!("../../../tests/keys/p256.pkcs8.pem");
-const P256_SPKI: &str = include_str!("../../../tests/keys/p256.spki.pem");
-const ED25519_PKCS8: &str = include_str!("../../../tests/keys/ed25519.pkcs8.pem");
-const ED25519_SPKI: &str = include_str!("../../../tests/keys/ed25519.spki.pem");
-
-const ISSUER: &str = "https://auth.example.com";
-const AUDIENCE: &str = "api";
-const LIFETIME_SECS: u64 = 15 * 60;
-
-/// The 9 claims, owned: what every library signs from and verifies into.
-#[derive(Serialize, Deserialize, Clone)]
-pub struct Session {
-    iss: String,
-    sub: String,
-    aud: String,
-    exp: u64,
-    nbf: u64,
-    iat: u64,
-    jti: String,
-    scope: String,
-    roles: Vec<String>,
-}
-
-/// The same claims borrowed from the decoded payload (keycard `verify_borrowed`).
-#[derive(Deserialize)]
-#[allow(dead_code)] // Filled by serde and returned to criterion, which keeps it alive unread.
-pub struct SessionRef<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: &'a str,
-    exp: u64,
-    nbf: u64,
-    iat: u64,
-    jti: &'a str,
-    scope: &'a str,
-    #[serde(borrow)]
-    roles: Vec<&'a str>,
-}
-
-/// jwt-simple keeps the registered claims itself; its custom part is the rest.
-#[derive(Serialize, Deserialize)]
-pub struct Custom {
-    scope: String,
-    roles: Vec<String>,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// The claims as an application makes them for each token: times from the clock.
-pub fn session(now: u64) -> Session {
-    Session {
-        iss: ISSUER.to_owned(),
-        sub: "user-42".to_owned(),
-        aud: AUDIENCE.to_owned(),
-        exp: now + LIFETIME_SECS,
-        nbf: now,
-        iat: now,
-        jti: "7c4b1e7a-6f0e-4f7a-9a55-0d7f0c2f9c11".to_owned(),
-        scope: "read write".to_owned(),
-        roles: vec!["admin".to_owned(), "billing".to_owned()],
-    }
-}
 
 /// keycard signing the struct as it is (`iat` too, like the others) with a template builder:
 /// `sign_claims`.
@@ -190,41 +119,6 @@ fn jwt_simple_claims() -> jwt_simple::prelude::JWTClaims<Custom> {
     .with_jwt_id(s.jti)
 }
 
-/// The naive HS256 verify: correct for honest tokens, and nothing more (see the module docs).
-pub fn naive_verify(token: &str, key: &crypto::hmac::Key) -> Option<Session> {
-    #[derive(Deserialize)]
-    struct Header<'a> {
-        alg: &'a str,
-    }
-    let (input, signature) = token.rsplit_once('.')?;
-    let (header, payload) = input.split_once('.')?;
-    let header = URL_SAFE_NO_PAD.decode(header).ok()?;
-    if serde_json::from_slice::<Header<'_>>(&header).ok()?.alg != "HS256" {
-        return None;
-    }
-    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-    crypto::hmac::verify(key, input.as_bytes(), &signature).ok()?;
-    let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let claims: Session = serde_json::from_slice(&payload).ok()?;
-    let now = now();
-    (claims.exp > now && claims.nbf <= now && claims.iss == ISSUER && claims.aud == AUDIENCE)
-        .then_some(claims)
-}
-
-/// The naive HS256 sign: a constant header, the struct's JSON, base64, HMAC.
-pub fn naive_sign(claims: &Session, key: &crypto::hmac::Key) -> Option<String> {
-    const HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"; // {"alg":"HS256","typ":"JWT"}
-    let payload = serde_json::to_vec(claims).ok()?;
-    let mut token = String::with_capacity(HEADER.len() + payload.len() * 4 / 3 + 50);
-    token.push_str(HEADER);
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-    let tag = crypto::hmac::sign(key, token.as_bytes());
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
-    Some(token)
-}
-
 /// The primitive's public key, parsed once outside the timing like every library's: ring
 /// verifies from the key's bytes (it has no parsed form; its parsing is part of every verify),
 /// aws-lc-rs from a `ParsedPublicKey`.
@@ -259,14 +153,6 @@ fn signing_input(token: &str) -> (&[u8], Vec<u8>) {
     let (input, signature) = token.rsplit_once('.').expect("three parts");
     let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
     (input.as_bytes(), signature)
-}
-
-/// The DER inside a PEM document.
-fn pem_der(pem: &str) -> Vec<u8> {
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .expect("pem base64")
 }
 
 /// Sets fewer, longer samples for operations that take a millisecond or more.
@@ -353,9 +239,7 @@ fn hs256(c: &mut Criterion) {
     g.bench_function("primitive", |b| {
         b.iter(|| crypto::hmac::sign(&hmac, black_box(input)))
     });
-    g.bench_function("naive", |b| {
-        b.iter(|| naive_sign(&session(now()), &hmac))
-    });
+    g.bench_function("naive", |b| b.iter(|| naive_sign(&session(now()), &hmac)));
     g.bench_function("jsonwebtoken", |b| {
         b.iter(|| jsonwebtoken_sign(&jwt_header, &jwt_encoding))
     });
@@ -403,9 +287,7 @@ fn asymmetric<R, S, V, E: std::fmt::Debug>(
     if is_slow {
         slow(&mut g);
     }
-    g.bench_function("keycard", |b| {
-        b.iter(|| keycard_sign(&session(now()), key))
-    });
+    g.bench_function("keycard", |b| b.iter(|| keycard_sign(&session(now()), key)));
     g.bench_function("primitive", |b| b.iter(|| primitive_sign(black_box(input))));
     g.bench_function("jsonwebtoken", |b| {
         b.iter(|| jsonwebtoken_sign(&jwt_header, jwt_encoding))
@@ -444,10 +326,7 @@ fn rs256(c: &mut Criterion) {
 
     let key = RsaPrivateKey::from_pem(Algorithm::RS256, RSA_PKCS8).expect("key");
     let pair = sig::RsaKeyPair::from_pkcs8(&pem_der(RSA_PKCS8)).expect("primitive key");
-    let public = PublicKey::new(
-        &sig::RSA_PKCS1_2048_8192_SHA256,
-        pair.public_key().as_ref(),
-    );
+    let public = PublicKey::new(&sig::RSA_PKCS1_2048_8192_SHA256, pair.public_key().as_ref());
     let rng = crypto::rand::SystemRandom::new();
     // ring deprecates this name for `public().modulus_len()`, which aws-lc-rs lacks.
     #[allow(deprecated)]
@@ -515,7 +394,9 @@ fn es256(c: &mut Criterion) {
 }
 
 fn eddsa(c: &mut Criterion) {
-    use jwt_simple::prelude::{Ed25519KeyPair, Ed25519PublicKey, EdDSAKeyPairLike, EdDSAPublicKeyLike};
+    use jwt_simple::prelude::{
+        Ed25519KeyPair, Ed25519PublicKey, EdDSAKeyPairLike, EdDSAPublicKeyLike,
+    };
 
     let key = Ed25519PrivateKey::from_pem(ED25519_PKCS8).expect("key");
     let pair = sig::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pem_der(ED25519_PKCS8))

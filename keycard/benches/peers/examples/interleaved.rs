@@ -8,13 +8,12 @@
 //!     cargo run --release --manifest-path keycard/benches/peers/Cargo.toml --example interleaved
 //!     cargo run --release --manifest-path keycard/benches/peers/Cargo.toml --example interleaved --features aws-lc-rs
 
-#[cfg(feature = "aws-lc-rs")]
-use aws_lc_rs as crypto;
-#[cfg(not(feature = "aws-lc-rs"))]
-use ring as crypto;
-
+use keycard_peers::{
+    crypto, naive_sign, naive_verify, now, pem_der, session, Session, SessionRef, AUDIENCE,
+    ED25519_PKCS8, ED25519_SPKI, ISSUER, P256_PKCS8, P256_SPKI, RSA_PKCS8, RSA_SPKI, SECRET,
+};
 use std::hint::black_box;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -23,106 +22,8 @@ use keycard::{
     Algorithm, Builder, EcdsaPrivateKey, Ed25519PrivateKey, HmacKey, RsaPrivateKey, Signer,
     Validator, Verifier,
 };
-use serde::{Deserialize, Serialize};
 
-const SECRET: &[u8] = b"a benchmark secret of 32 bytes!!";
-const RSA_PKCS8: &str = include_str!("../../../tests/keys/rsa2048.pkcs8.pem");
-const P256_PKCS8: &str = include_str!("../../../tests/keys/p256.pkcs8.pem");
-const ED25519_PKCS8: &str = include_str!("../../../tests/keys/ed25519.pkcs8.pem");
-const RSA_SPKI: &str = include_str!("../../../tests/keys/rsa2048.spki.pem");
-const P256_SPKI: &str = include_str!("../../../tests/keys/p256.spki.pem");
-const ED25519_SPKI: &str = include_str!("../../../tests/keys/ed25519.spki.pem");
-const ISSUER: &str = "https://auth.example.com";
-const AUDIENCE: &str = "api";
 const ROUNDS: usize = 61;
-
-#[derive(Serialize, Deserialize)]
-struct Session {
-    iss: String,
-    sub: String,
-    aud: String,
-    exp: u64,
-    nbf: u64,
-    iat: u64,
-    jti: String,
-    scope: String,
-    roles: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct SessionRef<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: &'a str,
-    exp: u64,
-    nbf: u64,
-    iat: u64,
-    jti: &'a str,
-    scope: &'a str,
-    #[serde(borrow)]
-    roles: Vec<&'a str>,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn session(now: u64) -> Session {
-    Session {
-        iss: ISSUER.to_owned(),
-        sub: "user-42".to_owned(),
-        aud: AUDIENCE.to_owned(),
-        exp: now + 900,
-        nbf: now,
-        iat: now,
-        jti: "7c4b1e7a-6f0e-4f7a-9a55-0d7f0c2f9c11".to_owned(),
-        scope: "read write".to_owned(),
-        roles: vec!["admin".to_owned(), "billing".to_owned()],
-    }
-}
-
-fn naive_verify(token: &str, key: &crypto::hmac::Key) -> Option<Session> {
-    #[derive(Deserialize)]
-    struct Header<'a> {
-        alg: &'a str,
-    }
-    let (input, signature) = token.rsplit_once('.')?;
-    let (header, payload) = input.split_once('.')?;
-    let header = URL_SAFE_NO_PAD.decode(header).ok()?;
-    if serde_json::from_slice::<Header<'_>>(&header).ok()?.alg != "HS256" {
-        return None;
-    }
-    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-    crypto::hmac::verify(key, input.as_bytes(), &signature).ok()?;
-    let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let claims: Session = serde_json::from_slice(&payload).ok()?;
-    let now = now();
-    (claims.exp > now && claims.nbf <= now && claims.iss == ISSUER && claims.aud == AUDIENCE)
-        .then_some(claims)
-}
-
-fn naive_sign(claims: &Session, key: &crypto::hmac::Key) -> Option<String> {
-    const HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
-    let payload = serde_json::to_vec(claims).ok()?;
-    let mut token = String::with_capacity(HEADER.len() + payload.len() * 4 / 3 + 50);
-    token.push_str(HEADER);
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-    let tag = crypto::hmac::sign(key, token.as_bytes());
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
-    Some(token)
-}
-
-fn pem_der(pem: &str) -> Vec<u8> {
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .expect("pem base64")
-}
 
 fn signing_input(token: &str) -> (Vec<u8>, Vec<u8>) {
     let (input, signature) = token.rsplit_once('.').expect("three parts");
@@ -204,7 +105,11 @@ fn main() {
     let batch = 2000;
 
     let owned = &mut || {
-        black_box(validator.verify::<Session>(black_box(&token)).expect("verify"));
+        black_box(
+            validator
+                .verify::<Session>(black_box(&token))
+                .expect("verify"),
+        );
     };
     let naive = &mut || {
         black_box(naive_verify(black_box(&token), &hmac).expect("verify"));
@@ -216,7 +121,12 @@ fn main() {
             .expect("verify");
         black_box(s.exp);
     };
-    ratio("HS256 verify: keycard borrowed / naive", batch, borrowed, naive);
+    ratio(
+        "HS256 verify: keycard borrowed / naive",
+        batch,
+        borrowed,
+        naive,
+    );
     let jwt = &mut || {
         black_box(
             jsonwebtoken::decode::<Session>(black_box(&token), &jwt_decoding, &jwt_validation)
@@ -235,7 +145,12 @@ fn main() {
     let naive = &mut || {
         black_box(naive_sign(&session(now()), &hmac).expect("sign"));
     };
-    ratio("HS256 sign: keycard sign_claims / naive", batch, sign, naive);
+    ratio(
+        "HS256 sign: keycard sign_claims / naive",
+        batch,
+        sign,
+        naive,
+    );
     let claims = &mut || {
         black_box(
             Builder::new()
@@ -244,11 +159,21 @@ fn main() {
                 .expect("sign"),
         );
     };
-    ratio("HS256 sign: keycard claims()+sign / naive", batch, claims, naive);
+    ratio(
+        "HS256 sign: keycard claims()+sign / naive",
+        batch,
+        claims,
+        naive,
+    );
     let jwt = &mut || {
         black_box(jsonwebtoken::encode(&jwt_header, &session(now()), &jwt_encoding).expect("jwt"));
     };
-    ratio("HS256 sign: jsonwebtoken / keycard sign_claims", batch, jwt, sign);
+    ratio(
+        "HS256 sign: jsonwebtoken / keycard sign_claims",
+        batch,
+        jwt,
+        sign,
+    );
 
     // Asymmetric: keycard (sign from the struct; verify into the owned struct) / primitive.
     let rsa = RsaPrivateKey::from_pem(Algorithm::RS256, RSA_PKCS8).expect("key");
@@ -393,7 +318,11 @@ fn asymmetric(
         &format!("{name} verify: keycard / primitive"),
         verify_batch,
         &mut || {
-            black_box(validator.verify::<Session>(black_box(&token)).expect("verify"));
+            black_box(
+                validator
+                    .verify::<Session>(black_box(&token))
+                    .expect("verify"),
+            );
         },
         &mut || {
             assert!(primitive_verify(black_box(&input), black_box(&signature)));
@@ -406,7 +335,9 @@ fn asymmetric(
         &format!("{name} sign: jsonwebtoken / keycard"),
         sign_batch,
         &mut || {
-            black_box(jsonwebtoken::encode(&jwt.header, &session(now()), &jwt.encoding).expect("jwt"));
+            black_box(
+                jsonwebtoken::encode(&jwt.header, &session(now()), &jwt.encoding).expect("jwt"),
+            );
         },
         keycard_sign,
     );
@@ -420,7 +351,11 @@ fn asymmetric(
             );
         },
         &mut || {
-            black_box(validator.verify::<Session>(black_box(&token)).expect("verify"));
+            black_box(
+                validator
+                    .verify::<Session>(black_box(&token))
+                    .expect("verify"),
+            );
         },
     );
     let mut buffer = Vec::with_capacity(1024);

@@ -5,15 +5,9 @@
 //!     valgrind --tool=callgrind keycard/benches/peers/target/release/examples/rs256_sign keycard 20
 //!     valgrind --tool=callgrind keycard/benches/peers/target/release/examples/rs256_sign primitive 20
 
-#[cfg(feature = "aws-lc-rs")]
-use aws_lc_rs as crypto;
-#[cfg(not(feature = "aws-lc-rs"))]
-use ring as crypto;
-
 use base64::Engine;
 use keycard::{Algorithm, Builder, RsaPrivateKey};
-
-const RSA_PKCS8: &str = include_str!("../../../tests/keys/rsa2048.pkcs8.pem");
+use keycard_peers::{crypto, RSA_PKCS8};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -26,7 +20,10 @@ fn main() {
         .expires_in(keycard::time::Duration::minutes(15));
     let token = builder.sign(&key).expect("sign");
     let input = token.rsplit_once('.').expect("three parts").0.as_bytes();
-    let body: String = RSA_PKCS8.lines().filter(|l| !l.starts_with("-----")).collect();
+    let body: String = RSA_PKCS8
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(body)
         .expect("pem");

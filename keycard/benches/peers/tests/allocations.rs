@@ -6,72 +6,14 @@
 //! Only keycard's counts are asserted (tests/keycard/allocations.rs in the main crate owns
 //! them); the others are facts about other code, printed, not enforced.
 
+use keycard_peers::{
+    crypto, naive_sign, naive_verify, now, session, Custom, Session, SessionRef, AUDIENCE, ISSUER,
+    SECRET,
+};
 use std::collections::HashSet;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use jwt_simple::prelude::MACLike;
 use keycard::{Algorithm, Builder, HmacKey, Validator};
-use serde::{Deserialize, Serialize};
-
-const SECRET: &[u8] = b"a benchmark secret of 32 bytes!!";
-const ISSUER: &str = "https://auth.example.com";
-const AUDIENCE: &str = "api";
-
-#[derive(Serialize, Deserialize)]
-struct Session {
-    iss: String,
-    sub: String,
-    aud: String,
-    exp: u64,
-    nbf: u64,
-    iat: u64,
-    jti: String,
-    scope: String,
-    roles: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)] // Filled by serde; only its allocations matter here.
-struct SessionRef<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: &'a str,
-    exp: u64,
-    nbf: u64,
-    iat: u64,
-    jti: &'a str,
-    scope: &'a str,
-    #[serde(borrow)]
-    roles: Vec<&'a str>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Custom {
-    scope: String,
-    roles: Vec<String>,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn session(now: u64) -> Session {
-    Session {
-        iss: ISSUER.to_owned(),
-        sub: "user-42".to_owned(),
-        aud: AUDIENCE.to_owned(),
-        exp: now + 900,
-        nbf: now,
-        iat: now,
-        jti: "7c4b1e7a-6f0e-4f7a-9a55-0d7f0c2f9c11".to_owned(),
-        scope: "read write".to_owned(),
-        roles: vec!["admin".to_owned(), "billing".to_owned()],
-    }
-}
 
 fn count(what: &str, f: impl FnMut()) -> u64 {
     let mut f = f;
@@ -112,29 +54,13 @@ fn allocations_per_hs256_verify_and_sign() {
     assert_eq!(sign, 3);
     assert_eq!(sign_claims, 1);
 
-    let hmac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SECRET);
+    // The same naive pipeline the benches time (`keycard_peers::naive_verify` / `naive_sign`).
+    let hmac = crypto::hmac::Key::new(crypto::hmac::HMAC_SHA256, SECRET);
     count("naive verify", || {
-        let (input, signature) = token.rsplit_once('.').unwrap();
-        let (header, payload) = input.split_once('.').unwrap();
-        let header = URL_SAFE_NO_PAD.decode(header).unwrap();
-        #[derive(Deserialize)]
-        struct Header<'a> {
-            alg: &'a str,
-        }
-        assert_eq!(serde_json::from_slice::<Header<'_>>(&header).unwrap().alg, "HS256");
-        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
-        ring::hmac::verify(&hmac, input.as_bytes(), &signature).unwrap();
-        let payload = URL_SAFE_NO_PAD.decode(payload).unwrap();
-        let _: Session = serde_json::from_slice(&payload).unwrap();
+        naive_verify(&token, &hmac).expect("the naive pipeline verifies the token");
     });
     count("naive sign", || {
-        let payload = serde_json::to_vec(&claims).unwrap();
-        let mut token = String::with_capacity(payload.len() * 4 / 3 + 100);
-        token.push_str("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.");
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-        let tag = ring::hmac::sign(&hmac, token.as_bytes());
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
+        naive_sign(&claims, &hmac).expect("the naive pipeline signs");
     });
 
     let decoding = jsonwebtoken::DecodingKey::from_secret(SECRET).unwrap();
