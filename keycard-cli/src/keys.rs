@@ -219,7 +219,11 @@ pub(crate) fn verification_keys(
 }
 
 /// Why a key of a JWK Set was skipped, and the flag that makes it usable when there is one.
-fn explain_skipped(skipped: &keycard::SkippedKey, raw: &[Value], algs: &[Algorithm]) -> String {
+fn explain_skipped(
+    skipped: &keycard::jwk::SkippedKey,
+    raw: &[Value],
+    algs: &[Algorithm],
+) -> String {
     let mut what = format!("key #{}", skipped.index());
     if let Some(kid) = skipped.key_id() {
         what.push_str(&format!(" (kid `{kid}`)"));

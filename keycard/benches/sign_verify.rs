@@ -31,9 +31,10 @@ use criterion::measurement::WallTime;
 use criterion::{
     black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput,
 };
+use keycard::limits::*;
 use keycard::{
     Algorithm, Builder, Claims, EcdsaPrivateKey, Ed25519PrivateKey, FixedClock, HmacKey, KeySet,
-    RsaPrivateKey, Signer, Validator, Verifier, DEFAULT_MAX_TOKEN_LEN, MAX_JWKS_KEYS,
+    RsaPrivateKey, Signer, Validator, Verifier,
 };
 use ring::signature::{self as sig, KeyPair};
 use serde::Deserialize;

@@ -33,7 +33,9 @@ pub enum ErrorKind {
     Malformed,
     /// The header's `alg` is `none`, unknown, unsupported, or not the algorithm of any key.
     Algorithm,
-    /// The token names a `kid` that no key has (refresh your key set and try again).
+    /// The token names a `kid` that no key has (refresh your key set and try again). When the
+    /// key source failed to fetch a newer set at the time, that failure is the error's
+    /// [`source()`](std::error::Error::source).
     UnknownKeyId,
     /// Key material was rejected when the key was constructed (too short, wrong type, bad encoding).
     Key,
@@ -72,7 +74,13 @@ pub enum ErrorKind {
     AuthTime,
     /// A revocation or refresh-family store failed or is full.
     Store,
-    /// A [`TokenSource`](crate::TokenSource)'s refresh function failed and no valid token is left.
+    /// The keys could not be fetched, or those at hand are too old to trust: a key source
+    /// ([`KeySource`](crate::KeySource), such as a remote JWK Set) is failing. Not the token's
+    /// fault; ask again later.
+    KeySource,
+    /// The system's secure random generator failed (making a key, a `jti`, a session id).
+    Random,
+    /// A client's token source (`keycard-client`) could not refresh and no valid token is left.
     Refresh,
 }
 
@@ -102,6 +110,8 @@ impl ErrorKind {
             ErrorKind::AuthTime => "auth_time",
             ErrorKind::Store => "store",
             ErrorKind::Refresh => "refresh",
+            ErrorKind::KeySource => "key_source",
+            ErrorKind::Random => "random",
         }
     }
 }
@@ -111,7 +121,11 @@ impl ErrorKind {
     pub const fn category(self) -> ErrorCategory {
         match self {
             ErrorKind::Key | ErrorKind::Configuration => ErrorCategory::Configuration,
-            ErrorKind::Signing | ErrorKind::Store | ErrorKind::Refresh => ErrorCategory::Backend,
+            ErrorKind::Signing
+            | ErrorKind::Store
+            | ErrorKind::KeySource
+            | ErrorKind::Random
+            | ErrorKind::Refresh => ErrorCategory::Backend,
             ErrorKind::Malformed
             | ErrorKind::Algorithm
             | ErrorKind::UnknownKeyId
@@ -162,6 +176,31 @@ pub enum ErrorCategory {
     Backend,
 }
 
+/// What matched a revocation, in an [`Error::Revoked`]: code that branches on the reason matches
+/// on this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RevokedBy {
+    /// The token itself, by its `jti`.
+    TokenId,
+    /// Its session, by its `sid`: the session was revoked (logout, refresh-token reuse) or ended.
+    Session,
+    /// Its subject, by its `sub`: every token of the subject issued up to a cutoff
+    /// ("sign out everywhere").
+    Subject,
+}
+
+impl RevokedBy {
+    /// The claim that matched: `jti`, `sid` or `sub`.
+    pub const fn claim(self) -> &'static str {
+        match self {
+            RevokedBy::TokenId => "jti",
+            RevokedBy::Session => "sid",
+            RevokedBy::Subject => "sub",
+        }
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -205,10 +244,14 @@ pub enum Error {
     },
 
     /// The token's `kid` matches no key.
-    #[error("no key has key id `{kid}`")]
+    #[error("{}", unknown_key_id_message(kid, key_source.as_deref()))]
     UnknownKeyId {
         /// The `kid` as found (shortened).
         kid: String,
+        /// When the key source was asked for a newer set and could not get one: why. A `kid`
+        /// unknown during an outage may be a new key the source failed to fetch, not a forgery.
+        #[source]
+        key_source: Option<Box<Error>>,
     },
 
     /// More keys could verify the token (by its `kid`, or its lack of one, and its algorithm)
@@ -341,11 +384,11 @@ pub enum Error {
     },
 
     /// The token was revoked.
-    #[error("{}", revoked_message(claim, value, *cutoff))]
+    #[error("{}", revoked_message(*by, value, *cutoff))]
     Revoked {
-        /// The claim that matched a revocation: `jti` (the token), `sid` (its session, revoked or
-        /// ended) or `sub` (its subject, signed out everywhere).
-        claim: &'static str,
+        /// What matched a revocation: the token's `jti`, its session (`sid`, revoked or ended) or
+        /// its subject (`sub`, signed out everywhere).
+        by: RevokedBy,
         /// That claim's value (shortened).
         value: String,
         /// For `sub`: tokens issued at or before this time are refused.
@@ -414,6 +457,14 @@ pub enum Error {
     #[error("store failed: {0}")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 
+    /// A key source could not fetch keys, or the keys it has are too old to trust.
+    #[error("key source failed: {0}")]
+    KeySource(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+
+    /// The system's secure random generator failed.
+    #[error("the system random generator failed")]
+    Random,
+
     /// A token source's refresh function failed; every caller waiting on that refresh gets this.
     #[error("token refresh failed: {0}")]
     Refresh(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>),
@@ -453,6 +504,8 @@ impl Error {
             Error::AuthenticationTooOld { .. } => ErrorKind::AuthTime,
             Error::Store(_) => ErrorKind::Store,
             Error::Refresh(_) => ErrorKind::Refresh,
+            Error::KeySource(_) => ErrorKind::KeySource,
+            Error::Random => ErrorKind::Random,
         }
     }
 
@@ -485,6 +538,91 @@ impl Error {
         Error::Store(Box::new(source))
     }
 
+    /// Wraps the failure of a [`KeySource`](crate::KeySource): the keys could not be fetched,
+    /// or those at hand are too old to trust.
+    ///
+    /// ```
+    /// use keycard::{Error, ErrorCategory, ErrorKind};
+    ///
+    /// let err = Error::key_source(std::io::Error::other("JWKS answered 503"));
+    /// assert_eq!(err.kind(), ErrorKind::KeySource);
+    /// assert_eq!(err.category(), ErrorCategory::Backend);
+    /// assert_eq!(err.to_string(), "key source failed: JWKS answered 503");
+    /// ```
+    #[cold]
+    pub fn key_source(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::KeySource(Box::new(source))
+    }
+
+    /// The system's secure random generator failed: the one error every keycard crate returns
+    /// for that, whatever it was making.
+    #[cold]
+    pub fn random_failure() -> Self {
+        Error::Random
+    }
+
+    /// A [`Error::Revoked`] for the claim that matched, with `value` cut and escaped
+    /// ([`text::escape`](crate::text::escape)), and the subject's cutoff when that was the reason.
+    ///
+    /// ```
+    /// use keycard::{Error, ErrorKind, RevokedBy};
+    ///
+    /// let err = Error::revoked(RevokedBy::Session, "s-1", None);
+    /// assert_eq!(err.kind(), ErrorKind::Revoked);
+    /// assert!(matches!(err, Error::Revoked { by: RevokedBy::Session, .. }));
+    /// ```
+    #[cold]
+    pub fn revoked(by: RevokedBy, value: &str, cutoff: Option<OffsetDateTime>) -> Self {
+        Error::Revoked {
+            by,
+            value: echo(value),
+            cutoff,
+        }
+    }
+
+    /// An [`Error::UnknownKeyId`] for `kid` (cut and escaped), with no key-source failure.
+    #[cold]
+    pub fn unknown_key_id(kid: &str) -> Self {
+        Error::UnknownKeyId {
+            kid: echo(kid),
+            key_source: None,
+        }
+    }
+
+    /// Attaches the failure of a key source's refetch to an [`Error::UnknownKeyId`], as its
+    /// [`source()`](std::error::Error::source): the token names a key the source could not fetch
+    /// (an outage), which a caller may answer differently from a forged `kid`. Any other error
+    /// is returned as it is.
+    ///
+    /// ```
+    /// use keycard::{Error, ErrorKind};
+    /// use std::error::Error as _;
+    ///
+    /// let outage = Error::key_source(std::io::Error::other("connection refused"));
+    /// let err = Error::unknown_key_id("k2").with_key_source_failure(outage);
+    /// assert_eq!(err.kind(), ErrorKind::UnknownKeyId);
+    /// assert_eq!(err.key_source_failure().map(Error::kind), Some(ErrorKind::KeySource));
+    /// assert!(err.source().is_some());
+    /// ```
+    #[must_use]
+    pub fn with_key_source_failure(self, failure: Error) -> Self {
+        match self {
+            Error::UnknownKeyId { kid, .. } => Error::UnknownKeyId {
+                kid,
+                key_source: Some(Box::new(failure)),
+            },
+            other => other,
+        }
+    }
+
+    /// For an [`Error::UnknownKeyId`] raised while the key source was failing, that failure.
+    pub fn key_source_failure(&self) -> Option<&Error> {
+        match self {
+            Error::UnknownKeyId { key_source, .. } => key_source.as_deref(),
+            _ => None,
+        }
+    }
+
     #[cold]
     pub(crate) fn malformed(reason: impl Into<Cow<'static, str>>) -> Self {
         Error::Malformed {
@@ -507,9 +645,6 @@ impl Error {
     }
 }
 
-/// The longest value copied from a token into an error, in bytes of the escaped text.
-pub(crate) const MAX_ECHO: usize = 64;
-
 /// The longest reason a [`Error::Malformed`], [`Error::Key`] or [`Error::Configuration`] carries,
 /// in bytes (before the `…` that marks a cut). Reasons can quote parser messages, which quote
 /// input.
@@ -518,44 +653,19 @@ pub(crate) const MAX_REASON: usize = 256;
 /// How many entries of a list (audiences, issuers) a message names before it says how many more.
 pub(crate) const MAX_LISTED: usize = 3;
 
-/// Copies an untrusted value into an error: control characters (and the bidirectional-text
-/// controls) written as escapes (`\n`, `\u{1b}`), cut to [`MAX_ECHO`] bytes at a character
-/// boundary and marked `…` when cut. The result never holds a line break or an escape sequence,
-/// so it cannot forge a log line.
+pub(crate) use crate::text::MAX_ECHO;
+
+/// Copies an untrusted value into an error: [`text::escape`](crate::text::escape) cut to
+/// [`MAX_ECHO`] bytes.
 #[cold]
 pub(crate) fn echo(value: &str) -> String {
-    bounded(value, MAX_ECHO)
+    crate::text::escape(value, MAX_ECHO)
 }
 
-/// Whether `c` is written as an escape: C0 and C1 controls, DEL, and the Unicode format
-/// characters that reorder or hide text (U+200B to U+200F, U+2028 to U+202E, U+2060 to U+2069,
-/// U+FEFF).
-fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
-}
-
-/// `value` with [`needs_escape`] characters escaped, at most `max` bytes of it (cut at a
-/// character or escape boundary), then `…` when it was cut. Backslashes are left as they are, so
-/// that escaping twice changes nothing.
+/// `value` escaped and cut to `max` bytes: [`text::escape`](crate::text::escape).
 #[cold]
 pub(crate) fn bounded(value: &str, max: usize) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(value.len().min(max) + '…'.len_utf8());
-    for c in value.chars() {
-        let before = out.len();
-        if needs_escape(c) {
-            let _ = write!(out, "{}", c.escape_debug());
-        } else {
-            out.push(c);
-        }
-        if out.len() > max {
-            out.truncate(before);
-            out.push('…');
-            break;
-        }
-    }
-    out
+    crate::text::escape(value, max)
 }
 
 /// A reason for an error, bounded: a static one as it is, a built one escaped and cut to
@@ -568,14 +678,30 @@ fn bound_reason(reason: Cow<'static, str>) -> Cow<'static, str> {
     }
 }
 
-fn revoked_message(claim: &str, value: &str, cutoff: Option<OffsetDateTime>) -> String {
-    match (claim, cutoff) {
-        ("sub", Some(cutoff)) => format!(
+fn revoked_message(by: RevokedBy, value: &str, cutoff: Option<OffsetDateTime>) -> String {
+    match (by, cutoff) {
+        (RevokedBy::Subject, Some(cutoff)) => format!(
             "token revoked: every token of subject `{value}` issued at or before {} is refused",
             when(cutoff)
         ),
-        ("sid", _) => format!("token revoked: session (sid) `{value}` was revoked or has ended"),
-        (claim, _) => format!("token revoked: {claim} `{value}` is on the revocation list"),
+        (RevokedBy::Subject, None) => {
+            format!("token revoked: every token of subject `{value}` is refused")
+        }
+        (RevokedBy::Session, _) => {
+            format!("token revoked: session (sid) `{value}` was revoked or has ended")
+        }
+        (RevokedBy::TokenId, _) => {
+            format!("token revoked: jti `{value}` is on the revocation list")
+        }
+    }
+}
+
+fn unknown_key_id_message(kid: &str, key_source: Option<&Error>) -> String {
+    match key_source {
+        None => format!("no key has key id `{kid}`"),
+        Some(failure) => format!(
+            "no key has key id `{kid}`, and the key source could not fetch a newer set ({failure})"
+        ),
     }
 }
 
@@ -655,17 +781,6 @@ fn claim_message(what: &str, expected: &[String], found: Option<&str>) -> String
             bounded(found, MAX_ECHO),
             quoted(expected, expected.len())
         ),
-    }
-}
-
-/// A [`Error::Revoked`] naming the claim that matched (`jti`, `sid` or `sub`), with the value cut
-/// and escaped, and the subject's cutoff when that was the reason.
-#[cold]
-pub(crate) fn revoked(claim: &'static str, value: &str, cutoff: Option<OffsetDateTime>) -> Error {
-    Error::Revoked {
-        claim,
-        value: echo(value),
-        cutoff,
     }
 }
 

@@ -40,20 +40,7 @@ impl<'de> Deserialize<'de> for Str<'de> {
     }
 }
 
-/// The most members one object (a header, a claims set, a JWK) may have. Ordinary ones have
-/// a few dozen; the limit bounds the work and memory a crafted object costs whatever the size
-/// limit of the token.
-pub const MAX_JSON_MEMBERS: usize = 1024;
-
-/// The most members a JOSE header may have: it is read before the signature is checked, and an
-/// ordinary one has two to five (the registered parameters are eleven).
-pub const MAX_HEADER_MEMBERS: usize = 64;
-
-/// The deepest nesting of arrays and objects accepted in a header, a claims set or one JWK,
-/// counting the outer object as 1. It is the same for every type the claims are read into
-/// (serde_json's own limit, 128, applies only to the values it builds), and below that limit,
-/// so that no target type meets it.
-pub const MAX_JSON_DEPTH: usize = 64;
+pub(crate) use crate::limits::{MAX_HEADER_MEMBERS, MAX_JSON_DEPTH, MAX_JSON_MEMBERS};
 
 /// Refuses `json` when its arrays and objects nest deeper than [`MAX_JSON_DEPTH`]. One pass over the
 /// bytes, no recursion; brackets inside strings do not count. `json` need not be valid: the

@@ -21,8 +21,10 @@ use crate::encoding::json::Object;
 use crate::encoding::secret::{SecretBytes, SecretString};
 use crate::error::{echo, Error};
 
+mod skipped;
 mod values;
 
+pub use skipped::SkippedKey;
 pub use values::{Curve, KeyOperation, KeyType, KeyUse};
 
 /// A JSON Web Key (RFC 7517): an RSA (`kty: RSA`), ECDSA (`EC`, curves P-256 and P-384), Ed25519

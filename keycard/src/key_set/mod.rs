@@ -11,23 +11,15 @@ use serde_json::value::RawValue;
 
 use crate::algorithm::Algorithm;
 use crate::encoding::json::{self, Object};
-use crate::error::{echo, Error, ErrorKind};
-use crate::jwk::{Jwk, KeyType, Purpose};
+use crate::error::{echo, Error};
+use crate::jwk::{Jwk, KeyType, Purpose, SkippedKey};
 use crate::keys::Verifier;
 
 mod shared;
 
 pub(crate) use shared::SharedKeys;
 
-/// The most keys of one JWK Set document that are read; the rest are skipped (and reported as
-/// one [`SkippedKey`]). Identity providers publish a handful.
-pub const MAX_JWKS_KEYS: usize = 100;
-
-/// The most signature verifications one token costs: the keys that fit its `kid` (or its lack
-/// of one) and its algorithm are tried in set order, keys with that `kid` first, up to this many.
-/// Two lets a token without `kid` pass during a rotation between two keys without `kid`, and
-/// keeps refusing any token within twice the cost of refusing one bad signature.
-pub const MAX_KEYS_TRIED: usize = 2;
+pub(crate) use crate::limits::{MAX_JWKS_KEYS, MAX_KEYS_TRIED};
 
 /// A set of verification keys, each bound to one algorithm, most often read from a JWK Set
 /// document (RFC 7517 §5) such as an identity provider's `jwks_uri`.
@@ -79,48 +71,6 @@ pub struct KeySet {
     skipped: Vec<SkippedKey>,
 }
 
-/// A key of a JWK Set document that [`KeySet`] left out, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkippedKey {
-    index: usize,
-    key_id: Option<String>,
-    kind: ErrorKind,
-    reason: String,
-}
-
-impl SkippedKey {
-    /// The key's position in the document's `keys` array, from 0.
-    pub fn index(&self) -> usize {
-        self.index
-    }
-
-    /// The key's `kid`, when it has a readable one (shortened).
-    pub fn key_id(&self) -> Option<&str> {
-        self.key_id.as_deref()
-    }
-
-    /// The kind of the error that refused the key, for instance
-    /// [`ErrorKind::Key`] or [`ErrorKind::Algorithm`].
-    pub fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-
-    /// Why the key was left out, for people.
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-}
-
-impl fmt::Display for SkippedKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "key #{}", self.index)?;
-        if let Some(kid) = &self.key_id {
-            write!(f, " (kid `{kid}`)")?;
-        }
-        write!(f, " skipped: {}", self.reason)
-    }
-}
-
 impl KeySet {
     /// An empty set; add keys with [`insert`](KeySet::insert).
     pub fn new() -> Self {
@@ -140,7 +90,7 @@ impl KeySet {
     /// Also skipped: HMAC secrets (`kty: oct`), which have no place in a published document
     /// (anyone who reads it could sign tokens), keys past the [`MAX_JWKS_KEYS`]th, and keys that
     /// are not readable on their own (nesting deeper than
-    /// [`MAX_JSON_DEPTH`](crate::MAX_JSON_DEPTH), a number out of range, a member name
+    /// [`MAX_JSON_DEPTH`](crate::limits::MAX_JSON_DEPTH), a number out of range, a member name
     /// repeated).
     ///
     /// # Errors
@@ -289,7 +239,7 @@ impl KeySet {
             ));
             set.skip(MAX_JWKS_KEYS, None, &err);
         }
-        set.skipped.sort_by_key(|s| s.index);
+        set.skipped.sort_by_key(SkippedKey::index);
         Ok(set)
     }
 
@@ -355,12 +305,8 @@ impl KeySet {
 
     #[cold]
     fn skip(&mut self, index: usize, key_id: Option<String>, err: &Error) {
-        self.skipped.push(SkippedKey {
-            index,
-            key_id,
-            kind: err.kind(),
-            reason: err.to_string(),
-        });
+        self.skipped
+            .push(SkippedKey::new(index, key_id, err.kind(), err.to_string()));
     }
 
     /// Adds a key. A key with a key id answers only to tokens with that `kid`; a key without one
@@ -478,7 +424,7 @@ impl KeySet {
         algorithm_known: bool,
     ) -> Error {
         match kid {
-            Some(kid) if !kid_known => Error::UnknownKeyId { kid: echo(kid) },
+            Some(kid) if !kid_known => Error::unknown_key_id(kid),
             _ if !algorithm_known => {
                 let mut expected: Vec<Algorithm> = Vec::new();
                 for key in self.keys.iter().filter(|key| answers_to(&***key, kid)) {
@@ -642,7 +588,7 @@ mod tests {
             .verify(Some("b"), Algorithm::HS256, b"m", b"s")
             .unwrap_err();
         assert!(
-            matches!(err, Error::UnknownKeyId { ref kid } if kid == "b"),
+            matches!(err, Error::UnknownKeyId { ref kid, .. } if kid == "b"),
             "{err}"
         );
     }

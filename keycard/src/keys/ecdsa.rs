@@ -75,7 +75,7 @@ impl EcdsaPrivateKey {
     pub fn generate(algorithm: Algorithm) -> Result<Self, Error> {
         let curve = curve(algorithm)?;
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(curve.signing, super::rng())
-            .map_err(|_| Error::key("the system random generator failed"))?;
+            .map_err(|_| Error::random_failure())?;
         Self::from_pkcs8_der(algorithm, pkcs8.as_ref())
     }
 
@@ -327,7 +327,7 @@ impl EcdsaPublicKey {
 /// agreement is the check.
 fn check_on_curve(curve: Curve, point: &[u8]) -> Result<(), Error> {
     let ours = agreement::EphemeralPrivateKey::generate(curve.agreement, super::rng())
-        .map_err(|_| Error::key("the system random generator failed"))?;
+        .map_err(|_| Error::random_failure())?;
     let theirs = agreement::UnparsedPublicKey::new(curve.agreement, point);
     let off_curve = || Error::key("the EC public key is not a point on the curve");
     #[cfg(not(feature = "aws-lc-rs"))]

@@ -36,8 +36,8 @@ pub struct Ed25519PrivateKey {
 impl Ed25519PrivateKey {
     /// A fresh key from the system's secure random generator.
     pub fn generate() -> Result<Self, Error> {
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(super::rng())
-            .map_err(|_| Error::key("the system random generator failed"))?;
+        let pkcs8 =
+            Ed25519KeyPair::generate_pkcs8(super::rng()).map_err(|_| Error::random_failure())?;
         Self::from_der(pkcs8.as_ref())
     }
 

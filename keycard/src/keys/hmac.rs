@@ -70,8 +70,8 @@ impl HmacKey {
     /// ```
     pub fn generate(algorithm: Algorithm) -> Result<Self, Error> {
         let hmac_alg = hmac_algorithm(algorithm)?;
-        let key = hmac::Key::generate(hmac_alg, super::rng())
-            .map_err(|_| Error::key("the system random generator failed"))?;
+        let key =
+            hmac::Key::generate(hmac_alg, super::rng()).map_err(|_| Error::random_failure())?;
         Ok(HmacKey {
             algorithm,
             key,

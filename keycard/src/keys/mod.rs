@@ -181,7 +181,7 @@ pub(crate) fn random_id() -> Result<String, Error> {
     let mut bytes = [0u8; 16];
     rng()
         .fill(&mut bytes)
-        .map_err(|_| Error::signing(RandomFailure))?;
+        .map_err(|_| Error::random_failure())?;
     Ok(crate::encoding::base64url::encode(&bytes))
 }
 

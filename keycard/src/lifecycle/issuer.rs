@@ -12,12 +12,13 @@ use super::family::{Family, FamilyStore, MemoryFamilyStore, Superseded};
 use super::revocation::{MemoryRevocationStore, RevocationStore};
 use super::{block_on, TokenKind};
 use crate::clock::{later, whole_seconds, Clock, FixedClock, SharedClock, SystemClock};
-use crate::error::{echo, revoked, Error, ErrorKind};
+use crate::error::{echo, Error, ErrorKind, RevokedBy};
 use crate::keys::random_id;
 use crate::keys::{Signer, Verifier};
+use crate::limits::MAX_LEEWAY;
 use crate::token::builder::Builder;
 use crate::token::claims::{Claims, NumericDate};
-use crate::validation::{Validator, ValidatorBuilder, MAX_LEEWAY};
+use crate::validation::{Validator, ValidatorBuilder};
 
 /// An access token and the refresh token that renews it, as returned by
 /// [`TokenIssuer::issue`] and [`TokenIssuer::refresh`].
@@ -313,11 +314,11 @@ impl TokenIssuer {
                 .families
                 .get(&session)
                 .await?
-                .ok_or_else(|| revoked("sid", &session, None))?;
+                .ok_or_else(|| Error::revoked(RevokedBy::Session, &session, None))?;
             let now = whole_seconds(inner.config.clock.now());
             if now >= family.expires_at.to_datetime() {
                 // Idle timeout or session end: a store may keep the record a little past it.
-                return Err(revoked("sid", &session, None));
+                return Err(Error::revoked(RevokedBy::Session, &session, None));
             }
             if family.current == jti {
                 let (pair, mut next) =
@@ -501,7 +502,7 @@ impl Inner {
         let config = &self.config;
         let left = ends.map(|end| end.to_datetime() - now);
         if left.is_some_and(|left| !left.is_positive()) {
-            return Err(revoked("sid", session, None));
+            return Err(Error::revoked(RevokedBy::Session, session, None));
         }
         let cap = |lifetime: Duration| left.map_or(lifetime, |left| lifetime.min(left));
         let access_lifetime = cap(config.access_lifetime);
@@ -574,7 +575,11 @@ impl Inner {
                 .is_none_or(|issued| issued <= cutoff_second)
             {
                 self.revoke_session(presented.session).await?;
-                return Err(revoked("sub", presented.subject, Some(cutoff)));
+                return Err(Error::revoked(
+                    RevokedBy::Subject,
+                    presented.subject,
+                    Some(cutoff),
+                ));
             }
         }
         Ok(())

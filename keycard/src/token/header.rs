@@ -7,9 +7,9 @@
 //! refused too: `enc` says the token is a JWE (RFC 7516 §9), and `zip` and `p2c` have been the
 //! door to decompression bombs and PBES2 CPU exhaustion elsewhere. Header parameters that carry
 //! or point to keys (`jwk`, `jku`, `x5u`, `x5c`, `x5t`) are never used: the validator's own keys
-//! decide. At most [`MAX_HEADER_MEMBERS`](crate::MAX_HEADER_MEMBERS) members (the header is read
+//! decide. At most [`MAX_HEADER_MEMBERS`](crate::limits::MAX_HEADER_MEMBERS) members (the header is read
 //! before the signature is checked), nested at most
-//! [`MAX_JSON_DEPTH`](crate::MAX_JSON_DEPTH) deep.
+//! [`MAX_JSON_DEPTH`](crate::limits::MAX_JSON_DEPTH) deep.
 
 use std::borrow::Cow;
 use std::fmt;

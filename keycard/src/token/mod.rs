@@ -10,4 +10,3 @@ pub mod unverified;
 
 pub use builder::Builder;
 pub use claims::{Audience, Claims, NumericDate};
-pub use header::Header;

@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 use crate::encoding::base64url;
 use crate::error::Error;
 use crate::token::compact;
-use crate::token::header::{self, Header};
+use crate::token::header;
+pub use crate::token::header::Header;
 
 /// Decodes the header of `token` without verifying anything.
 ///

@@ -18,9 +18,7 @@ mod scope;
 mod validator;
 
 pub use revocation::RevocationList;
-pub use validator::{
-    DangerousOptions, Validator, ValidatorBuilder, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY,
-};
+pub use validator::{DangerousOptions, Validator, ValidatorBuilder};
 
 /// The validator steps that run after the registered-claim checks: revocation, scopes, and the
 /// OpenID Connect rules. All empty by default, and then free.

@@ -7,7 +7,7 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use crate::error::{revoked, Error};
+use crate::error::{Error, RevokedBy};
 use crate::token::claims::Registered;
 
 /// What a [`Validator`](crate::Validator) consults to refuse revoked tokens, set with
@@ -55,18 +55,18 @@ pub trait RevocationList: fmt::Debug + Send + Sync {
 pub(crate) fn check(list: &dyn RevocationList, claims: &Registered<'_>) -> Result<(), Error> {
     if let Some(jti) = claims.jti.as_deref() {
         if list.is_token_revoked(jti)? {
-            return Err(revoked("jti", jti, None));
+            return Err(Error::revoked(RevokedBy::TokenId, jti, None));
         }
     }
     if let Some(sid) = claims.sid.as_deref() {
         if list.is_session_revoked(sid)? {
-            return Err(revoked("sid", sid, None));
+            return Err(Error::revoked(RevokedBy::Session, sid, None));
         }
     }
     if let Some(sub) = claims.sub.as_deref() {
         if let Some(cutoff) = list.subject_cutoff(sub)? {
             if claims.iat.is_none_or(|iat| iat.to_datetime() <= cutoff) {
-                return Err(revoked("sub", sub, Some(cutoff)));
+                return Err(Error::revoked(RevokedBy::Subject, sub, Some(cutoff)));
             }
         }
     }

@@ -24,11 +24,7 @@ use crate::token::claims::{self, Registered};
 use crate::token::compact;
 use crate::token::header::{self, RawHeader};
 
-/// The default longest token accepted, in bytes.
-pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
-
-/// The largest leeway a validator may be given.
-pub const MAX_LEEWAY: Duration = Duration::minutes(5);
+pub(crate) use crate::limits::{DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY};
 
 /// Verifies tokens against a set of keys and fixed rules.
 ///

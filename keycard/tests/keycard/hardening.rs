@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::common::{assemble, at};
+use keycard::limits::*;
 use keycard::time::{Duration, OffsetDateTime};
 use keycard::{
     unverified, Algorithm, Builder, Claims, Ed25519PrivateKey, Error, ErrorKind, HmacKey, KeySet,
-    RevocationList, Signer, Validator, Verifier, MAX_HEADER_MEMBERS, MAX_JSON_DEPTH,
-    MAX_JSON_MEMBERS, MAX_JWKS_KEYS, MAX_KEYS_TRIED,
+    RevocationList, Signer, Validator, Verifier,
 };
 use serde::Deserialize;
 use serde_json::Value;

@@ -204,7 +204,7 @@ fn token_kid_selects_the_key_and_an_unknown_kid_is_its_own_error() {
         .with_key_id("k3");
     let err = validator.verify::<Claims>(&token(&stranger)).unwrap_err();
     assert!(
-        matches!(err, Error::UnknownKeyId { ref kid } if kid == "k3"),
+        matches!(err, Error::UnknownKeyId { ref kid, .. } if kid == "k3"),
         "{err}"
     );
 

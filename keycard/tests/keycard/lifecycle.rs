@@ -8,7 +8,7 @@ use std::sync::Arc;
 use keycard::time::Duration;
 use keycard::{
     unverified, Algorithm, Claims, Error, ErrorKind, Family, FamilyStore, MemoryFamilyStore,
-    StoreFuture, TokenIssuer, TokenKind, TokenPair, Validator,
+    RevokedBy, StoreFuture, TokenIssuer, TokenKind, TokenPair, Validator,
 };
 use lifecycle_common::{issuer, issuer_builder, key, wait, ManualClock, START};
 use serde_json::json;
@@ -153,7 +153,13 @@ fn rotation_retires_the_presented_token_and_reuse_revokes_the_session() {
     for pair in [&first, &second, &third] {
         let err = api.verify::<Claims>(&pair.access_token).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Revoked);
-        assert!(matches!(err, Error::Revoked { claim: "sid", .. }));
+        assert!(matches!(
+            err,
+            Error::Revoked {
+                by: RevokedBy::Session,
+                ..
+            }
+        ));
     }
     // Another session of the same subject is untouched.
     let other = issuer.issue("alice", &()).unwrap();
@@ -247,7 +253,13 @@ fn a_session_unknown_to_the_store_is_refused_as_revoked() {
     // Another issuer with the same key but its own (empty) store: e.g. after a restart.
     let err = issuer(&clock).refresh(&pair.refresh_token).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Revoked);
-    assert!(matches!(err, Error::Revoked { claim: "sid", .. }));
+    assert!(matches!(
+        err,
+        Error::Revoked {
+            by: RevokedBy::Session,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -258,7 +270,16 @@ fn revoking_an_access_token_refuses_it_and_nothing_else() {
     let pair = issuer.issue("alice", &()).unwrap();
     issuer.revoke(&pair.access_token).unwrap();
     let err = api.verify::<Claims>(&pair.access_token).unwrap_err();
-    assert!(matches!(err, Error::Revoked { claim: "jti", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Revoked {
+                by: RevokedBy::TokenId,
+                ..
+            }
+        ),
+        "{err}"
+    );
     // The session continues: its refresh token still works, and so do new access tokens.
     let next = issuer.refresh(&pair.refresh_token).unwrap();
     api.verify::<Claims>(&next.access_token).unwrap();
@@ -325,7 +346,7 @@ fn signing_out_everywhere_refuses_every_earlier_token_of_the_subject() {
             matches!(
                 err,
                 Error::Revoked {
-                    claim: "sub",
+                    by: RevokedBy::Subject,
                     cutoff: Some(_),
                     ..
                 }

@@ -280,7 +280,7 @@ fn required_claims_must_be_present() {
 #[test]
 fn oversized_tokens_are_rejected_before_decoding() {
     // Not even base64: the length alone decides.
-    let huge = "%".repeat(keycard::DEFAULT_MAX_TOKEN_LEN + 1);
+    let huge = "%".repeat(keycard::limits::DEFAULT_MAX_TOKEN_LEN + 1);
     let err = verify_at(validator(), T0, &huge).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
     assert!(
@@ -415,7 +415,10 @@ fn configuration_mistakes_are_reported_by_build() {
         assert_eq!(err.kind(), ErrorKind::Configuration);
         assert!(err.to_string().contains(mentions), "{err}");
     }
-    assert!(validator().leeway(keycard::MAX_LEEWAY).build().is_ok());
+    assert!(validator()
+        .leeway(keycard::limits::MAX_LEEWAY)
+        .build()
+        .is_ok());
 }
 
 #[test]
