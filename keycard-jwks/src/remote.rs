@@ -317,7 +317,7 @@ impl RemoteKeySet {
     pub(crate) fn attach(&self, validator: &Validator, alive: &Arc<()>) {
         let mut validators = lock(&self.inner.validators);
         validators.retain(|(alive, _)| alive.strong_count() > 0);
-        validator.replace_keys(KeySet::clone(&lock(&self.inner.state).keys));
+        let _ = validator.replace_keys(KeySet::clone(&lock(&self.inner.state).keys));
         validators.push((Arc::downgrade(alive), validator.clone()));
     }
 
@@ -358,7 +358,7 @@ impl Inner {
                 let mut validators = lock(&self.validators);
                 validators.retain(|(alive, _)| alive.strong_count() > 0);
                 for (_, validator) in validators.iter() {
-                    validator.replace_keys(KeySet::clone(&keys));
+                    let _ = validator.replace_keys(KeySet::clone(&keys));
                 }
                 let mut state = lock(&self.state);
                 state.keys = keys;

@@ -99,7 +99,7 @@ impl Service {
     /// Replaces the validator's keys; requests being verified meanwhile are not disturbed.
     fn refresh(&self) -> Result<(), Error> {
         let keys = load_keys(&fetch_jwks(&self.provider))?;
-        self.validator.replace_keys(keys);
+        self.validator.replace_keys(keys)?;
         Ok(())
     }
 }

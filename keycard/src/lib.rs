@@ -156,7 +156,7 @@ pub use algorithm::Algorithm;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorCategory, ErrorKind, RevokedBy};
 pub use jwk::Jwk;
-pub use key_set::KeySet;
+pub use key_set::{KeySet, KeySource};
 pub use keys::{
     signer_from_pem, verifier_from_pem, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey,
     Ed25519PublicKey, HmacKey, RsaPrivateKey, RsaPublicKey, Signer, Verifier,

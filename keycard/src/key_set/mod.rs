@@ -16,8 +16,10 @@ use crate::jwk::{Jwk, KeyType, Purpose, SkippedKey};
 use crate::keys::Verifier;
 
 mod shared;
+mod source;
 
 pub(crate) use shared::SharedKeys;
+pub use source::KeySource;
 
 pub(crate) use crate::limits::{MAX_JWKS_KEYS, MAX_KEYS_TRIED};
 

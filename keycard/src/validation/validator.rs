@@ -18,7 +18,7 @@ use crate::algorithm::Algorithm;
 use crate::clock::{self, Clock, SystemClock};
 use crate::encoding::base64url;
 use crate::error::{self, echo, Error};
-use crate::key_set::{KeySet, SharedKeys};
+use crate::key_set::{KeySet, KeySource, SharedKeys};
 use crate::keys::Verifier;
 use crate::token::claims::{self, Registered};
 use crate::token::compact;
@@ -75,6 +75,8 @@ struct Rules {
     /// The current key set, replaced whole by [`Validator::replace_keys`] for every clone; read
     /// without locks or shared counters on the verify path (see `keys::SharedKeys`).
     keys: SharedKeys,
+    /// [`ValidatorBuilder::key`] was called on a builder over a [`KeySource`]: refused by `build`.
+    key_added_to_source: bool,
     issuers: Vec<String>,
     audiences: Vec<String>,
     any_audience: bool,
@@ -148,10 +150,27 @@ impl Validator {
     /// # Ok::<(), keycard::Error>(())
     /// ```
     pub fn builder_with_keys(keys: KeySet) -> ValidatorBuilder {
+        Self::builder_on(SharedKeys::new(keys))
+    }
+
+    /// Starts a validator whose keys come from `source` and follow its changes, for instance a
+    /// remote JWK Set (`keycard-jwks`'s `RemoteKeySet`). Every verification first asks the
+    /// source whether its keys can still be trusted ([`KeySource::generation`]); when they
+    /// cannot, it fails with [`ErrorKind::KeySource`](crate::ErrorKind::KeySource) instead of
+    /// checking the signature. Every other option is the same as for a validator with its own
+    /// keys.
+    ///
+    /// See [`KeySource`] for an example.
+    pub fn builder_with_source(source: Arc<dyn KeySource>) -> ValidatorBuilder {
+        Self::builder_on(SharedKeys::from_source(source))
+    }
+
+    fn builder_on(keys: SharedKeys) -> ValidatorBuilder {
         ValidatorBuilder {
             rules: Rules {
                 id: 0,
-                keys: SharedKeys::new(keys),
+                keys,
+                key_added_to_source: false,
                 issuers: Vec::new(),
                 audiences: Vec::new(),
                 any_audience: false,
@@ -185,7 +204,7 @@ impl Validator {
     /// let validator = Validator::builder(old.clone()).build()?;
     /// let shared = validator.clone(); // e.g. in another thread
     ///
-    /// validator.replace_keys(KeySet::from_iter([new.clone()]));
+    /// validator.replace_keys(KeySet::from_iter([new.clone()]))?;
     /// let token = Builder::new().expires_in(Duration::minutes(5)).sign(&new)?;
     /// shared.verify::<keycard::Claims>(&token)?;
     /// let token = Builder::new().expires_in(Duration::minutes(5)).sign(&old)?;
@@ -193,8 +212,20 @@ impl Validator {
     /// assert_eq!(err.kind(), ErrorKind::UnknownKeyId);
     /// # Ok::<(), keycard::Error>(())
     /// ```
-    pub fn replace_keys(&self, keys: KeySet) {
-        self.rules.keys.replace(keys);
+    ///
+    /// # Errors
+    /// [`ErrorKind::Configuration`](crate::ErrorKind::Configuration) on a validator built over a
+    /// [`KeySource`] ([`builder_with_source`](Self::builder_with_source)): the source alone
+    /// replaces its keys.
+    pub fn replace_keys(&self, keys: KeySet) -> Result<(), Error> {
+        self.rules.keys.replace(keys)
+    }
+
+    /// The source this validator's keys come from, when it was built with
+    /// [`builder_with_source`](Self::builder_with_source): the async edge asks it to
+    /// [`refetch`](KeySource::refetch) when a token names an unknown `kid`.
+    pub fn key_source(&self) -> Option<&Arc<dyn KeySource>> {
+        self.rules.keys.source()
     }
 
     /// The current key set: a snapshot, unaffected by later [`replace_keys`](Self::replace_keys)
@@ -462,7 +493,7 @@ impl Rules {
         // Keys by `kid`, then by their own algorithm, never the header's (RFC 8725 §3.1); an
         // unknown `kid` is its own error, so that callers can refresh their key set.
         self.keys
-            .with_current(|keys| keys.verify(key_id, algorithm, message, signature))
+            .with_current(|keys| keys.verify(key_id, algorithm, message, signature))?
     }
 
     fn check_claims(&self, claims: &Registered<'_>, now: OffsetDateTime) -> Result<(), Error> {
@@ -567,8 +598,14 @@ fn same_media_type(a: &str, b: &str) -> bool {
 impl ValidatorBuilder {
     /// Adds another key. Keys with a key id are chosen by the token's `kid`; keys without one are
     /// tried for any token whose algorithm they match.
+    ///
+    /// A builder over a [`KeySource`] takes its keys from the source only: `build` then refuses
+    /// the extra key.
     pub fn key(mut self, key: impl Verifier + 'static) -> Self {
-        self.rules.keys.get_mut().insert(key);
+        match self.rules.keys.get_mut() {
+            Some(keys) => keys.insert(key),
+            None => self.rules.key_added_to_source = true,
+        }
         self
     }
 
@@ -653,6 +690,12 @@ impl ValidatorBuilder {
     /// `audience`.
     pub fn build(self) -> Result<Validator, Error> {
         let rules = self.rules;
+        if rules.key_added_to_source {
+            return Err(Error::configuration(
+                "a validator over a key source takes its keys from the source only; \
+                 add the key to the source instead of calling `key`",
+            ));
+        }
         let keys = rules.keys.snapshot();
         if keys.is_empty() {
             return Err(Error::configuration(format!(

@@ -18,6 +18,7 @@ mod jwk_round_trips;
 mod jwks;
 mod jwks_wycheproof;
 mod key_formats;
+mod key_source;
 mod lifecycle;
 mod lifecycle_concurrency;
 mod lifecycle_interleavings;

@@ -135,7 +135,7 @@ fn replacing_the_key_set_under_concurrent_verification_never_shows_half_a_set() 
     let started = Instant::now();
     let mut last = 0;
     for g in 1..=GENERATIONS {
-        validator.replace_keys(set_of(&fixture, g));
+        validator.replace_keys(set_of(&fixture, g)).unwrap();
         published.store(g, Ordering::SeqCst);
         last = g;
         // After the replacement returned, a retired key is refused, here and in every clone.
@@ -180,7 +180,7 @@ fn replace_keys_is_seen_by_every_clone_and_keys_returns_a_snapshot() {
         .unwrap();
     let clone = validator.clone();
     let snapshot = validator.keys();
-    validator.replace_keys(set_of(&fixture, 5));
+    validator.replace_keys(set_of(&fixture, 5)).unwrap();
     assert_eq!(
         clone
             .verify::<Claims>(&fixture.tokens[0])
@@ -194,7 +194,7 @@ fn replace_keys_is_seen_by_every_clone_and_keys_returns_a_snapshot() {
     // Building the next set from the current one.
     let mut next = (*validator.keys()).clone();
     next.insert(fixture.keys[9].clone());
-    validator.replace_keys(next);
+    validator.replace_keys(next).unwrap();
     clone.verify::<Claims>(&fixture.tokens[9]).unwrap();
     clone.verify::<Claims>(&fixture.tokens[6]).unwrap();
 }
@@ -205,7 +205,7 @@ fn an_empty_replacement_fails_closed() {
     let validator = Validator::builder_with_keys(set_of(&fixture, 0))
         .build()
         .unwrap();
-    validator.replace_keys(KeySet::new());
+    validator.replace_keys(KeySet::new()).unwrap();
     let err = validator
         .verify::<Claims>(&fixture.permanent_token)
         .unwrap_err();
