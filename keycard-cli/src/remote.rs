@@ -86,7 +86,7 @@ pub(crate) fn verification_keys(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::new(ErrorKind::Store.as_str(), format!("no tokio runtime: {e}")))?;
+        .map_err(|e| Failure::new(ErrorKind::Store, format!("no tokio runtime: {e}")))?;
     let remote = runtime
         .block_on(builder.build())
         .map_err(|e| fetch_failure(source, e))?;
@@ -105,7 +105,7 @@ pub(crate) fn verification_keys(
     notes.extend(filtered);
     if keys.is_empty() {
         return Err(Failure::new(
-            ErrorKind::Store.as_str(),
+            ErrorKind::Store,
             format!(
                 "no usable key in `{}`: {}",
                 remote.jwks_uri(),
@@ -149,10 +149,10 @@ fn fetch_failure(source: &Source<'_>, e: keycard_jwks::Error) -> Failure {
             usage(format!("{}: {e}", source.flag()))
         }
         e @ keycard_jwks::Error::IssuerMismatch { .. } => {
-            Failure::new(ErrorKind::Store.as_str(), format!("{e}: check --issuer"))
+            Failure::new(ErrorKind::Store, format!("{e}: check --issuer"))
         }
         e => Failure::new(
-            ErrorKind::Store.as_str(),
+            ErrorKind::Store,
             format!("fetching the key set failed: {e}"),
         ),
     }
