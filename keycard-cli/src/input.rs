@@ -3,6 +3,8 @@
 use std::io::Read;
 
 use base64::Engine;
+use keycard::limits::MAX_ECHO;
+use keycard::text::escape;
 use keycard::ErrorKind;
 use serde_json::Value;
 
@@ -62,12 +64,7 @@ fn jwe_failure(token: &str) -> Failure {
             .as_ref()
             .and_then(|h| h.get(name))
             .and_then(Value::as_str)
-            .map(|s| {
-                format!(
-                    ", {name} `{}`",
-                    crate::output::printable(&s.chars().take(40).collect::<String>())
-                )
-            })
+            .map(|s| format!(", {name} `{}`", escape(s, MAX_ECHO)))
             .unwrap_or_default()
     };
     Failure::new(

@@ -2,11 +2,12 @@
 
 use base64::Engine;
 use clap::Args;
+use keycard::text::escape;
 use keycard::{Algorithm, Jwk};
 
 use crate::failure::{key, usage, Failure, Outcome};
+use crate::input;
 use crate::keys::{self, KeyFile};
-use crate::{input, output};
 
 /// `keycard thumbprint`.
 #[derive(Args)]
@@ -38,7 +39,7 @@ pub(crate) fn run(args: &ThumbprintArgs) -> Outcome {
             for (index, object) in raw.iter().enumerate() {
                 let jwk = Jwk::from_json(&object.to_string())
                     .map_err(|e| Failure::from(e).with_note(&format!("key #{index} of {path}")))?;
-                let kid = jwk.key_id().map(output::printable);
+                let kid = jwk.key_id().map(|kid| escape(kid, usize::MAX));
                 lines.push(format!(
                     "{} {}",
                     jwk.thumbprint(),

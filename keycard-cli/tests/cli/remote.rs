@@ -456,3 +456,42 @@ fn an_rsa_key_without_alg_needs_alg_as_with_key() {
     ]);
     assert_eq!(claims(&out)["sub"], "rsa");
 }
+
+#[test]
+fn a_provider_s_key_ids_are_escaped_in_notes() {
+    let (key, jwks) = es256_key();
+    // Beside the usable key, an RSA key without `alg` (left out, with a note) whose kid would
+    // clear the screen and forge a line.
+    let pem = std::fs::read_to_string(crate::common::key("rsa2048.spki.pem")).unwrap();
+    let rsa = keycard::verifier_from_pem(Algorithm::RS256, &pem)
+        .unwrap()
+        .public_jwk()
+        .unwrap()
+        .with_key_id("r\u{1b}[2J\r\nINJECTED\u{202e}");
+    let mut rsa: Value = serde_json::from_str(&rsa.to_json()).unwrap();
+    rsa.as_object_mut().unwrap().remove("alg");
+    let mut jwks: Value = serde_json::from_str(&jwks).unwrap();
+    jwks["keys"].as_array_mut().unwrap().push(rsa);
+    let server = provider(&jwks.to_string(), None);
+    let token = token(&key, "k1", &server.base);
+    let out = run(&[
+        "verify",
+        "--jwks-url",
+        &server.url("/jwks"),
+        "--allow-http",
+        "--aud",
+        "api",
+        &token,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let note = stderr(&out);
+    assert_eq!(note.lines().count(), 1, "{note}");
+    assert!(
+        !note.trim_end().chars().any(keycard::text::needs_escape),
+        "{note:?}"
+    );
+    assert!(
+        note.contains(r"kid `r\u{1b}[2J\r\nINJECTED\u{202e}`"),
+        "{note}"
+    );
+}
