@@ -16,7 +16,8 @@
 //!
 //! Every command exits 0 on success. On failure it exits 1 and prints one line on standard error,
 //! `error[KIND]: message`, where KIND is keycard's stable `ErrorKind::as_str()` name (`expired`,
-//! `signature`, `audience`, ...) or `usage` for a problem with the command line or its files.
+//! `signature`, `audience`, ..., `key_source` when a remote key set cannot be fetched) or `usage`
+//! for a problem with the command line or its files.
 //! Arguments that do not parse exit 2 with clap's usage message.
 
 #![forbid(unsafe_code)]

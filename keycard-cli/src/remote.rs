@@ -86,7 +86,7 @@ pub(crate) fn verification_keys(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::new(ErrorKind::Store, format!("no tokio runtime: {e}")))?;
+        .map_err(|e| Failure::from(keycard::Error::key_source(e)))?;
     let remote = runtime
         .block_on(builder.build())
         .map_err(|e| fetch_failure(source, e))?;
@@ -105,7 +105,7 @@ pub(crate) fn verification_keys(
     notes.extend(filtered);
     if keys.is_empty() {
         return Err(Failure::new(
-            ErrorKind::Store,
+            ErrorKind::KeySource,
             format!(
                 "no usable key in `{}`: {}",
                 remote.jwks_uri(),
@@ -135,8 +135,9 @@ fn check_scheme(source: &Source<'_>, allow_http: bool) -> Result<(), Failure> {
     }
 }
 
-/// A keycard-jwks failure as a CLI one: the command line's problems are `usage`, the
-/// provider's keep keycard-jwks's kind (`store`, as its validators report them).
+/// A keycard-jwks failure as a CLI one: the command line's problems are `usage`; the
+/// provider's (unreachable, an HTTP error, not a JWK Set, another issuer) are keycard's
+/// `key_source`, the keys could not be fetched.
 fn fetch_failure(source: &Source<'_>, e: keycard_jwks::Error) -> Failure {
     match e {
         keycard_jwks::Error::InsecureUrl { url } => usage(format!(
@@ -149,12 +150,9 @@ fn fetch_failure(source: &Source<'_>, e: keycard_jwks::Error) -> Failure {
             usage(format!("{}: {e}", source.flag()))
         }
         e @ keycard_jwks::Error::IssuerMismatch { .. } => {
-            Failure::new(ErrorKind::Store, format!("{e}: check --issuer"))
+            Failure::from(keycard::Error::key_source(e)).with_note("check --issuer")
         }
-        e => Failure::new(
-            ErrorKind::Store,
-            format!("fetching the key set failed: {e}"),
-        ),
+        e => Failure::from(keycard::Error::key_source(e)),
     }
 }
 
