@@ -8,6 +8,7 @@ use keycard::{Algorithm, EcdsaPrivateKey, Ed25519PrivateKey, ErrorKind, Jwk};
 use serde_json::Value;
 
 use crate::failure::{key, usage, Failure, Outcome};
+use crate::keys::Family;
 use crate::output;
 
 /// `keycard keygen`.
@@ -35,26 +36,21 @@ struct Output {
 pub(crate) fn run(args: &KeygenArgs) -> Outcome {
     let alg: Algorithm = args.alg.parse()?;
     let prefix = &args.out;
-    let (kid, outputs) = match alg {
-        Algorithm::ES256 | Algorithm::ES384 => {
+    let (kid, outputs) = match Family::of(alg) {
+        Some(Family::EcP256 | Family::EcP384) => {
             let private = EcdsaPrivateKey::generate(alg)?;
             let public = private.public_key().to_jwk().with_thumbprint_key_id();
             let d = ec_private_scalar(&private.to_der())
                 .ok_or_else(|| key("the generated key's PKCS#8 form has no private scalar"))?;
             asymmetric(prefix, alg, &private.to_pem(), &public, &d)?
         }
-        Algorithm::EdDSA => {
+        Some(Family::Ed25519) => {
             let private = Ed25519PrivateKey::generate()?;
             let public = private.public_key().to_jwk().with_thumbprint_key_id();
             asymmetric(prefix, alg, &private.to_pem(), &public, &private.to_seed())?
         }
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => hmac(prefix, alg)?,
-        Algorithm::RS256
-        | Algorithm::RS384
-        | Algorithm::RS512
-        | Algorithm::PS256
-        | Algorithm::PS384
-        | Algorithm::PS512 => {
+        Some(Family::Hmac { secret_len }) => hmac(prefix, alg, secret_len)?,
+        Some(Family::Rsa) => {
             return Err(Failure::new(
                 ErrorKind::Algorithm,
                 format!(
@@ -66,10 +62,10 @@ pub(crate) fn run(args: &KeygenArgs) -> Outcome {
                 ),
             ))
         }
-        other => {
+        None => {
             return Err(Failure::new(
                 ErrorKind::Algorithm,
-                format!("{other} is not supported by ring, so keycard cannot make keys for it"),
+                format!("{alg} is not supported by ring, so keycard cannot make keys for it"),
             ))
         }
     };
@@ -152,12 +148,7 @@ fn asymmetric(
 }
 
 /// The files of an HMAC secret: the raw bytes and an `oct` JWK. It has no public half.
-fn hmac(prefix: &str, alg: Algorithm) -> Result<(String, Vec<Output>), Failure> {
-    let len = match alg {
-        Algorithm::HS256 => 32,
-        Algorithm::HS384 => 48,
-        _ => 64,
-    };
+fn hmac(prefix: &str, alg: Algorithm, len: usize) -> Result<(String, Vec<Output>), Failure> {
     let mut secret = vec![0u8; len];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
         .map_err(|_| key("the system random generator failed"))?;

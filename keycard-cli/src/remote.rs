@@ -8,20 +8,7 @@ use keycard::{Algorithm, ErrorKind, KeySet, Verifier};
 use keycard_jwks::RemoteKeySet;
 
 use crate::failure::{usage, Failure};
-use crate::keys::alg_flag;
-
-/// The algorithms a published key set can serve (every supported one but HMAC).
-const ASYMMETRIC: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+use crate::keys::{self, alg_flag};
 
 /// Where the keys come from.
 pub(crate) enum Source<'a> {
@@ -62,7 +49,7 @@ pub(crate) fn verification_keys(
     fetch: &Fetch,
 ) -> Result<(KeySet, Vec<String>), Failure> {
     check_scheme(source, fetch.allow_http)?;
-    if let Some(hmac) = algs.iter().find(|a| a.as_str().starts_with("HS")) {
+    if let Some(hmac) = algs.iter().find(|&&a| keys::is_hmac(a)) {
         return Err(usage(format!(
             "--alg {hmac} needs a shared secret, which a published key set must not carry: use \
              --secret FILE"
@@ -76,7 +63,7 @@ pub(crate) fn verification_keys(
     // Every algorithm a published key can serve, so that a key left out for want of an --alg
     // is found here and named with the flag that adds it (`filter`).
     let mut builder = builder
-        .algorithms(ASYMMETRIC)
+        .algorithms(keys::asymmetric())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .no_background_refresh();

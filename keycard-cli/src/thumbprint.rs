@@ -3,7 +3,7 @@
 use base64::Engine;
 use clap::Args;
 use keycard::text::escape;
-use keycard::{Algorithm, Jwk};
+use keycard::Jwk;
 
 use crate::failure::{key, usage, Failure, Outcome};
 use crate::input;
@@ -51,21 +51,16 @@ pub(crate) fn run(args: &ThumbprintArgs) -> Outcome {
     }
 }
 
-/// The public JWK of a PEM key of any supported type, public or private: the first key family
-/// whose reader accepts it (the thumbprint does not depend on the algorithm chosen).
+/// The public JWK of a PEM key of any supported type, public or private: the first algorithm
+/// whose reader accepts it (the thumbprint does not depend on which of a family's it is).
 fn pem_public_jwk(path: &str, pem: &str) -> Result<Jwk, Failure> {
-    [
-        Algorithm::RS256,
-        Algorithm::ES256,
-        Algorithm::ES384,
-        Algorithm::EdDSA,
-    ]
-    .into_iter()
-    .find_map(|alg| keycard::verifier_from_pem(alg, pem).ok()?.public_jwk())
-    .ok_or_else(|| {
-        key(format!(
-            "{path} is not a key keycard can read (RSA of 2048 bits or more, EC P-256 or \
+    keys::asymmetric()
+        .into_iter()
+        .find_map(|alg| keycard::verifier_from_pem(alg, pem).ok()?.public_jwk())
+        .ok_or_else(|| {
+            key(format!(
+                "{path} is not a key keycard can read (RSA of 2048 bits or more, EC P-256 or \
                  P-384, Ed25519)"
-        ))
-    })
+            ))
+        })
 }
