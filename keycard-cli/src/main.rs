@@ -27,7 +27,7 @@
 //   main                                           parses the command line, runs one subcommand
 //   decode  verify  sign  keygen  thumbprint       the subcommands; none names another
 //   remote                                         keys from a JWK Set URL or by discovery
-//   keys                                           key files, the algorithms a key fits
+//   keys                                           key files; Family::of, the one algorithm table
 //   input                                          arguments, files, standard input, a header
 //   output                                         claims, JSON, notes, the error line; escaping
 //   failure  when                                  Failure and its kinds; times and dates
