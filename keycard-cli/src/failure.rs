@@ -1,32 +1,28 @@
-//! The one failure type: a stable kind and a message for people, printed as
+//! The one failure type: a stable kind and a message for people. [`crate::output`] prints it as
 //! `error[KIND]: message` on one line.
+
+use keycard::ErrorKind;
+
+/// What a subcommand gives: its standard output, or why it failed.
+pub(crate) type Outcome = Result<String, Failure>;
 
 /// Everything that can go wrong, with the kind printed in `error[KIND]`.
 #[derive(Debug)]
 pub(crate) struct Failure {
     /// keycard's `ErrorKind::as_str()` name, or `usage`.
     pub(crate) kind: &'static str,
-    /// What went wrong and, where there is one, what to do about it.
+    /// What went wrong and, where there is one, what to do about it. Unescaped: it is escaped
+    /// once, when it is printed.
     pub(crate) message: String,
 }
 
 impl Failure {
-    /// A failure of the kind `kind`.
-    pub(crate) fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    /// A failure of keycard's kind `kind`.
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Failure {
-            kind,
+            kind: kind.as_str(),
             message: message.into(),
         }
-    }
-
-    /// The line printed on standard error: never more than one, whatever the message holds.
-    pub(crate) fn line(&self) -> String {
-        let message: String = self
-            .message
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        format!("error[{}]: {}", self.kind, message)
     }
 
     /// The same failure with more said after its message.
@@ -41,16 +37,19 @@ impl Failure {
 
 impl From<keycard::Error> for Failure {
     fn from(e: keycard::Error) -> Self {
-        Failure::new(e.kind().as_str(), e.to_string())
+        Failure::new(e.kind(), e.to_string())
     }
 }
 
-/// A problem with the command line or the files it names.
+/// A problem with the command line or the files it names: the one kind that is the CLI's own.
 pub(crate) fn usage(message: impl Into<String>) -> Failure {
-    Failure::new("usage", message)
+    Failure {
+        kind: "usage",
+        message: message.into(),
+    }
 }
 
 /// A key that cannot be used as asked.
 pub(crate) fn key(message: impl Into<String>) -> Failure {
-    Failure::new("key", message)
+    Failure::new(ErrorKind::Key, message)
 }

@@ -1,16 +1,15 @@
-//! `keycard keygen` and `keycard thumbprint`: new keys in every form a service needs, named by
-//! their RFC 7638 thumbprint.
+//! `keycard keygen`: new keys in every form a service needs, named by their RFC 7638 thumbprint.
 
 use std::io::Write;
 
 use base64::Engine;
 use clap::Args;
-use keycard::{Algorithm, EcdsaPrivateKey, Ed25519PrivateKey, Jwk};
+use keycard::{Algorithm, EcdsaPrivateKey, Ed25519PrivateKey, ErrorKind, Jwk};
 use serde_json::Value;
 
-use crate::failure::{key, usage, Failure};
-use crate::keys::{self, KeyFile};
-use crate::{input, Outcome};
+use crate::failure::{key, usage, Failure, Outcome};
+use crate::keys::Family;
+use crate::output;
 
 /// `keycard keygen`.
 #[derive(Args)]
@@ -25,17 +24,6 @@ pub(crate) struct KeygenArgs {
     out: String,
 }
 
-/// `keycard thumbprint`.
-#[derive(Args)]
-pub(crate) struct ThumbprintArgs {
-    /// A JWK, JWK Set or PEM key file (public or private).
-    #[arg(value_name = "FILE", required_unless_present = "secret")]
-    file: Option<String>,
-    /// A raw HMAC secret file instead.
-    #[arg(long, value_name = "FILE", conflicts_with = "file")]
-    secret: Option<String>,
-}
-
 /// A file to write, and whether it holds a secret.
 struct Output {
     path: String,
@@ -48,28 +36,23 @@ struct Output {
 pub(crate) fn run(args: &KeygenArgs) -> Outcome {
     let alg: Algorithm = args.alg.parse()?;
     let prefix = &args.out;
-    let (kid, outputs) = match alg {
-        Algorithm::ES256 | Algorithm::ES384 => {
+    let (kid, outputs) = match Family::of(alg) {
+        Some(Family::EcP256 | Family::EcP384) => {
             let private = EcdsaPrivateKey::generate(alg)?;
             let public = private.public_key().to_jwk().with_thumbprint_key_id();
             let d = ec_private_scalar(&private.to_der())
                 .ok_or_else(|| key("the generated key's PKCS#8 form has no private scalar"))?;
             asymmetric(prefix, alg, &private.to_pem(), &public, &d)?
         }
-        Algorithm::EdDSA => {
+        Some(Family::Ed25519) => {
             let private = Ed25519PrivateKey::generate()?;
             let public = private.public_key().to_jwk().with_thumbprint_key_id();
             asymmetric(prefix, alg, &private.to_pem(), &public, &private.to_seed())?
         }
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => hmac(prefix, alg)?,
-        Algorithm::RS256
-        | Algorithm::RS384
-        | Algorithm::RS512
-        | Algorithm::PS256
-        | Algorithm::PS384
-        | Algorithm::PS512 => {
+        Some(Family::Hmac { secret_len }) => hmac(prefix, alg, secret_len)?,
+        Some(Family::Rsa) => {
             return Err(Failure::new(
-                "algorithm",
+                ErrorKind::Algorithm,
                 format!(
                     "ring cannot generate RSA keys, so keycard cannot either; make one with \
                      `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out {prefix}.pem` \
@@ -79,10 +62,10 @@ pub(crate) fn run(args: &KeygenArgs) -> Outcome {
                 ),
             ))
         }
-        other => {
+        None => {
             return Err(Failure::new(
-                "algorithm",
-                format!("{other} is not supported by ring, so keycard cannot make keys for it"),
+                ErrorKind::Algorithm,
+                format!("{alg} is not supported by ring, so keycard cannot make keys for it"),
             ))
         }
     };
@@ -126,7 +109,7 @@ fn asymmetric(
     if let Some(object) = private_json.as_object_mut() {
         object.insert("d".to_owned(), Value::from(b64(d)));
     }
-    let private_text = crate::decode::pretty(&private_json);
+    let private_text = output::json(&private_json);
     // Check that what is written is one key, before writing it.
     let private = Jwk::from_json(&private_text)?;
     if private.thumbprint() != kid || private.to_signer(alg).is_err() {
@@ -150,13 +133,13 @@ fn asymmetric(
             },
             Output {
                 path: format!("{prefix}.pub.jwk"),
-                contents: lines(&crate::decode::pretty(&public_json)),
+                contents: lines(&output::json(&public_json)),
                 secret: false,
                 what: "public JWK",
             },
             Output {
                 path: format!("{prefix}.jwks"),
-                contents: lines(&crate::decode::pretty(&jwks)),
+                contents: lines(&output::json(&jwks)),
                 secret: false,
                 what: "public JWK Set, to publish",
             },
@@ -165,12 +148,7 @@ fn asymmetric(
 }
 
 /// The files of an HMAC secret: the raw bytes and an `oct` JWK. It has no public half.
-fn hmac(prefix: &str, alg: Algorithm) -> Result<(String, Vec<Output>), Failure> {
-    let len = match alg {
-        Algorithm::HS256 => 32,
-        Algorithm::HS384 => 48,
-        _ => 64,
-    };
+fn hmac(prefix: &str, alg: Algorithm, len: usize) -> Result<(String, Vec<Output>), Failure> {
     let mut secret = vec![0u8; len];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
         .map_err(|_| key("the system random generator failed"))?;
@@ -192,7 +170,7 @@ fn hmac(prefix: &str, alg: Algorithm) -> Result<(String, Vec<Output>), Failure> 
             },
             Output {
                 path: format!("{prefix}.jwk"),
-                contents: lines(&crate::decode::pretty(&jwk)),
+                contents: lines(&output::json(&jwk)),
                 secret: true,
                 what: "secret JWK (kty oct): keep it secret; an HMAC key has no public half",
             },
@@ -212,55 +190,6 @@ fn write_new(output: &Output) -> Result<(), Failure> {
     let fail = |e: std::io::Error| usage(format!("cannot write {}: {e}", output.path));
     let mut file = options.open(&output.path).map_err(fail)?;
     file.write_all(&output.contents).map_err(fail)
-}
-
-/// Prints the thumbprint of a key, or one line `THUMBPRINT KID` per key of a JWK Set.
-pub(crate) fn thumbprint(args: &ThumbprintArgs) -> Outcome {
-    if let Some(path) = &args.secret {
-        let secret = input::bytes_file(path)?;
-        let jwk = serde_json::json!({ "kty": "oct", "k": b64(&secret) });
-        return Ok(Jwk::from_json(&jwk.to_string())?.thumbprint());
-    }
-    let Some(path) = &args.file else {
-        return Err(usage("give a key FILE or --secret FILE"));
-    };
-    match keys::read_key_file(path)? {
-        KeyFile::Jwk(jwk) => Ok(jwk.thumbprint()),
-        KeyFile::Pem(pem) => Ok(pem_public_jwk(path, &pem)?.thumbprint()),
-        KeyFile::Jwks(_, raw) => {
-            let mut lines = Vec::new();
-            for (index, object) in raw.iter().enumerate() {
-                let jwk = Jwk::from_json(&object.to_string())
-                    .map_err(|e| Failure::from(e).with_note(&format!("key #{index} of {path}")))?;
-                let kid = jwk.key_id().map(crate::decode::printable);
-                lines.push(format!(
-                    "{} {}",
-                    jwk.thumbprint(),
-                    kid.as_deref().unwrap_or("-")
-                ));
-            }
-            Ok(lines.join("\n"))
-        }
-    }
-}
-
-/// The public JWK of a PEM key of any supported type, public or private: the first key family
-/// whose reader accepts it (the thumbprint does not depend on the algorithm chosen).
-fn pem_public_jwk(path: &str, pem: &str) -> Result<Jwk, Failure> {
-    [
-        Algorithm::RS256,
-        Algorithm::ES256,
-        Algorithm::ES384,
-        Algorithm::EdDSA,
-    ]
-    .into_iter()
-    .find_map(|alg| keycard::verifier_from_pem(alg, pem).ok()?.public_jwk())
-    .ok_or_else(|| {
-        key(format!(
-            "{path} is not a key keycard can read (RSA of 2048 bits or more, EC P-256 or \
-                 P-384, Ed25519)"
-        ))
-    })
 }
 
 /// Unpadded base64url.

@@ -9,24 +9,84 @@ use serde_json::Value;
 use crate::failure::{key, usage, Failure};
 use crate::input;
 
-/// The algorithms keycard implements, in the order hints list them.
-pub(crate) const SUPPORTED: [Algorithm; 12] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-    Algorithm::HS256,
-    Algorithm::HS384,
-    Algorithm::HS512,
-];
+/// The kinds of key the CLI handles: one per family of algorithms that share a key type.
+///
+/// [`Family::of`] is the CLI's one table of algorithms; every list of algorithms here and in the
+/// subcommands is derived from it, and the matches over `Family` are exhaustive, so a new family
+/// does not compile until keygen and the messages handle it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// RS256 to PS512: RSA keys, which keycard reads but ring cannot generate.
+    Rsa,
+    /// ES256: EC keys on P-256.
+    EcP256,
+    /// ES384: EC keys on P-384.
+    EcP384,
+    /// EdDSA: Ed25519 keys.
+    Ed25519,
+    /// HS256 to HS512: a shared secret, made by keygen as long as the hash's output, the least
+    /// RFC 7518 §3.2 allows.
+    Hmac {
+        /// The length of the secret keygen makes, in bytes.
+        secret_len: usize,
+    },
+}
 
-/// The HMAC algorithms.
-const HMAC: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+impl Family {
+    /// The family of `alg`, or `None` for an algorithm keycard knows but cannot use (ES512 and
+    /// ES256K: ring implements neither).
+    pub(crate) fn of(alg: Algorithm) -> Option<Family> {
+        match alg {
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => Some(Family::Rsa),
+            Algorithm::ES256 => Some(Family::EcP256),
+            Algorithm::ES384 => Some(Family::EcP384),
+            Algorithm::EdDSA => Some(Family::Ed25519),
+            Algorithm::HS256 => Some(Family::Hmac { secret_len: 32 }),
+            Algorithm::HS384 => Some(Family::Hmac { secret_len: 48 }),
+            Algorithm::HS512 => Some(Family::Hmac { secret_len: 64 }),
+            Algorithm::ES512 | Algorithm::ES256K => None,
+            // `Algorithm` is `#[non_exhaustive]`, so this arm must exist: an algorithm added to
+            // the core lands here, unusable, and
+            // `tests::every_algorithm_the_core_knows_has_a_family_or_is_unsupported` fails until
+            // it has a row above.
+            _ => None,
+        }
+    }
+
+    /// What this kind of key is, for people: `an RSA key`, `an EC P-256 key`.
+    fn describe(self) -> &'static str {
+        match self {
+            Family::Rsa => "an RSA key",
+            Family::EcP256 => "an EC P-256 key",
+            Family::EcP384 => "an EC P-384 key",
+            Family::Ed25519 => "an Ed25519 key",
+            Family::Hmac { .. } => "an HMAC secret",
+        }
+    }
+}
+
+/// The algorithms the CLI can use (those with a [`Family`]), in keycard's order.
+pub(crate) fn supported() -> Vec<Algorithm> {
+    Algorithm::ALL
+        .into_iter()
+        .filter(|&alg| Family::of(alg).is_some())
+        .collect()
+}
+
+/// Whether `alg` is an HMAC algorithm, which needs a shared secret.
+pub(crate) fn is_hmac(alg: Algorithm) -> bool {
+    matches!(Family::of(alg), Some(Family::Hmac { .. }))
+}
+
+/// The algorithms a published (public) key can serve: every supported one but the HMAC ones.
+pub(crate) fn asymmetric() -> Vec<Algorithm> {
+    supported().into_iter().filter(|&a| !is_hmac(a)).collect()
+}
 
 /// What a `--key` file holds.
 pub(crate) enum KeyFile {
@@ -72,7 +132,7 @@ fn is_private_pem(pem: &str) -> bool {
 
 /// The algorithms a PEM key can verify.
 pub(crate) fn pem_fits(pem: &str) -> Vec<Algorithm> {
-    SUPPORTED
+    supported()
         .into_iter()
         .filter(|&alg| keycard::verifier_from_pem(alg, pem).is_ok())
         .collect()
@@ -80,7 +140,7 @@ pub(crate) fn pem_fits(pem: &str) -> Vec<Algorithm> {
 
 /// The algorithms a JWK can verify (only its own `alg`, when it has one).
 pub(crate) fn jwk_fits(jwk: &Jwk) -> Vec<Algorithm> {
-    SUPPORTED
+    supported()
         .into_iter()
         .filter(|&alg| jwk.to_verifier(alg).is_ok())
         .collect()
@@ -88,14 +148,9 @@ pub(crate) fn jwk_fits(jwk: &Jwk) -> Vec<Algorithm> {
 
 /// What kind of key fits these algorithms, for people: `an RSA key`, `an EC P-256 key`.
 fn family(fits: &[Algorithm]) -> &'static str {
-    match fits.first() {
-        Some(Algorithm::ES256) => "an EC P-256 key",
-        Some(Algorithm::ES384) => "an EC P-384 key",
-        Some(Algorithm::EdDSA) => "an Ed25519 key",
-        Some(Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) => "an HMAC secret",
-        Some(_) => "an RSA key",
-        None => "a key keycard cannot use",
-    }
+    fits.first()
+        .and_then(|&alg| Family::of(alg))
+        .map_or("a key keycard cannot use", Family::describe)
 }
 
 /// `--alg RS256 (or RS384, ...: whichever its issuer signs with)`, the flag that picks among
@@ -234,7 +289,7 @@ fn explain_skipped(
     // Would keycard take this key, alone, if every algorithm were allowed? Then the algorithm
     // was the only problem, and the fix is an --alg flag.
     let alone = serde_json::json!({ "keys": [object] }).to_string();
-    let fits: Vec<Algorithm> = KeySet::from_jwks_for(&alone, &SUPPORTED)
+    let fits: Vec<Algorithm> = KeySet::from_jwks_for(&alone, &supported())
         .map(|set| set.iter().map(|k| k.algorithm()).collect())
         .unwrap_or_default();
     let missing: Vec<Algorithm> = fits.into_iter().filter(|a| !algs.contains(a)).collect();
@@ -271,7 +326,7 @@ pub(crate) fn signing_key(
                 )));
             }
             let fits = || -> Vec<Algorithm> {
-                SUPPORTED
+                supported()
                     .into_iter()
                     .filter(|&a| keycard::signer_from_pem(a, &pem).is_ok())
                     .collect()
@@ -289,7 +344,7 @@ pub(crate) fn signing_key(
                 )));
             }
             let fits = || -> Vec<Algorithm> {
-                SUPPORTED
+                supported()
                     .into_iter()
                     .filter(|&a| jwk.to_signer(a).is_ok())
                     .collect()
@@ -323,13 +378,14 @@ fn only_fit(what: &str, path: &str, fits: &[Algorithm]) -> Result<Algorithm, Fai
 /// An HMAC key from a raw secret file, used byte for byte.
 pub(crate) fn hmac_secret(path: &str, alg: Option<Algorithm>) -> Result<HmacKey, Failure> {
     let secret = input::bytes_file(path)?;
+    let hmac: Vec<Algorithm> = supported().into_iter().filter(|&a| is_hmac(a)).collect();
     let Some(alg) = alg else {
         return Err(usage(format!(
             "an HMAC secret needs --alg to say which algorithm it is for: pass {}",
-            alg_flag(&HMAC)
+            alg_flag(&hmac)
         )));
     };
-    if !HMAC.contains(&alg) {
+    if !is_hmac(alg) {
         return Err(key(format!(
             "--secret is for HS256, HS384 and HS512; {alg} needs a key: use --key FILE"
         )));
@@ -350,4 +406,56 @@ pub(crate) fn secret_keys(path: &str, algs: &[Algorithm]) -> Result<KeySet, Fail
         keys.insert(hmac_secret(path, Some(alg))?);
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Algorithm` is `#[non_exhaustive]`, so `Family::of` has a `_` arm and the compiler cannot
+    /// flag a new algorithm: this walks every one the core knows, by the JOSE name a user types,
+    /// and requires the CLI to use exactly those the core supports.
+    #[test]
+    fn every_algorithm_the_core_knows_has_a_family_or_is_unsupported() {
+        for alg in Algorithm::ALL {
+            let parsed: Algorithm = alg.as_str().parse().expect("the core parses its own names");
+            assert_eq!(parsed, alg);
+            assert_eq!(
+                Family::of(alg).is_some(),
+                alg.is_supported(),
+                "{alg}: give it a row in Family::of (or the core no longer supports it)"
+            );
+        }
+    }
+
+    /// The families agree with the keys keycard builds: keygen's secret length is the shortest
+    /// HMAC key keycard accepts, and a generated EC or Ed25519 key fits its algorithm alone.
+    #[test]
+    fn families_agree_with_the_keys_keycard_builds() {
+        for alg in supported() {
+            match Family::of(alg) {
+                Some(Family::Hmac { secret_len }) => {
+                    assert!(HmacKey::new(alg, &vec![7; secret_len]).is_ok(), "{alg}");
+                    assert!(
+                        HmacKey::new(alg, &vec![7; secret_len - 1]).is_err(),
+                        "{alg}"
+                    );
+                }
+                Some(Family::EcP256 | Family::EcP384) => {
+                    let key = keycard::EcdsaPrivateKey::generate(alg).expect("ring makes EC keys");
+                    assert_eq!(jwk_fits(&key.public_key().to_jwk()), [alg]);
+                }
+                Some(Family::Ed25519) => {
+                    let key = keycard::Ed25519PrivateKey::generate().expect("ring makes Ed25519");
+                    assert_eq!(jwk_fits(&key.public_key().to_jwk()), [alg]);
+                }
+                Some(Family::Rsa) => {}
+                None => panic!("{alg}: supported() holds only algorithms with a family"),
+            }
+        }
+        assert_eq!(family(&[Algorithm::PS384]), "an RSA key");
+        assert_eq!(family(&[Algorithm::ES512]), "a key keycard cannot use");
+        assert!(asymmetric().iter().all(|&a| !is_hmac(a)));
+        assert_eq!(asymmetric().len() + 3, supported().len());
+    }
 }

@@ -16,27 +16,37 @@
 //!
 //! Every command exits 0 on success. On failure it exits 1 and prints one line on standard error,
 //! `error[KIND]: message`, where KIND is keycard's stable `ErrorKind::as_str()` name (`expired`,
-//! `signature`, `audience`, ...) or `usage` for a problem with the command line or its files.
+//! `signature`, `audience`, ..., `key_source` when a remote key set cannot be fetched) or `usage`
+//! for a problem with the command line or its files.
 //! Arguments that do not parse exit 2 with clap's usage message.
 
 #![forbid(unsafe_code)]
+
+// The modules, each naming only those below it (checked by `tests::modules_depend_one_way`):
+//
+//   main                                           parses the command line, runs one subcommand
+//   decode  verify  sign  keygen  thumbprint       the subcommands; none names another
+//   remote                                         keys from a JWK Set URL or by discovery
+//   keys                                           key files; Family::of, the one algorithm table
+//   input                                          arguments, files, standard input, a header
+//   output                                         claims, JSON, notes, the error line; escaping
+//   failure  when                                  Failure and its kinds; times and dates
 
 mod decode;
 mod failure;
 mod input;
 mod keygen;
 mod keys;
+mod output;
 mod remote;
 mod sign;
+mod thumbprint;
 mod verify;
 mod when;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-use crate::failure::Failure;
-
 /// The command line.
 #[derive(Parser)]
 #[command(
@@ -63,31 +73,117 @@ enum Command {
     /// Make a new key: private PEM, private JWK, public JWK and JWK Set, `kid` = its thumbprint.
     Keygen(keygen::KeygenArgs),
     /// Print the RFC 7638 thumbprint of a key (of each key, for a JWK Set).
-    Thumbprint(keygen::ThumbprintArgs),
+    Thumbprint(thumbprint::ThumbprintArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    output::finish(match cli.command {
         Command::Decode(args) => decode::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Sign(args) => sign::run(&args),
         Command::Keygen(args) => keygen::run(&args),
-        Command::Thumbprint(args) => keygen::thumbprint(&args),
-    };
-    match result {
-        Ok(output) => {
-            if !output.is_empty() {
-                println!("{output}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(failure) => {
-            eprintln!("{}", failure.line());
-            ExitCode::FAILURE
-        }
-    }
+        Command::Thumbprint(args) => thumbprint::run(&args),
+    })
 }
 
-/// What a subcommand gives: its standard output, or why it failed.
-type Outcome = Result<String, Failure>;
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The modules of `src/` below `main`, bottom first, as in the comment at the top; modules
+    /// in one layer must not name each other.
+    const LAYERS: &[&[&str]] = &[
+        &["failure", "when"],
+        &["output"],
+        &["input"],
+        &["keys"],
+        &["remote"],
+        &["decode", "verify", "sign", "keygen", "thumbprint"],
+    ];
+
+    fn layer(module: &str) -> Option<usize> {
+        LAYERS.iter().position(|layer| layer.contains(&module))
+    }
+
+    /// The modules a line of code names: `crate::name` and each item of `crate::{a, b::C}`.
+    fn named_modules(line: &str) -> Vec<String> {
+        let ident = |s: &str| -> String {
+            s.trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect()
+        };
+        let mut found = Vec::new();
+        let mut rest = line;
+        while let Some(at) = rest.find("crate::") {
+            rest = &rest[at + "crate::".len()..];
+            let Some(list) = rest.strip_prefix('{') else {
+                found.push(ident(rest));
+                continue;
+            };
+            // The top-level items of the braces: `{a, b::{C, D}}` names `a` and `b`.
+            let (mut depth, mut item_start) = (0usize, true);
+            for (i, c) in list.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => item_start = true,
+                    c if item_start && !c.is_whitespace() => {
+                        found.push(ident(&list[i..]));
+                        item_start = false;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn modules_depend_one_way() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut checked = Vec::new();
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let path = entry.unwrap().path();
+            let module = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            if module == "main" {
+                continue;
+            }
+            let own = layer(&module)
+                .unwrap_or_else(|| panic!("src/{module}.rs is in no layer of LAYERS"));
+            let code = std::fs::read_to_string(&path).unwrap();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for named in named_modules(line) {
+                    let Some(theirs) = layer(&named) else {
+                        panic!("src/{module}.rs names crate::{named}, which is not a module below main");
+                    };
+                    assert!(
+                        named == module || theirs < own,
+                        "src/{module}.rs names crate::{named}, which is not below it: {line}"
+                    );
+                }
+            }
+            checked.push(module);
+        }
+        assert_eq!(
+            checked.len(),
+            LAYERS.iter().map(|l| l.len()).sum::<usize>(),
+            "a module of LAYERS has no file: {checked:?}"
+        );
+    }
+
+    #[test]
+    fn the_module_reader_sees_every_import_form() {
+        assert_eq!(named_modules("use crate::keys::{self, KeyFile};"), ["keys"]);
+        assert_eq!(
+            named_modules("use crate::{input, keys::{a, b}, output};"),
+            ["input", "keys", "output"]
+        );
+        assert_eq!(
+            named_modules("x(crate::output::json(&v), crate::when::now())"),
+            ["output", "when"]
+        );
+    }
+}

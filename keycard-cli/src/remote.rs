@@ -8,20 +8,7 @@ use keycard::{Algorithm, ErrorKind, KeySet, Verifier};
 use keycard_jwks::RemoteKeySet;
 
 use crate::failure::{usage, Failure};
-use crate::keys::alg_flag;
-
-/// The algorithms a published key set can serve (every supported one but HMAC).
-const ASYMMETRIC: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+use crate::keys::{self, alg_flag};
 
 /// Where the keys come from.
 pub(crate) enum Source<'a> {
@@ -62,7 +49,7 @@ pub(crate) fn verification_keys(
     fetch: &Fetch,
 ) -> Result<(KeySet, Vec<String>), Failure> {
     check_scheme(source, fetch.allow_http)?;
-    if let Some(hmac) = algs.iter().find(|a| a.as_str().starts_with("HS")) {
+    if let Some(hmac) = algs.iter().find(|&&a| keys::is_hmac(a)) {
         return Err(usage(format!(
             "--alg {hmac} needs a shared secret, which a published key set must not carry: use \
              --secret FILE"
@@ -76,7 +63,7 @@ pub(crate) fn verification_keys(
     // Every algorithm a published key can serve, so that a key left out for want of an --alg
     // is found here and named with the flag that adds it (`filter`).
     let mut builder = builder
-        .algorithms(ASYMMETRIC)
+        .algorithms(keys::asymmetric())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .no_background_refresh();
@@ -86,7 +73,7 @@ pub(crate) fn verification_keys(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::new(ErrorKind::Store.as_str(), format!("no tokio runtime: {e}")))?;
+        .map_err(|e| Failure::from(keycard::Error::key_source(e)))?;
     let remote = runtime
         .block_on(builder.build())
         .map_err(|e| fetch_failure(source, e))?;
@@ -105,7 +92,7 @@ pub(crate) fn verification_keys(
     notes.extend(filtered);
     if keys.is_empty() {
         return Err(Failure::new(
-            ErrorKind::Store.as_str(),
+            ErrorKind::KeySource,
             format!(
                 "no usable key in `{}`: {}",
                 remote.jwks_uri(),
@@ -135,8 +122,9 @@ fn check_scheme(source: &Source<'_>, allow_http: bool) -> Result<(), Failure> {
     }
 }
 
-/// A keycard-jwks failure as a CLI one: the command line's problems are `usage`, the
-/// provider's keep keycard-jwks's kind (`store`, as its validators report them).
+/// A keycard-jwks failure as a CLI one: the command line's problems are `usage`; the
+/// provider's (unreachable, an HTTP error, not a JWK Set, another issuer) are keycard's
+/// `key_source`, the keys could not be fetched.
 fn fetch_failure(source: &Source<'_>, e: keycard_jwks::Error) -> Failure {
     match e {
         keycard_jwks::Error::InsecureUrl { url } => usage(format!(
@@ -149,12 +137,9 @@ fn fetch_failure(source: &Source<'_>, e: keycard_jwks::Error) -> Failure {
             usage(format!("{}: {e}", source.flag()))
         }
         e @ keycard_jwks::Error::IssuerMismatch { .. } => {
-            Failure::new(ErrorKind::Store.as_str(), format!("{e}: check --issuer"))
+            Failure::from(keycard::Error::key_source(e)).with_note("check --issuer")
         }
-        e => Failure::new(
-            ErrorKind::Store.as_str(),
-            format!("fetching the key set failed: {e}"),
-        ),
+        e => Failure::from(keycard::Error::key_source(e)),
     }
 }
 

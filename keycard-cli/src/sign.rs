@@ -6,9 +6,9 @@ use keycard::time::{Duration, OffsetDateTime};
 use keycard::{Algorithm, Builder, FixedClock};
 use serde_json::{Map, Value};
 
-use crate::failure::{usage, Failure};
+use crate::failure::{usage, Failure, Outcome};
 use crate::when::{self, When};
-use crate::{input, keys, Outcome};
+use crate::{input, keys, output};
 
 /// `keycard sign`.
 #[derive(Args)]
@@ -136,10 +136,10 @@ pub(crate) fn run(args: &SignArgs) -> Outcome {
     let signer = keys::signing_key(args.key.as_deref(), args.secret.as_deref(), alg)?;
     if let Some(path) = &args.secret {
         if std::fs::read(path).is_ok_and(|s| s.ends_with(b"\n")) {
-            eprintln!(
-                "note: {path} ends with a newline, which is part of the secret \
-                 (write secrets with printf, not echo)"
-            );
+            output::note(&format!(
+                "{path} ends with a newline, which is part of the secret (write secrets with \
+                 printf, not echo)"
+            ));
         }
     }
     Ok(builder.sign(&*signer)?)

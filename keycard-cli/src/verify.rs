@@ -6,9 +6,9 @@ use keycard::time::{Duration, OffsetDateTime};
 use keycard::{ErrorKind, FixedClock, Validator};
 use serde_json::Value;
 
-use crate::failure::{usage, Failure};
+use crate::failure::{usage, Failure, Outcome};
 use crate::remote::{self, Fetch, Source};
-use crate::{input, keys, Outcome};
+use crate::{input, keys, output};
 
 /// `keycard verify`.
 #[derive(Args)]
@@ -124,9 +124,9 @@ pub(crate) fn run(args: &VerifyArgs) -> Outcome {
     match verified {
         Ok(claims) => {
             for note in &notes {
-                eprintln!("note: {note}");
+                output::note(note);
             }
-            Ok(crate::decode::pretty(&claims))
+            Ok(output::json(&claims))
         }
         // One line on failure: what was skipped goes into it, since it may be the cause.
         Err(e) => {

@@ -8,6 +8,8 @@
 mod common;
 #[path = "cli/decode.rs"]
 mod decode;
+#[path = "cli/escaping.rs"]
+mod escaping;
 #[path = "cli/exits.rs"]
 mod exits;
 #[path = "cli/keygen.rs"]

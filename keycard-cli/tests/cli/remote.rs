@@ -220,7 +220,7 @@ fn a_discovery_document_for_another_issuer_is_refused() {
             "api",
             &token,
         ],
-        "store",
+        "key_source",
     );
     assert!(err.contains("https://impostor.example"), "{err}");
     assert!(err.contains("--issuer"), "{err}");
@@ -246,7 +246,7 @@ fn a_server_error_names_the_status() {
                 "api",
                 &token,
             ],
-            "store",
+            "key_source",
         );
         assert!(err.contains("HTTP 500"), "{source}: {err}");
         assert!(err.contains(&server.url("/jwks")), "{source}: {err}");
@@ -266,9 +266,36 @@ fn a_document_that_is_not_a_jwk_set_is_refused() {
             "--allow-http",
             &token,
         ],
-        "store",
+        "key_source",
     );
     assert!(err.contains("not a valid JWK Set"), "{err}");
+}
+
+#[test]
+fn a_body_that_is_not_json_is_a_key_source_failure() {
+    let (key, jwks) = es256_key();
+    let token = token(&key, "k1", "https://anyone.example");
+    // The key set itself, then the discovery document, answered with something that is not JSON.
+    let server = provider(&jwks, None);
+    server.serve("/jwks", 200, "<html>maintenance</html>");
+    let err = fails(
+        &[
+            "verify",
+            "--jwks-url",
+            &server.url("/jwks"),
+            "--allow-http",
+            &token,
+        ],
+        "key_source",
+    );
+    assert!(err.contains(&server.url("/jwks")), "{err}");
+    let server = provider(&jwks, None);
+    server.serve("/.well-known/openid-configuration", 200, "{not json");
+    let err = fails(
+        &["verify", "--issuer", &server.base, "--allow-http", &token],
+        "key_source",
+    );
+    assert!(err.contains(&server.base), "{err}");
 }
 
 #[test]
@@ -282,7 +309,7 @@ fn an_unreachable_server_is_a_fetch_failure() {
     let url = format!("http://127.0.0.1:{port}/jwks");
     let err = fails(
         &["verify", "--jwks-url", &url, "--allow-http", "a.b.c"],
-        "store",
+        "key_source",
     );
     assert!(err.contains(&url), "{err}");
 }
@@ -309,7 +336,7 @@ fn keys_left_out_for_want_of_alg_name_the_flag() {
             "api",
             &token,
         ],
-        "store",
+        "key_source",
     );
     assert!(err.contains("kid `k1`"), "{err}");
     assert!(err.contains("add --alg ES256"), "{err}");
@@ -436,7 +463,7 @@ fn an_rsa_key_without_alg_needs_alg_as_with_key() {
             "api",
             &token,
         ],
-        "store",
+        "key_source",
     );
     assert!(err.contains("kid `r1`"), "{err}");
     assert!(
@@ -455,4 +482,43 @@ fn an_rsa_key_without_alg_needs_alg_as_with_key() {
         &token,
     ]);
     assert_eq!(claims(&out)["sub"], "rsa");
+}
+
+#[test]
+fn a_provider_s_key_ids_are_escaped_in_notes() {
+    let (key, jwks) = es256_key();
+    // Beside the usable key, an RSA key without `alg` (left out, with a note) whose kid would
+    // clear the screen and forge a line.
+    let pem = std::fs::read_to_string(crate::common::key("rsa2048.spki.pem")).unwrap();
+    let rsa = keycard::verifier_from_pem(Algorithm::RS256, &pem)
+        .unwrap()
+        .public_jwk()
+        .unwrap()
+        .with_key_id("r\u{1b}[2J\r\nINJECTED\u{202e}");
+    let mut rsa: Value = serde_json::from_str(&rsa.to_json()).unwrap();
+    rsa.as_object_mut().unwrap().remove("alg");
+    let mut jwks: Value = serde_json::from_str(&jwks).unwrap();
+    jwks["keys"].as_array_mut().unwrap().push(rsa);
+    let server = provider(&jwks.to_string(), None);
+    let token = token(&key, "k1", &server.base);
+    let out = run(&[
+        "verify",
+        "--jwks-url",
+        &server.url("/jwks"),
+        "--allow-http",
+        "--aud",
+        "api",
+        &token,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let note = stderr(&out);
+    assert_eq!(note.lines().count(), 1, "{note}");
+    assert!(
+        !note.trim_end().chars().any(keycard::text::needs_escape),
+        "{note:?}"
+    );
+    assert!(
+        note.contains(r"kid `r\u{1b}[2J\r\nINJECTED\u{202e}`"),
+        "{note}"
+    );
 }
