@@ -15,8 +15,9 @@ use crate::clock::{self, Clock};
 use crate::encoding::base64url;
 use crate::error::Error;
 use crate::keys::Signer;
-use crate::token::claims::{ClaimType, Name, NumericDate};
+use crate::token::claims::NumericDate;
 use crate::token::header;
+use crate::token::registered::{ClaimType, Name};
 
 /// Builds and signs a JWT.
 ///
@@ -728,7 +729,7 @@ fn wrong_type(name: &str) -> Error {
 }
 
 /// Refuses registered claims of the wrong JSON type (RFC 7519 §4.1), which no validator accepts:
-/// the validator reads them with the same table (`claims::ClaimType`).
+/// the validator reads them with the same table (`registered::ClaimType`).
 fn check_registered(name: &str, value: &Value) -> Result<(), Error> {
     let ok = ClaimType::of(name).is_none_or(|ty| ty.admits(value));
     if ok {
