@@ -136,16 +136,6 @@ impl Name {
         })
     }
 
-    /// For `exp`, `nbf` and `iat`, which the builder's time setters write: 0, 1, 2.
-    pub(crate) const fn time_setter(self) -> Option<usize> {
-        match self {
-            Name::Exp => Some(0),
-            Name::Nbf => Some(1),
-            Name::Iat => Some(2),
-            _ => None,
-        }
-    }
-
     /// Its JSON type, from the one table.
     pub(crate) const fn claim_type(self) -> ClaimType {
         use Name::*;
