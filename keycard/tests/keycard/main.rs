@@ -10,6 +10,7 @@ mod allocations;
 mod architecture;
 mod attacks;
 mod builder;
+mod builder_times;
 mod fuzz_corpus;
 mod hardening;
 mod jwk;
