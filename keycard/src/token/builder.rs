@@ -70,8 +70,8 @@ pub struct Builder {
 enum Mistake {
     /// A claim or setting that cannot work: reported as `configuration`.
     Configuration(String),
-    /// The system random generator failed (for `random_jwt_id`): reported as `signing`, the
-    /// kind of every failure to produce a token that is not the caller's fault.
+    /// The system random generator failed (for `random_jwt_id`): reported as
+    /// [`Error::random_failure`], like every other random-generator failure.
     Random,
 }
 
@@ -79,7 +79,7 @@ impl Mistake {
     fn to_error(&self) -> Error {
         match self {
             Mistake::Configuration(what) => Error::configuration(what.clone()),
-            Mistake::Random => Error::signing(crate::keys::RandomFailure),
+            Mistake::Random => Error::random_failure(),
         }
     }
 }
