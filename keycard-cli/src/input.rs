@@ -32,7 +32,8 @@ pub(crate) fn bytes_file(path: &str) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|e| usage(format!("cannot read {path}: {e}")))
 }
 
-/// A token argument, refused early with a clear message when it is a JWE.
+/// A token argument, refused early with a clear message when it is a JWE. A refusal here is the
+/// token's (exit 1), as the validator's would be.
 pub(crate) fn token(value: &str) -> Result<String, Failure> {
     let token = argument(value)?;
     if token.split('.').count() == 5 {
@@ -44,7 +45,7 @@ pub(crate) fn token(value: &str) -> Result<String, Failure> {
 /// The header as the JSON object it is (keycard's `Header` keeps only what it uses).
 pub(crate) fn header_json(token: &str) -> Result<Value, Failure> {
     let malformed = |e: &dyn std::fmt::Display| {
-        Failure::new(
+        Failure::token(
             ErrorKind::Malformed,
             format!("malformed token: header: {e}"),
         )
@@ -67,7 +68,7 @@ fn jwe_failure(token: &str) -> Failure {
             .map(|s| format!(", {name} `{}`", escape(s, MAX_ECHO)))
             .unwrap_or_default()
     };
-    Failure::new(
+    Failure::token(
         ErrorKind::Malformed,
         format!(
             "this is a JWE, an encrypted token (5 parts{}{}), not a signed JWT: keycard reads \
