@@ -15,7 +15,8 @@ pub(crate) struct DecodeArgs {
     /// Show times relative to this Unix time instead of now.
     #[arg(long, value_name = "UNIX_SECS")]
     now: Option<i64>,
-    /// The token, or `-` for standard input.
+    /// The token, or `-` for standard input (at most 9216 bytes: the 8192 of a token and
+    /// whitespace).
     token: String,
 }
 

@@ -15,8 +15,8 @@ Exit status:
      the reason (malformed, algorithm, unknown_key_id, signature, expired,
      not_yet_valid, audience, issuer, token_type, missing_claim, ...)
   2  the command line, a file it names or standard input must be fixed: arguments
-     that do not parse, a bad flag value, a missing or unreadable file, a file
-     that is not a usable key (error[usage], error[key], error[algorithm], ...)
+     that do not parse, a bad flag value, a missing, unreadable or too large file,
+     a file that is not a usable key (error[usage], error[key], error[algorithm], ...)
   3  a service failed, not the token: a remote key set (--jwks-url, --issuer) could
      not be fetched or held no usable key (error[key_source]; try again later, or
      pass the --alg its message names), or the system's random generator failed

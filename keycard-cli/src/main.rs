@@ -20,6 +20,10 @@
 //! for a problem with the command line or its files, and exits 1 when the token was refused, 2
 //! when the command line, its files or its input must be fixed (as clap does for arguments that
 //! do not parse), 3 when a service failed (a remote key set): [`failure::Status`].
+//!
+//! Standard input and files are read through a bounded reader: a TOKEN `-` up to
+//! [`input::MAX_TOKEN_INPUT`] bytes (keycard's default token limit and whitespace), files and
+//! CLAIMS `-` up to [`input::MAX_FILE_LEN`] (1 MiB).
 
 #![forbid(unsafe_code)]
 
