@@ -4,7 +4,7 @@
 //!
 //! Run with `cargo run --example refresh_flow`.
 
-use keycard::{Error, HmacKey, Lease, TokenIssuer, TokenSource};
+use keycard::{Error, HmacKey, TokenIssuer};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -44,24 +44,12 @@ fn main() -> Result<(), Error> {
         refused,
     );
 
-    println!("\n3. her client refreshes ahead of expiry, through a TokenSource");
-    let source = {
-        let issuer = issuer.clone();
-        let mut refresh_token = pair.refresh_token.clone();
-        TokenSource::new(move || {
-            let next = issuer.refresh(&refresh_token)?;
-            refresh_token = next.refresh_token.clone();
-            Ok::<_, Error>(Lease::new(next.access_token, next.expires_in))
-        })
-    };
-    let access = source.token()?;
+    println!("\n3. her client refreshes (keycard-client's TokenSource does it ahead of expiry)");
+    let next = issuer.refresh(&pair.refresh_token)?;
+    let access = next.access_token;
     println!(
-        "   the source fetched a fresh access token ({} bytes)",
+        "   a fresh access token ({} bytes) and a new refresh token; the old one is used up",
         access.len()
-    );
-    println!(
-        "   and serves it again without a call: {}",
-        source.token()? == access
     );
 
     println!("\n4. the refresh token from step 1, already rotated, comes back");

@@ -92,8 +92,9 @@
 //! (RFC 9700 §4.14.2), and revokes single tokens, sessions or every token of a subject. Validators
 //! check those revocations through the [`RevocationList`] a store provides, and can require scopes
 //! ([`require_scope`](ValidatorBuilder::require_scope)) or check OpenID Connect ID tokens
-//! ([`id_token`](ValidatorBuilder::id_token)). On the client, [`TokenSource`] refreshes ahead of
-//! expiry, once for all threads. `cargo run --example refresh_flow` shows it all step by step.
+//! ([`id_token`](ValidatorBuilder::id_token)). On the client, `keycard-client`'s `TokenSource`
+//! refreshes ahead of expiry, once for all callers. `cargo run --example refresh_flow` shows it
+//! all step by step.
 //!
 //! ## Errors
 //!
@@ -162,9 +163,8 @@ pub use keys::{
     Ed25519PublicKey, HmacKey, RsaPrivateKey, RsaPublicKey, Signer, Verifier,
 };
 pub use lifecycle::{
-    Family, FamilyStore, Lease, MemoryFamilyStore, MemoryRevocationStore, RevocationStore,
-    StoreFuture, Superseded, TokenIssuer, TokenIssuerBuilder, TokenKind, TokenPair, TokenSource,
-    TokenSourceBuilder,
+    Family, FamilyStore, MemoryFamilyStore, MemoryRevocationStore, RevocationStore, StoreFuture,
+    Superseded, TokenIssuer, TokenIssuerBuilder, TokenKind, TokenPair,
 };
 pub use token::{unverified, Audience, Builder, Claims, NumericDate};
 pub use validation::{DangerousOptions, RevocationList, Validator, ValidatorBuilder};

@@ -1,6 +1,6 @@
 //! The token lifecycle around the core: token kinds, access/refresh pairs with rotation and reuse
-//! detection ([`TokenIssuer`]), revocation ([`RevocationStore`]), the client-side refresh-ahead
-//! cache ([`TokenSource`]), and the extra validator steps for scopes and OpenID Connect ID tokens.
+//! detection ([`TokenIssuer`]), revocation ([`RevocationStore`]), and the extra validator steps for
+//! scopes and OpenID Connect ID tokens.
 //!
 //! Each store is one small object-safe trait with a bounded in-memory default. The store traits
 //! are asynchronous ([`StoreFuture`]), so that a store on the network (`keycard-redis`) never
@@ -20,12 +20,10 @@ mod family;
 mod issuer;
 mod memory;
 mod revocation;
-mod source;
 
 pub use family::{Family, FamilyStore, MemoryFamilyStore, Superseded};
 pub use issuer::{TokenIssuer, TokenIssuerBuilder, TokenPair};
 pub use revocation::{MemoryRevocationStore, RevocationStore};
-pub use source::{Lease, TokenSource, TokenSourceBuilder};
 
 /// What every method of [`FamilyStore`] and [`RevocationStore`] returns: a boxed, `Send` future
 /// of a result, so that the traits stay object-safe without an async-trait crate.

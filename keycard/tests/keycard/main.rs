@@ -22,7 +22,6 @@ mod lifecycle;
 mod lifecycle_concurrency;
 mod lifecycle_interleavings;
 mod lifecycle_memory;
-mod lifecycle_source;
 mod oidc;
 mod properties;
 mod revocation;
