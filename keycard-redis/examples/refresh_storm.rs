@@ -16,7 +16,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use keycard::{Algorithm, Claims, ErrorKind, HmacKey, TokenIssuer};
+use keycard::{Algorithm, Claims, ErrorKind, HmacKey};
+use keycard_lifecycle::TokenIssuer;
 use keycard_redis::{RedisConfig, RedisStore};
 
 /// The demo signing key every instance shares.
@@ -52,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     .arg(0)
                     .query_async(&mut conn)
                     .await?;
-                let outcome = match issuer.refresh_async(&token).await {
+                let outcome = match issuer.refresh(&token).await {
                     Ok(pair) => pair.refresh_token,
                     Err(e) => format!("error:{}", e.kind().as_str()),
                 };

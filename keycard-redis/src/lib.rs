@@ -1,4 +1,5 @@
-//! Redis-backed stores for [keycard](https://docs.rs/keycard)'s token lifecycle, so that several
+//! Redis-backed stores for the token lifecycle of [keycard](https://docs.rs/keycard)
+//! ([`keycard_lifecycle`]), so that several
 //! API instances behind a load balancer share one set of refresh families and revocations.
 //!
 //! [`RedisStore`] implements both [`FamilyStore`] and [`RevocationStore`]:
@@ -22,7 +23,8 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use keycard::{Algorithm, HmacKey, TokenIssuer};
+//! use keycard::{Algorithm, HmacKey};
+//! use keycard_lifecycle::TokenIssuer;
 //! use keycard_redis::{RedisConfig, RedisStore};
 //!
 //! # async fn run() -> Result<(), keycard::Error> {
@@ -35,7 +37,7 @@
 //!     .revocations(Arc::new(store.clone()))
 //!     .build()?;
 //! let api = issuer.access_validator().build()?; // checks the local view, no I/O
-//! let pair = issuer.issue_async("alice", &()).await?;
+//! let pair = issuer.issue("alice", &()).await?;
 //! api.verify::<keycard::Claims>(&pair.access_token)?;
 //! # Ok(())
 //! # }
@@ -49,7 +51,8 @@ use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use keycard::time::OffsetDateTime;
-use keycard::{Error, Family, FamilyStore, RevocationList, RevocationStore, StoreFuture};
+use keycard::{Error, RevocationList};
+use keycard_lifecycle::{Family, FamilyStore, RevocationStore, StoreFuture};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 

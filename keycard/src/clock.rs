@@ -59,16 +59,6 @@ impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
     }
 }
 
-/// A shared clock handed to builders that take a clock by value and to the parts they build.
-#[derive(Debug, Clone)]
-pub(crate) struct SharedClock(pub(crate) std::sync::Arc<dyn Clock>);
-
-impl Clock for SharedClock {
-    fn now(&self) -> OffsetDateTime {
-        self.0.now()
-    }
-}
-
 /// `t` cut to whole seconds, the precision of a JWT NumericDate as keycard writes it.
 pub(crate) fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(0).unwrap_or(t)

@@ -523,8 +523,9 @@ impl Error {
         Error::Signing(Box::new(source))
     }
 
-    /// Wraps the failure of a custom store ([`RevocationStore`](crate::RevocationStore),
-    /// [`FamilyStore`](crate::FamilyStore)), for instance a lost database connection.
+    /// Wraps the failure of a store (a [`RevocationList`](crate::RevocationList), or
+    /// `keycard-lifecycle`'s `RevocationStore` and `FamilyStore`), for instance a lost database
+    /// connection.
     ///
     /// ```
     /// use keycard::{Error, ErrorKind};

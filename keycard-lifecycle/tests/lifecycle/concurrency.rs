@@ -2,14 +2,15 @@
 //! 100 times in a loop before each release (see the issue); nothing here depends on timing. (The
 //! TokenSource half of these tests is in keycard-client.)
 
-use crate::lifecycle_common;
+use crate::common;
 
 use std::sync::Barrier;
 use std::thread;
 
+use common::{block_on, issuer_builder, ManualClock};
 use keycard::time::Duration;
-use keycard::{Claims, ErrorKind, TokenPair};
-use lifecycle_common::{issuer_builder, ManualClock};
+use keycard::{Claims, ErrorKind};
+use keycard_lifecycle::TokenPair;
 
 const THREADS: usize = 16;
 
@@ -29,8 +30,8 @@ fn race<T: Send>(f: impl Fn() -> T + Sync) -> Vec<T> {
     })
 }
 
-#[test]
-fn concurrent_refreshes_with_one_token_and_no_grace_issue_exactly_one_pair() {
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_and_no_grace_issue_exactly_one_pair() {
     for _ in 0..20 {
         let clock = ManualClock::new();
         // The default grace (30 s) would serve the repeats the same pair: see
@@ -40,9 +41,9 @@ fn concurrent_refreshes_with_one_token_and_no_grace_issue_exactly_one_pair() {
             .build()
             .unwrap();
         let api = issuer.access_validator().build().unwrap();
-        let login = issuer.issue("alice", &()).unwrap();
+        let login = issuer.issue("alice", &()).await.unwrap();
 
-        let results = race(|| issuer.refresh(&login.refresh_token));
+        let results = race(|| block_on(issuer.refresh(&login.refresh_token)));
         let pairs: Vec<&TokenPair> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
         assert_eq!(pairs.len(), 1, "{results:?}");
         let kinds: Vec<ErrorKind> = results
@@ -64,8 +65,8 @@ fn concurrent_refreshes_with_one_token_and_no_grace_issue_exactly_one_pair() {
     }
 }
 
-#[test]
-fn concurrent_refreshes_within_grace_all_receive_the_same_pair() {
+#[tokio::test]
+async fn concurrent_refreshes_within_grace_all_receive_the_same_pair() {
     for _ in 0..20 {
         let clock = ManualClock::new();
         let issuer = issuer_builder(&clock)
@@ -73,15 +74,15 @@ fn concurrent_refreshes_within_grace_all_receive_the_same_pair() {
             .build()
             .unwrap();
         let api = issuer.access_validator().build().unwrap();
-        let login = issuer.issue("alice", &()).unwrap();
+        let login = issuer.issue("alice", &()).await.unwrap();
 
-        let results = race(|| issuer.refresh(&login.refresh_token));
+        let results = race(|| block_on(issuer.refresh(&login.refresh_token)));
         let first = results[0].as_ref().unwrap();
         for result in &results {
             assert_eq!(result.as_ref().unwrap(), first);
         }
         api.verify::<Claims>(&first.access_token).unwrap();
         // The successor is the live token of the session.
-        issuer.refresh(&first.refresh_token).unwrap();
+        issuer.refresh(&first.refresh_token).await.unwrap();
     }
 }
