@@ -46,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let (issuer, client) = (issuer.clone(), client.clone());
         workers.push(tokio::spawn(async move {
             // Each presenter has its own connection for the hand-outs (BLPOP blocks it).
-            let mut conn = client.get_multiplexed_async_connection().await?;
+            let mut conn = blocking_connection(&client).await?;
             for round in 0..rounds {
                 let (_, token): (String, String) = redis::cmd("BLPOP")
                     .arg(format!("storm:token:{round}"))
@@ -72,7 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     // Last, an access token whose session the coordinator revoked: report once this instance
     // refuses it (its view heard of the revocation).
-    let mut conn = client.get_multiplexed_async_connection().await?;
+    let mut conn = blocking_connection(&client).await?;
     let (_, token): (String, String) = redis::cmd("BLPOP")
         .arg("storm:final")
         .arg(0)
@@ -94,4 +94,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .query_async::<i64>(&mut conn)
         .await?;
     Ok(())
+}
+
+/// A connection for `BLPOP ... 0`, which waits as long as the coordinator takes: without the
+/// multiplexed connection's default response timeout (500 ms), which a loaded machine exceeds
+/// between two rounds, ending the worker with `timed out`.
+async fn blocking_connection(
+    client: &redis::Client,
+) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
 }
