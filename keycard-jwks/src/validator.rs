@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use keycard::{Clock, Error, ErrorKind, RevocationStore, Validator, ValidatorBuilder};
+use keycard::{Clock, Error, ErrorKind, RevocationList, Validator, ValidatorBuilder};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use time::Duration;
@@ -87,7 +87,7 @@ impl RemoteValidatorBuilder {
         /// See [`ValidatorBuilder::require_scope`].
         require_scope(scope: impl Into<String>);
         /// See [`ValidatorBuilder::revocations`].
-        revocations(store: Arc<dyn RevocationStore>);
+        revocations(store: Arc<dyn RevocationList>);
         /// See [`ValidatorBuilder::id_token`].
         id_token(client_id: impl Into<String>);
         /// See [`ValidatorBuilder::max_age`].

@@ -7,12 +7,12 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use time::OffsetDateTime;
 
-use super::memory::ExpiringMap;
-use super::StoreFuture;
-use crate::error::Error;
-use crate::validation::RevocationList;
+use keycard::{Error, RevocationList};
 
-/// Where revocations are kept, for [`ValidatorBuilder::revocations`](crate::ValidatorBuilder::revocations)
+use crate::memory::ExpiringMap;
+use crate::StoreFuture;
+
+/// Where revocations are kept, for [`ValidatorBuilder::revocations`](keycard::ValidatorBuilder::revocations)
 /// and [`TokenIssuer`](crate::TokenIssuer).
 ///
 /// Three kinds of entry, in three namespaces (a `jti` equal to a revoked `sid` is not revoked),
@@ -29,7 +29,7 @@ use crate::validation::RevocationList;
 ///
 /// Writes receive `now`, the caller's clock reading, so that a store can prune or set a time to
 /// live (`until - now`); reads must not drop an entry before its `until`. A write that cannot be
-/// recorded (a full store, a lost connection) returns [`ErrorKind::Store`](crate::ErrorKind::Store)
+/// recorded (a full store, a lost connection) returns [`ErrorKind::Store`](keycard::ErrorKind::Store)
 /// and the issuer fails the whole operation closed.
 ///
 /// # On SQL
@@ -78,31 +78,27 @@ pub trait RevocationStore: RevocationList {
 /// revocations still in force, not the number ever made; a hard capacity (default
 /// [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) entries of each kind, tokens, sessions and
 /// subjects counted apart) refuses new revocations with
-/// [`ErrorKind::Store`](crate::ErrorKind::Store) rather than forget live ones. Revoking access
+/// [`ErrorKind::Store`](keycard::ErrorKind::Store) rather than forget live ones. Revoking access
 /// tokens therefore never uses up the room that ending sessions needs. Several processes need a
 /// shared store instead (`keycard-redis`).
 ///
 /// `Debug` shows sizes only, never the ids it holds.
 ///
 /// ```
-/// use keycard::{MemoryRevocationStore, RevocationList, RevocationStore};
+/// use keycard::RevocationList;
+/// use keycard_lifecycle::{MemoryRevocationStore, RevocationStore};
 /// use time::{Duration, OffsetDateTime};
 ///
-/// # fn wait<T>(mut f: keycard::StoreFuture<'_, T>) -> Result<T, keycard::Error> {
-/// #     // The memory store's futures are ready at once.
-/// #     let waker = std::task::Waker::noop();
-/// #     match f.as_mut().poll(&mut std::task::Context::from_waker(&waker)) {
-/// #         std::task::Poll::Ready(v) => v,
-/// #         std::task::Poll::Pending => unreachable!(),
-/// #     }
-/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), keycard::Error> {
 /// let store = MemoryRevocationStore::new();
 /// let now = OffsetDateTime::now_utc();
-/// wait(store.revoke_token("token-1", now + Duration::minutes(15), now))?;
+/// store.revoke_token("token-1", now + Duration::minutes(15), now).await?;
 /// assert!(store.is_token_revoked("token-1")?);
 /// assert!(!store.is_token_revoked("token-2")?);
 /// assert!(!store.is_session_revoked("token-1")?); // another namespace
-/// # Ok::<(), keycard::Error>(())
+/// # Ok(())
+/// # }
 /// ```
 pub struct MemoryRevocationStore {
     maps: RwLock<Maps>,

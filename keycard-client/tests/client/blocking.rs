@@ -1,15 +1,16 @@
 //! TokenSource on one thread: when it refreshes (the margin), what a failure or a panic in the
 //! refresh function leaves behind.
 
-use crate::lifecycle_common;
+use crate::common;
 
 use std::error::Error as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use common::ManualClock;
 use keycard::time::Duration;
-use keycard::{ErrorKind, Lease, TokenSource, TokenSourceBuilder};
-use lifecycle_common::ManualClock;
+use keycard::ErrorKind;
+use keycard_client::blocking::{Lease, TokenSource, TokenSourceBuilder};
 
 /// A source whose n-th refresh returns `token-n` living `lifetime`, and the count of refreshes.
 fn counting(clock: &ManualClock, lifetime: Duration) -> (TokenSource, Arc<AtomicUsize>) {

@@ -1,15 +1,14 @@
 //! Bounded memory: over a million issued-and-expired tokens, the in-memory stores hold only the
 //! entries still in force (plus pruning slack), measured as entry counts rather than RSS.
 
-use crate::lifecycle_common;
+use crate::common;
 
 use std::sync::Arc;
 
+use common::{issuer_builder, wait, ManualClock, START};
 use keycard::time::{Duration, OffsetDateTime};
-use keycard::{
-    FamilyStore, MemoryFamilyStore, MemoryRevocationStore, RevocationList, RevocationStore,
-};
-use lifecycle_common::{issuer_builder, wait, ManualClock, START};
+use keycard::RevocationList;
+use keycard_lifecycle::{FamilyStore, MemoryFamilyStore, MemoryRevocationStore, RevocationStore};
 
 const TOKENS: i64 = 1_000_000;
 /// Tokens issued per second of simulated time.
@@ -60,8 +59,8 @@ fn subject_cutoffs_stay_bounded_too() {
     assert!(largest <= BOUND, "{largest} entries held, bound {BOUND}");
 }
 
-#[test]
-fn the_family_store_stays_bounded_over_a_million_expired_sessions() {
+#[tokio::test]
+async fn the_family_store_stays_bounded_over_a_million_expired_sessions() {
     let store = MemoryFamilyStore::new();
     let clock = ManualClock::new();
     // Families are only made by an issuer: take one real record and store it under a million
@@ -72,6 +71,7 @@ fn the_family_store_stays_bounded_over_a_million_expired_sessions() {
         .build()
         .unwrap()
         .issue("alice", &())
+        .await
         .unwrap();
     let claims: serde_json::Value = keycard::unverified::decode_claims(&pair.access_token).unwrap();
     let template = wait(probe.get(claims["sid"].as_str().unwrap()))
@@ -91,8 +91,8 @@ fn the_family_store_stays_bounded_over_a_million_expired_sessions() {
     assert!(largest <= BOUND, "{largest} entries held, bound {BOUND}");
 }
 
-#[test]
-fn an_issuer_under_constant_logins_and_logouts_keeps_its_stores_bounded() {
+#[tokio::test]
+async fn an_issuer_under_constant_logins_and_logouts_keeps_its_stores_bounded() {
     let clock = ManualClock::new();
     let families = Arc::new(MemoryFamilyStore::new());
     let revocations = Arc::new(MemoryRevocationStore::new());
@@ -105,9 +105,9 @@ fn an_issuer_under_constant_logins_and_logouts_keeps_its_stores_bounded() {
         .unwrap();
     let (mut most_families, mut most_revocations) = (0, 0);
     for i in 0..10_000 {
-        let pair = issuer.issue(&format!("user-{i}"), &()).unwrap();
+        let pair = issuer.issue(&format!("user-{i}"), &()).await.unwrap();
         if i % 2 == 0 {
-            issuer.revoke(&pair.access_token).unwrap();
+            issuer.revoke(&pair.access_token).await.unwrap();
         }
         most_families = most_families.max(families.len());
         most_revocations = most_revocations.max(revocations.len());

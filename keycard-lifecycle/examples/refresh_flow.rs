@@ -2,9 +2,12 @@
 //! rotate the refresh token, catch a replayed (stolen) refresh token, sign out of one device, sign
 //! out everywhere.
 //!
-//! Run with `cargo run --example refresh_flow`.
+//! Run with `cargo run --example refresh_flow` (from the workspace root, or `-p keycard-lifecycle`).
+//! The issuer's methods are async; the in-memory stores answer at once, so a current-thread
+//! runtime is all it needs.
 
-use keycard::{Error, HmacKey, Lease, TokenIssuer, TokenSource};
+use keycard::{Error, HmacKey};
+use keycard_lifecycle::TokenIssuer;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -15,7 +18,8 @@ struct Caller {
     scope: String,
 }
 
-fn main() -> Result<(), Error> {
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
     // The authorization server: one signing key, access tokens for "api", 15 min / 14 days.
     let key = HmacKey::generate(keycard::Algorithm::HS256)?;
     // The grace period (default 30 s) is 1 s here, so that step 4 need not wait long.
@@ -30,7 +34,9 @@ fn main() -> Result<(), Error> {
     let api = issuer.access_validator().require_scope("read").build()?;
 
     println!("1. alice signs in");
-    let pair = issuer.issue("alice", &json!({ "scope": "read write" }))?;
+    let pair = issuer
+        .issue("alice", &json!({ "scope": "read write" }))
+        .await?;
     describe("access token ", &pair.access_token)?;
     describe("refresh token", &pair.refresh_token)?;
     println!("   expires in    {} s", pair.expires_in.whole_seconds());
@@ -44,36 +50,24 @@ fn main() -> Result<(), Error> {
         refused,
     );
 
-    println!("\n3. her client refreshes ahead of expiry, through a TokenSource");
-    let source = {
-        let issuer = issuer.clone();
-        let mut refresh_token = pair.refresh_token.clone();
-        TokenSource::new(move || {
-            let next = issuer.refresh(&refresh_token)?;
-            refresh_token = next.refresh_token.clone();
-            Ok::<_, Error>(Lease::new(next.access_token, next.expires_in))
-        })
-    };
-    let access = source.token()?;
+    println!("\n3. her client refreshes (keycard-client's TokenSource does it ahead of expiry)");
+    let next = issuer.refresh(&pair.refresh_token).await?;
+    let access = next.access_token;
     println!(
-        "   the source fetched a fresh access token ({} bytes)",
+        "   a fresh access token ({} bytes) and a new refresh token; the old one is used up",
         access.len()
-    );
-    println!(
-        "   and serves it again without a call: {}",
-        source.token()? == access
     );
 
     println!("\n4. the refresh token from step 1, already rotated, comes back");
     report(
         "   at once (a concurrent request of the client): the pair already issued",
-        issuer.refresh(&pair.refresh_token).map(|_| ()),
+        issuer.refresh(&pair.refresh_token).await.map(|_| ()),
     );
-    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     println!("   after the grace period it can only be a replay (an attacker):");
     report(
         "   refresh with the old token",
-        issuer.refresh(&pair.refresh_token).map(|_| ()),
+        issuer.refresh(&pair.refresh_token).await.map(|_| ()),
     );
     report(
         "   the whole session is now revoked, so the client's access token",
@@ -81,9 +75,9 @@ fn main() -> Result<(), Error> {
     );
 
     println!("\n5. alice signs in on her laptop and her phone, then signs out of the laptop");
-    let laptop = issuer.issue("alice", &json!({ "scope": "read" }))?;
-    let phone = issuer.issue("alice", &json!({ "scope": "read" }))?;
-    issuer.revoke(&laptop.refresh_token)?;
+    let laptop = issuer.issue("alice", &json!({ "scope": "read" })).await?;
+    let phone = issuer.issue("alice", &json!({ "scope": "read" })).await?;
+    issuer.revoke(&laptop.refresh_token).await?;
     report(
         "   laptop access token",
         api.verify::<Caller>(&laptop.access_token).map(|_| ()),
@@ -94,14 +88,14 @@ fn main() -> Result<(), Error> {
     );
 
     println!("\n6. she changes her password: sign out everywhere");
-    issuer.revoke_subject("alice")?;
+    issuer.revoke_subject("alice").await?;
     report(
         "   phone access token",
         api.verify::<Caller>(&phone.access_token).map(|_| ()),
     );
     report(
         "   phone refresh token",
-        issuer.refresh(&phone.refresh_token).map(|_| ()),
+        issuer.refresh(&phone.refresh_token).await.map(|_| ()),
     );
     Ok(())
 }

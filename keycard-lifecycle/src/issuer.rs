@@ -1,6 +1,7 @@
 //! The authorization-server side: [`TokenIssuer`] mints access/refresh [`TokenPair`]s, rotates
 //! refresh tokens with reuse detection (RFC 9700 §4.14.2), and revokes sessions and subjects.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -8,17 +9,19 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
-use super::family::{Family, FamilyStore, MemoryFamilyStore, Superseded};
-use super::revocation::{MemoryRevocationStore, RevocationStore};
-use super::{block_on, TokenKind};
-use crate::clock::{later, whole_seconds, Clock, FixedClock, SharedClock, SystemClock};
-use crate::error::{echo, Error, ErrorKind, RevokedBy};
-use crate::keys::random_id;
-use crate::keys::{Signer, Verifier};
-use crate::limits::MAX_LEEWAY;
-use crate::token::builder::Builder;
-use crate::token::claims::{Claims, NumericDate};
-use crate::validation::{Validator, ValidatorBuilder};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use keycard::limits::{MAX_ECHO, MAX_LEEWAY};
+use keycard::text::escape;
+use keycard::{
+    Builder, Claims, Clock, Error, ErrorKind, FixedClock, NumericDate, RevokedBy, Signer,
+    SystemClock, Validator, ValidatorBuilder, Verifier,
+};
+use ring::rand::{SecureRandom as _, SystemRandom};
+
+use crate::family::{Family, FamilyStore, MemoryFamilyStore, Superseded};
+use crate::revocation::{MemoryRevocationStore, RevocationStore};
+use crate::TokenKind;
 
 /// An access token and the refresh token that renews it, as returned by
 /// [`TokenIssuer::issue`] and [`TokenIssuer::refresh`].
@@ -83,13 +86,9 @@ const RESERVED: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "s
 ///   that no rotation extends, and an [`idle_timeout`](TokenIssuerBuilder::idle_timeout) after
 ///   which an unused session ends. Both live in the family record, so every instance sharing the
 ///   store enforces them.
-/// - **Async and sync**: [`issue_async`](Self::issue_async), [`refresh_async`](Self::refresh_async),
-///   [`revoke_async`](Self::revoke_async) and [`revoke_subject_async`](Self::revoke_subject_async)
-///   await the stores (use them with a store on the network); [`issue`](Self::issue),
-///   [`refresh`](Self::refresh), [`revoke`](Self::revoke) and
-///   [`revoke_subject`](Self::revoke_subject) block the calling thread until the stores answer,
-///   which with the in-memory stores is at once. Never call the blocking ones on an async
-///   runtime's thread with a network store.
+/// - **Async**: [`issue`](Self::issue), [`refresh`](Self::refresh), [`revoke`](Self::revoke)
+///   and [`revoke_subject`](Self::revoke_subject) await the stores; with the in-memory stores
+///   their futures are ready at once.
 ///
 /// Defaults: access tokens live 15 minutes, refresh tokens 14 days (renewed at each rotation), a
 /// grace period of [`DEFAULT_GRACE`](Self::DEFAULT_GRACE) (30 s), no session limit, in-memory
@@ -97,8 +96,11 @@ const RESERVED: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "s
 /// stores' sizes, never a session or token id.
 ///
 /// ```
-/// use keycard::{Algorithm, ErrorKind, HmacKey, TokenIssuer};
+/// use keycard::{Algorithm, HmacKey};
+/// use keycard_lifecycle::TokenIssuer;
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), keycard::Error> {
 /// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
 /// let issuer = TokenIssuer::builder(key.clone(), key)
 ///     .issuer("https://auth.example.com")
@@ -106,35 +108,41 @@ const RESERVED: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "s
 ///     .build()?;
 /// let api = issuer.access_validator().build()?;
 ///
-/// let login = issuer.issue("user-42", &serde_json::json!({ "scope": "read" }))?;
+/// let login = issuer.issue("user-42", &serde_json::json!({ "scope": "read" })).await?;
 /// let claims: keycard::Claims = api.verify(&login.access_token)?;
 /// assert_eq!(claims.subject.as_deref(), Some("user-42"));
 ///
-/// let next = issuer.refresh(&login.refresh_token)?; // rotate
+/// let next = issuer.refresh(&login.refresh_token).await?; // rotate
 /// // A concurrent repeat within the grace period receives the same pair...
-/// assert_eq!(issuer.refresh(&login.refresh_token)?, next);
-/// # Ok::<(), keycard::Error>(())
+/// assert_eq!(issuer.refresh(&login.refresh_token).await?, next);
+/// # Ok(())
+/// # }
 /// ```
 ///
 /// ...and a replay after it is reuse: theft is assumed and the session ends. Here without a grace
 /// period, to show it at once:
 ///
 /// ```
-/// use keycard::{Algorithm, ErrorKind, HmacKey, TokenIssuer};
+/// use keycard::{Algorithm, ErrorKind, HmacKey};
+/// use keycard_lifecycle::TokenIssuer;
 /// use time::Duration;
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), keycard::Error> {
 /// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
 /// let issuer = TokenIssuer::builder(key.clone(), key)
 ///     .issuer("https://auth.example.com")
 ///     .audience("api")
 ///     .grace_period(Duration::ZERO)
 ///     .build()?;
-/// let login = issuer.issue("user-42", &())?;
-/// let next = issuer.refresh(&login.refresh_token)?;
-/// let reused = issuer.refresh(&login.refresh_token).unwrap_err();
+/// let login = issuer.issue("user-42", &()).await?;
+/// let next = issuer.refresh(&login.refresh_token).await?;
+/// let reused = issuer.refresh(&login.refresh_token).await.unwrap_err();
 /// assert_eq!(reused.kind(), ErrorKind::RefreshReuse);
-/// assert_eq!(issuer.refresh(&next.refresh_token).unwrap_err().kind(), ErrorKind::Revoked);
-/// # Ok::<(), keycard::Error>(())
+/// let after = issuer.refresh(&next.refresh_token).await.unwrap_err();
+/// assert_eq!(after.kind(), ErrorKind::Revoked);
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct TokenIssuer {
@@ -175,7 +183,7 @@ pub struct TokenIssuerBuilder {
     idle_timeout: Option<Duration>,
     families: Arc<dyn FamilyStore>,
     revocations: Arc<dyn RevocationStore>,
-    clock: SharedClock,
+    clock: Arc<dyn Clock>,
 }
 
 impl TokenIssuer {
@@ -198,7 +206,7 @@ impl TokenIssuer {
     pub const DEFAULT_GRACE: Duration = Duration::seconds(30);
 
     /// Starts an issuer that signs with `signer` and checks its own refresh tokens with
-    /// `verifier`, the matching public key (for an [`HmacKey`](crate::HmacKey), the same key).
+    /// `verifier`, the matching public key (for an [`HmacKey`](keycard::HmacKey), the same key).
     pub fn builder(
         signer: impl Signer + 'static,
         verifier: impl Verifier + 'static,
@@ -215,7 +223,7 @@ impl TokenIssuer {
             idle_timeout: None,
             families: Arc::new(MemoryFamilyStore::new()),
             revocations: Arc::new(MemoryRevocationStore::new()),
-            clock: SharedClock(Arc::new(SystemClock)),
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -235,8 +243,8 @@ impl TokenIssuer {
         Arc::clone(&self.inner.config.revocations)
     }
 
-    /// Signs `subject` in: starts a session and returns its first pair. Blocks until the family
-    /// store answers; see [`issue_async`](Self::issue_async).
+    /// Signs `subject` in: starts a session and returns its first pair, once the family store
+    /// has recorded it.
     ///
     /// `claims` (anything that serializes to a JSON object, or `()` for none) go into both tokens
     /// and are carried through every rotation, for instance `{"scope": "read write"}`.
@@ -245,19 +253,7 @@ impl TokenIssuer {
     /// [`ErrorKind::Configuration`] when `claims` is not an object or sets a claim the issuer
     /// writes (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `sid`); [`ErrorKind::Store`] when
     /// the session cannot be recorded; [`ErrorKind::Signing`] from the signer.
-    pub fn issue(&self, subject: &str, claims: &impl Serialize) -> Result<TokenPair, Error> {
-        block_on(self.issue_async(subject, claims))
-    }
-
-    /// [`issue`](Self::issue), awaiting the family store instead of blocking.
-    ///
-    /// # Errors
-    /// As [`issue`](Self::issue).
-    pub async fn issue_async(
-        &self,
-        subject: &str,
-        claims: &impl Serialize,
-    ) -> Result<TokenPair, Error> {
+    pub async fn issue(&self, subject: &str, claims: &impl Serialize) -> Result<TokenPair, Error> {
         let extra = login_claims(subject, claims)?;
         let inner = &*self.inner;
         let now = whole_seconds(inner.config.clock.now());
@@ -272,7 +268,6 @@ impl TokenIssuer {
     }
 
     /// Exchanges a refresh token for a new pair and retires it (rotation, RFC 9700 §4.14.2).
-    /// Blocks until the stores answer; see [`refresh_async`](Self::refresh_async).
     ///
     /// # Errors
     /// - [`ErrorKind::RefreshReuse`]: the token was already exchanged (outside the grace
@@ -283,15 +278,7 @@ impl TokenIssuer {
     ///   ([`ErrorKind::TokenType`] for an access token), ...
     /// - [`ErrorKind::Store`] from the stores; nothing is issued then. When a reuse cannot be
     ///   recorded as a revoked session, the family is kept, so the next replay tries again.
-    pub fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error> {
-        block_on(self.refresh_async(refresh_token))
-    }
-
-    /// [`refresh`](Self::refresh), awaiting the stores instead of blocking.
-    ///
-    /// # Errors
-    /// As [`refresh`](Self::refresh).
-    pub async fn refresh_async(&self, refresh_token: &str) -> Result<TokenPair, Error> {
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error> {
         let inner = &*self.inner;
         let claims: Claims = inner.refresh_tokens.verify(refresh_token)?;
         let jti = required(claims.jwt_id.clone(), "jti")?;
@@ -353,7 +340,7 @@ impl TokenIssuer {
             // error and keep the family, so that nothing of the session is forgotten.
             inner.revoke_session(&session).await?;
             return Err(Error::RefreshReuse {
-                session: echo(&session),
+                session: escape(&session, MAX_ECHO),
             });
         }
         Err(Error::store(Contention))
@@ -361,23 +348,14 @@ impl TokenIssuer {
 
     /// Revokes a token this issuer minted (RFC 7009 §2.1): an access token until it expires, or a
     /// refresh token together with its whole session, access tokens included. Revoking a token
-    /// that is already revoked or expired succeeds and does nothing. Blocks until the stores
-    /// answer; see [`revoke_async`](Self::revoke_async).
+    /// that is already revoked or expired succeeds and does nothing.
     ///
     /// # Errors
     /// Any error of [`Validator::verify`] other than expiry or revocation (a token this issuer
     /// did not mint is refused); [`ErrorKind::Store`] from the stores.
-    pub fn revoke(&self, token: &str) -> Result<(), Error> {
-        block_on(self.revoke_async(token))
-    }
-
-    /// [`revoke`](Self::revoke), awaiting the stores instead of blocking.
-    ///
-    /// # Errors
-    /// As [`revoke`](Self::revoke).
-    pub async fn revoke_async(&self, token: &str) -> Result<(), Error> {
+    pub async fn revoke(&self, token: &str) -> Result<(), Error> {
         let inner = &*self.inner;
-        let header = crate::token::unverified::decode_header(token)?;
+        let header = keycard::unverified::decode_header(token)?;
         // Routing only: the validator chosen checks `typ` again, after the signature.
         let is_refresh = header
             .token_type()
@@ -416,20 +394,11 @@ impl TokenIssuer {
     /// Signs `subject` out everywhere (after a password change, say): every token of the subject
     /// issued up to now, access and refresh alike, is refused from now on, and so is every token
     /// a refresh already in flight mints. Tokens issued within the current second are refused
-    /// too, whatever the fraction of their `iat`, so sign in again a second later. Blocks until
-    /// the store answers; see [`revoke_subject_async`](Self::revoke_subject_async).
+    /// too, whatever the fraction of their `iat`, so sign in again a second later.
     ///
     /// # Errors
     /// [`ErrorKind::Store`] from the revocation store.
-    pub fn revoke_subject(&self, subject: &str) -> Result<(), Error> {
-        block_on(self.revoke_subject_async(subject))
-    }
-
-    /// [`revoke_subject`](Self::revoke_subject), awaiting the store instead of blocking.
-    ///
-    /// # Errors
-    /// As [`revoke_subject`](Self::revoke_subject).
-    pub async fn revoke_subject_async(&self, subject: &str) -> Result<(), Error> {
+    pub async fn revoke_subject(&self, subject: &str) -> Result<(), Error> {
         let inner = &*self.inner;
         // Two writes. A refresh in flight reads the cutoff after its compare-and-set: if it
         // reads after the first write, it sees the cutoff and ends the session itself; if
@@ -457,26 +426,57 @@ fn login_claims(subject: &str, claims: &impl Serialize) -> Result<Map<String, Va
     let extra = match serde_json::to_value(claims) {
         Ok(Value::Object(map)) => map,
         Ok(Value::Null) => Map::new(),
-        Ok(_) => {
-            return Err(Error::configuration(
-                "claims must serialize to a JSON object",
-            ))
-        }
+        Ok(_) => return Err(configuration("claims must serialize to a JSON object")),
         Err(e) => {
-            return Err(Error::configuration(format!(
-                "claims cannot be serialized: {e}"
-            )))
+            // The serializer's message may quote the caller's data: escaped and cut, as any
+            // value copied into a keycard error.
+            return Err(configuration(format!(
+                "claims cannot be serialized: {}",
+                escape(&e.to_string(), MAX_ECHO)
+            )));
         }
     };
     if let Some(name) = RESERVED.iter().find(|name| extra.contains_key(**name)) {
-        return Err(Error::configuration(format!(
+        return Err(configuration(format!(
             "claim `{name}` is written by the issuer and cannot be set at login"
         )));
     }
     if subject.is_empty() {
-        return Err(Error::configuration("the subject must not be empty"));
+        return Err(configuration("the subject must not be empty"));
     }
     Ok(extra)
+}
+
+/// A [`Error::Configuration`] with `reason`: a fixed text, or one built from fixed texts and
+/// escaped values.
+#[cold]
+fn configuration(reason: impl Into<Cow<'static, str>>) -> Error {
+    Error::Configuration {
+        reason: reason.into(),
+    }
+}
+
+/// A fresh random id for a session or a token: 16 bytes from the system's secure generator
+/// (128 bits, so ids never collide and cannot be guessed), base64url without padding.
+fn random_id() -> Result<String, Error> {
+    let mut bytes = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| Error::random_failure())?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// `t` cut to whole seconds, the precision of a JWT NumericDate as keycard writes it.
+fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+/// `t + d`, or the last representable instant when that is out of range: the times computed
+/// with it say how long to keep an entry or until when something holds, and later is the safe
+/// side there.
+fn later(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    t.checked_add(d)
+        .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_utc())
 }
 
 /// The last instant of the second `t` falls in: a subject cutoff, so that `iat <= cutoff` refuses
@@ -698,7 +698,7 @@ impl TokenIssuerBuilder {
 
     /// Uses `clock` instead of the system clock, for minting and for checking refresh tokens.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = SharedClock(Arc::new(clock));
+        self.clock = Arc::new(clock);
         self
     }
 
@@ -732,7 +732,7 @@ impl TokenIssuerBuilder {
             None
         };
         if let Some(problem) = problem {
-            return Err(Error::configuration(problem));
+            return Err(configuration(problem));
         }
         let refresh_tokens = Validator::builder(Arc::clone(&self.verifier))
             .issuer(self.issuer.clone())

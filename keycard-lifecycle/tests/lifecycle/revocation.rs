@@ -1,16 +1,14 @@
 //! Revocation checked by the Validator: a `jti` or `sid` on the list, a subject's cutoff against
 //! `iat`; stores that fail refuse the token (fail closed); entries leave once useless.
 
-use crate::lifecycle_common;
+use crate::common;
 
 use std::sync::Arc;
 
+use common::{key, wait, ManualClock};
 use keycard::time::{Duration, OffsetDateTime};
-use keycard::{
-    Builder, Claims, Error, ErrorKind, MemoryRevocationStore, RevocationList, RevocationStore,
-    RevokedBy, StoreFuture, Validator,
-};
-use lifecycle_common::{key, wait, ManualClock};
+use keycard::{Builder, Claims, Error, ErrorKind, RevocationList, RevokedBy, Validator};
+use keycard_lifecycle::{MemoryRevocationStore, RevocationStore, StoreFuture};
 
 fn setup() -> (ManualClock, Arc<MemoryRevocationStore>, Validator) {
     let clock = ManualClock::new();

@@ -8,7 +8,7 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use crate::error::Error;
+use keycard::Error;
 
 /// Below this many entries the map is not pruned: a scan would cost more than the memory.
 pub(crate) const PRUNE_FLOOR: usize = 1024;
@@ -126,7 +126,7 @@ mod tests {
         map.insert("a", (), t(100), t(0)).unwrap();
         map.insert("b", (), t(100), t(0)).unwrap();
         let err = map.insert("c", (), t(100), t(0)).unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::Store);
+        assert_eq!(err.kind(), keycard::ErrorKind::Store);
         assert!(err.to_string().contains("full (2 live entries)"), "{err}");
         map.insert("a", (), t(200), t(0)).unwrap();
         // Once the others expire there is room again.

@@ -1,14 +1,14 @@
-//! The client side: [`TokenSource`] caches an access token and refreshes it ahead of expiry, one
-//! refresh at a time however many threads ask.
+//! The synchronous client side, for threads without an async runtime: [`TokenSource`] caches an
+//! access token and refreshes it ahead of expiry, one refresh at a time however many threads ask.
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use time::{Duration, OffsetDateTime};
+use keycard::time::{Duration, OffsetDateTime};
+use keycard::{Clock, Error, SystemClock};
 
-use crate::clock::{later, Clock, SharedClock, SystemClock};
-use crate::error::Error;
+use crate::later;
 
 type SharedError = Arc<dyn StdError + Send + Sync>;
 type Fetch = Box<dyn FnMut() -> Result<Lease, Box<dyn StdError + Send + Sync>> + Send>;
@@ -61,14 +61,14 @@ impl fmt::Debug for Lease {
 /// default 10% of its lifetime, at least 30 seconds, at most half of it). Then one caller runs the
 /// refresh function and every caller arriving meanwhile waits for that one call and receives its
 /// result. If the call fails, they all receive the old token while it is still valid, and the
-/// failure ([`ErrorKind::Refresh`](crate::ErrorKind::Refresh), with the function's error as
+/// failure ([`ErrorKind::Refresh`](keycard::ErrorKind::Refresh), with the function's error as
 /// source) once it has expired; either way the next call tries again. A panic in the refresh
 /// function counts as a failure; it does not leave waiters hanging.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use keycard::{Lease, TokenSource};
-/// use time::Duration;
+/// use keycard_client::blocking::{Lease, TokenSource};
+/// use keycard::time::Duration;
 ///
 /// static CALLS: AtomicUsize = AtomicUsize::new(0);
 /// let source = TokenSource::new(|| {
@@ -86,7 +86,7 @@ pub struct TokenSource {
     refreshed: Condvar,
     fetch: Mutex<Fetch>,
     margin: Option<Duration>,
-    clock: SharedClock,
+    clock: Arc<dyn Clock>,
 }
 
 #[derive(Default)]
@@ -133,8 +133,8 @@ impl TokenSource {
     /// which rotation replaces each time): it is never called twice at once.
     ///
     /// ```
-    /// use keycard::{Lease, TokenSource};
-    /// use time::Duration;
+    /// use keycard_client::blocking::{Lease, TokenSource};
+    /// use keycard::time::Duration;
     ///
     /// let source = TokenSource::builder(|| {
     ///     Ok::<_, std::io::Error>(Lease::new("token", Duration::minutes(15)))
@@ -152,14 +152,14 @@ impl TokenSource {
         TokenSourceBuilder {
             fetch: Box::new(move || refresh().map_err(Into::into)),
             margin: None,
-            clock: SharedClock(Arc::new(SystemClock)),
+            clock: Arc::new(SystemClock),
         }
     }
 
     /// The current access token, refreshed first if it is within the margin of its expiry.
     ///
     /// # Errors
-    /// [`ErrorKind::Refresh`](crate::ErrorKind::Refresh) when the refresh function failed (or
+    /// [`ErrorKind::Refresh`](keycard::ErrorKind::Refresh) when the refresh function failed (or
     /// returned a token that is already expired) and no valid token is left.
     pub fn token(&self) -> Result<Arc<str>, Error> {
         let mut state = self.lock_state();
@@ -209,7 +209,7 @@ impl TokenSource {
 pub struct TokenSourceBuilder {
     fetch: Fetch,
     margin: Option<Duration>,
-    clock: SharedClock,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for TokenSourceBuilder {
@@ -232,7 +232,7 @@ impl TokenSourceBuilder {
 
     /// Uses `clock` instead of the system clock.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = SharedClock(Arc::new(clock));
+        self.clock = Arc::new(clock);
         self
     }
 

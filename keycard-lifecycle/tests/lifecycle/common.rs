@@ -1,10 +1,12 @@
-//! Helpers shared by the lifecycle tests: a clock the test moves by hand, an issuer wired to it.
+//! Helpers shared by the lifecycle tests: a clock the test moves by hand, an issuer wired to it,
+//! hooked stores, and a runtime for another request on another thread.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use keycard::time::{Duration, OffsetDateTime};
-use keycard::{Algorithm, Clock, HmacKey, TokenIssuer, TokenIssuerBuilder};
+use keycard::{Algorithm, Clock, HmacKey};
+use keycard_lifecycle::{TokenIssuer, TokenIssuerBuilder};
 
 /// 2026-11-28T00:00:00Z.
 pub(crate) const START: i64 = 1_795_824_000;
@@ -45,8 +47,33 @@ pub(crate) fn issuer(clock: &ManualClock) -> TokenIssuer {
     issuer_builder(clock).build().expect("valid configuration")
 }
 
+/// Runs `future` to completion on a current-thread runtime of the calling thread, which must
+/// not be running one already: a request on a thread the test spawned.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime")
+        .block_on(future)
+}
+
+/// Runs `future` to completion on a thread of its own and waits for it: from a store hook, the
+/// other request that lands exactly at that point of the test's request in flight.
+pub(crate) fn elsewhere<F>(future: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| block_on(future))
+            .join()
+            .expect("the other request did not panic")
+    })
+}
+
 /// The result of a memory store's future, which is ready at once.
-pub(crate) fn wait<T>(mut future: keycard::StoreFuture<'_, T>) -> Result<T, keycard::Error> {
+pub(crate) fn wait<T>(
+    mut future: keycard_lifecycle::StoreFuture<'_, T>,
+) -> Result<T, keycard::Error> {
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     match future.as_mut().poll(&mut cx) {
         std::task::Poll::Ready(result) => result,
@@ -60,7 +87,7 @@ type Hook = Box<dyn FnOnce() + Send>;
 /// interleaving deterministically (another request lands exactly there).
 #[derive(Default)]
 pub(crate) struct HookedFamilies {
-    pub(crate) inner: keycard::MemoryFamilyStore,
+    pub(crate) inner: keycard_lifecycle::MemoryFamilyStore,
     on_get: std::sync::Mutex<Option<Hook>>,
     after_swap: std::sync::Mutex<Option<Hook>>,
 }
@@ -83,16 +110,19 @@ impl HookedFamilies {
     }
 }
 
-impl keycard::FamilyStore for HookedFamilies {
+impl keycard_lifecycle::FamilyStore for HookedFamilies {
     fn insert<'a>(
         &'a self,
         id: &'a str,
-        family: keycard::Family,
+        family: keycard_lifecycle::Family,
         now: OffsetDateTime,
-    ) -> keycard::StoreFuture<'a, ()> {
+    ) -> keycard_lifecycle::StoreFuture<'a, ()> {
         self.inner.insert(id, family, now)
     }
-    fn get<'a>(&'a self, id: &'a str) -> keycard::StoreFuture<'a, Option<keycard::Family>> {
+    fn get<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> keycard_lifecycle::StoreFuture<'a, Option<keycard_lifecycle::Family>> {
         let hook = self.on_get.lock().unwrap().take();
         if let Some(hook) = hook {
             hook();
@@ -102,10 +132,10 @@ impl keycard::FamilyStore for HookedFamilies {
     fn compare_and_set<'a>(
         &'a self,
         id: &'a str,
-        expected: &'a keycard::Family,
-        new: keycard::Family,
+        expected: &'a keycard_lifecycle::Family,
+        new: keycard_lifecycle::Family,
         now: OffsetDateTime,
-    ) -> keycard::StoreFuture<'a, bool> {
+    ) -> keycard_lifecycle::StoreFuture<'a, bool> {
         let swapped = wait(self.inner.compare_and_set(id, expected, new, now));
         let hook = self.after_swap.lock().unwrap().take();
         if let Some(hook) = hook {
@@ -113,7 +143,7 @@ impl keycard::FamilyStore for HookedFamilies {
         }
         Box::pin(std::future::ready(swapped))
     }
-    fn remove<'a>(&'a self, id: &'a str) -> keycard::StoreFuture<'a, ()> {
+    fn remove<'a>(&'a self, id: &'a str) -> keycard_lifecycle::StoreFuture<'a, ()> {
         self.inner.remove(id)
     }
 }
@@ -122,7 +152,7 @@ impl keycard::FamilyStore for HookedFamilies {
 /// them), and hold the next subject cutoff until the test releases it.
 #[derive(Default)]
 pub(crate) struct HookedRevocations {
-    pub(crate) inner: keycard::MemoryRevocationStore,
+    pub(crate) inner: keycard_lifecycle::MemoryRevocationStore,
     pub(crate) refuse_sessions: std::sync::atomic::AtomicBool,
     hold_subject: std::sync::Mutex<Option<Hook>>,
 }
@@ -152,13 +182,13 @@ impl keycard::RevocationList for HookedRevocations {
     }
 }
 
-impl keycard::RevocationStore for HookedRevocations {
+impl keycard_lifecycle::RevocationStore for HookedRevocations {
     fn revoke_token<'a>(
         &'a self,
         jti: &'a str,
         until: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> keycard::StoreFuture<'a, ()> {
+    ) -> keycard_lifecycle::StoreFuture<'a, ()> {
         self.inner.revoke_token(jti, until, now)
     }
     fn revoke_session<'a>(
@@ -166,7 +196,7 @@ impl keycard::RevocationStore for HookedRevocations {
         sid: &'a str,
         until: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> keycard::StoreFuture<'a, ()> {
+    ) -> keycard_lifecycle::StoreFuture<'a, ()> {
         if self.refuse_sessions.load(Ordering::SeqCst) {
             return Box::pin(std::future::ready(Err(keycard::Error::store(
                 std::io::Error::other("revocation store full"),
@@ -180,7 +210,7 @@ impl keycard::RevocationStore for HookedRevocations {
         cutoff: OffsetDateTime,
         until: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> keycard::StoreFuture<'a, ()> {
+    ) -> keycard_lifecycle::StoreFuture<'a, ()> {
         let hook = self.hold_subject.lock().unwrap().take();
         if let Some(hook) = hook {
             hook();
@@ -190,7 +220,7 @@ impl keycard::RevocationStore for HookedRevocations {
     fn fetch_subject_cutoff<'a>(
         &'a self,
         subject: &'a str,
-    ) -> keycard::StoreFuture<'a, Option<OffsetDateTime>> {
+    ) -> keycard_lifecycle::StoreFuture<'a, Option<OffsetDateTime>> {
         self.inner.fetch_subject_cutoff(subject)
     }
 }

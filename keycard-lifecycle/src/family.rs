@@ -8,9 +8,9 @@ use std::sync::{Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::memory::ExpiringMap;
-use super::{StoreFuture, TokenPair};
-use crate::token::claims::NumericDate;
+use crate::memory::ExpiringMap;
+use crate::{StoreFuture, TokenPair};
+use keycard::NumericDate;
 
 /// One login session as a [`FamilyStore`] keeps it: which refresh token may be used next.
 ///
@@ -78,7 +78,7 @@ pub struct Superseded {
 /// that is ready at once. `keycard-redis` implements this trait on Redis (a Lua script per
 /// rotation).
 ///
-/// An error from the store fails the refresh with [`ErrorKind::Store`](crate::ErrorKind::Store);
+/// An error from the store fails the refresh with [`ErrorKind::Store`](keycard::ErrorKind::Store);
 /// nothing is issued.
 pub trait FamilyStore: fmt::Debug + Send + Sync {
     /// Records a new family under `id`.
@@ -116,7 +116,7 @@ pub trait FamilyStore: fmt::Debug + Send + Sync {
 /// Bounded: a family is pruned once its current refresh token has expired, so memory follows the
 /// number of live sessions, not the number of logins ever made; a hard capacity (default
 /// [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY)) refuses new logins with
-/// [`ErrorKind::Store`](crate::ErrorKind::Store) rather than forget live sessions.
+/// [`ErrorKind::Store`](keycard::ErrorKind::Store) rather than forget live sessions.
 pub struct MemoryFamilyStore {
     families: Mutex<ExpiringMap<Family>>,
 }

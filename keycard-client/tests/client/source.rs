@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use keycard::time::{Duration, OffsetDateTime};
-use keycard::{Clock, ErrorKind, Lease};
-use keycard_client::TokenSource;
+use keycard::{Clock, ErrorKind};
+use keycard_client::{Lease, TokenSource};
 use tokio::sync::Semaphore;
 
 /// A clock the test moves by hand, counting how often it is read.
