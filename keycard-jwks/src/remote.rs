@@ -10,7 +10,7 @@ use keycard::{Algorithm, Clock, KeySet, SystemClock, Validator};
 use reqwest::{Client, Url};
 use time::OffsetDateTime;
 
-use crate::error::{bounded, Error, Skipped};
+use crate::error::{reason, Error, Skipped};
 use crate::fetch::{self, Limits};
 
 /// Default `max-age` when the provider sends none: 10 minutes.
@@ -582,7 +582,7 @@ impl RemoteKeySetBuilder {
         }
         let client = client
             .build()
-            .map_err(|e| Error::Configuration(bounded(e)))?;
+            .map_err(|e| Error::Configuration(reason(e)))?;
         let (issuer, jwks_uri) = match self.source {
             Source::Jwks(url) => (None, fetch::parse_url(&url, config.limits.allow_http)?),
             Source::Issuer(issuer) => {
