@@ -174,6 +174,16 @@ pub enum Error {
         /// The last refresh failure.
         last_error: String,
     },
+    /// A caller of [`refetch`](keycard::KeySource::refetch) waited longer than the configured
+    /// [`refetch_wait`](crate::RemoteKeySetBuilder::refetch_wait) for the set to be fetched
+    /// again; the fetch itself goes on, and serves the next requests when it lands.
+    #[error("gave up after {waited:?} waiting for `{url}` to be fetched again")]
+    RefetchTimedOut {
+        /// The JWKS URL.
+        url: String,
+        /// How long the caller waited.
+        waited: std::time::Duration,
+    },
     /// The configuration cannot work (for instance an empty algorithm list or an HMAC
     /// algorithm, which a published key set cannot serve).
     #[error("invalid remote key set configuration: {0}")]
@@ -197,7 +207,8 @@ impl Error {
             | Error::TooManyKeys { .. }
             | Error::NoUsableKeys { .. }
             | Error::IssuerMismatch { .. }
-            | Error::Stale { .. } => ErrorKind::KeySource,
+            | Error::Stale { .. }
+            | Error::RefetchTimedOut { .. } => ErrorKind::KeySource,
         }
     }
 
