@@ -11,7 +11,7 @@
 //! ([`Validator::builder_with_remote`](ValidatorExt::builder_with_remote), or keycard's
 //! `builder_with_source`) reads its keys, checks on every verification that they are not stale,
 //! and stays synchronous: `verify` never touches the network. When a token names an unknown
-//! `kid`, the async edge (keycard-http, or the few lines below) awaits
+//! `kid`, the async edge (`keycard_http::verify`, or the few lines below) awaits
 //! [`refetch`](keycard::KeySource::refetch) and verifies once more.
 //!
 //! ```no_run

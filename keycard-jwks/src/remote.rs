@@ -271,8 +271,9 @@ impl KeySource for RemoteKeySet {
     /// # Errors
     /// A [`key_source`](keycard::ErrorKind::KeySource) error when the provider is failing:
     /// this fetch failed, or, when no fetch was made (another one ran, or the cooldown), the
-    /// last fetch did; [`Error::RefetchTimedOut`] when waiting took longer than allowed. `Ok`
-    /// does not mean the set changed: verify again to know.
+    /// last fetch did; [`Error::RefetchTimedOut`] when waiting took longer than allowed; a
+    /// [`configuration`](keycard::ErrorKind::Configuration) error when not awaited on a tokio
+    /// runtime. `Ok` does not mean the set changed: verify again to know.
     fn refetch(&self) -> Pin<Box<dyn Future<Output = Result<(), keycard::Error>> + Send + '_>> {
         Box::pin(async move {
             self.inner
