@@ -89,7 +89,8 @@ impl Reason {
     /// - Token ([`ErrorCategory::Token`]) is 401 `invalid_token` with the kind, except a missing
     ///   scope (403 `insufficient_scope`) and an `unknown_key_id` raised while the key source was
     ///   failing ([`Error::key_source_failure`]): that `kid` may be a new key the source could
-    ///   not fetch, so it is 503 like the outage itself.
+    ///   not fetch, so it is 503 like the outage itself (500 when the refetch failed for a
+    ///   configuration error, such as a source awaited off its runtime).
     /// - Configuration ([`ErrorCategory::Configuration`]) is 500.
     /// - Backend ([`ErrorCategory::Backend`]) is 503 with `Retry-After` for the two backends a
     ///   verification depends on, key sources and stores; 500 for the others (a signer, the
@@ -113,7 +114,11 @@ impl Reason {
             (ErrorCategory::Token, kind @ ErrorKind::UnknownKeyId)
                 if error.key_source_failure().is_some() =>
             {
-                Reason::Unavailable(kind)
+                match error.key_source_failure().map(Reason::of) {
+                    // The refetch could not even run (a source misconfigured): ours to fix.
+                    Some(internal @ Reason::Internal(_)) => internal,
+                    _ => Reason::Unavailable(kind),
+                }
             }
             (ErrorCategory::Token, kind) => Reason::InvalidToken(kind),
             (ErrorCategory::Configuration, kind) => Reason::Internal(Some(kind)),
@@ -416,6 +421,17 @@ mod tests {
                 (status, code)
             );
         }
+        let misconfigured = keycard::HmacKey::new(keycard::Algorithm::HS256, b"short").unwrap_err();
+        assert_eq!(
+            Reason::of(&misconfigured),
+            Reason::Internal(Some(ErrorKind::Key))
+        );
+        let refetch_misconfigured =
+            Error::unknown_key_id("k").with_key_source_failure(misconfigured);
+        assert_eq!(
+            Reason::of(&refetch_misconfigured),
+            Reason::Internal(Some(ErrorKind::Key))
+        );
         let scope = Rejection::from_error(&Error::InsufficientScope {
             missing: "write".into(),
         });
