@@ -1,5 +1,7 @@
 //! [`Authorizer`]: which verifier checks a request's token (one, or one per issuer), where the
-//! token may come from, and the realm and checks every route shares.
+//! token may come from, and the realm and checks every route shares. It names no route: a
+//! [`Policy`](crate::Policy) and an [`AuthLayer`](crate::AuthLayer) hold an authorizer, never the
+//! other way round.
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,16 +11,28 @@ use http::{HeaderMap, Uri};
 use keycard::{Error, ErrorKind};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::authenticated::Anonymous;
 use crate::credentials::{self, Method};
-use crate::layer::AuthLayer;
-use crate::policy::{Check, Policy};
 use crate::rejection::{Reason, Rejection, DEFAULT_RETRY_AFTER};
 use crate::verify::TokenVerifier;
 
-/// Checks bearer tokens for an HTTP service: make it once, then take a [`Policy`] or an
-/// [`AuthLayer`] from it per route. Cheap to clone.
+/// A claims check: the verified claims in, accepted or not.
+pub(crate) type Check = dyn Fn(&Value) -> bool + Send + Sync;
+
+/// `check` over the claims read as `C`; claims that do not read as `C` are refused.
+pub(crate) fn check_fn<C, F>(check: F) -> Arc<Check>
+where
+    C: DeserializeOwned,
+    F: Fn(&C) -> bool + Send + Sync + 'static,
+{
+    Arc::new(move |claims: &Value| C::deserialize(claims).is_ok_and(|c| check(&c)))
+}
+
+/// Checks bearer tokens for an HTTP service: make it once, then take a
+/// [`Policy`](crate::Policy) ([`policy`](Self::policy)) or an [`AuthLayer`](crate::AuthLayer)
+/// ([`layer`](Self::layer)) from it per route. Cheap to clone.
 ///
 /// ```
 /// use keycard::{Algorithm, Builder, HmacKey, Validator};
@@ -100,17 +114,6 @@ impl Authorizer {
 
     pub(crate) fn shared_realm(&self) -> Arc<str> {
         Arc::clone(&self.shared.realm)
-    }
-
-    /// The rules of one route, starting with "a valid token": add scopes and checks to it.
-    pub fn policy(&self) -> Policy {
-        Policy::new(self.clone())
-    }
-
-    /// A tower layer with this authorizer's [`policy`](Self::policy), answering refusals with
-    /// `respond` (a framework adapter's rendering, or [`EmptyBody`](crate::EmptyBody)).
-    pub fn layer<R>(&self, respond: R) -> AuthLayer<R> {
-        AuthLayer::new(self.policy(), respond)
     }
 
     /// The request's bearer token: the `Authorization` header (RFC 6750 §2.1) or, when allowed,
@@ -283,7 +286,7 @@ impl AuthorizerBuilder {
         C: DeserializeOwned,
         F: Fn(&C) -> bool + Send + Sync + 'static,
     {
-        self.checks.push(crate::policy::check_fn(check));
+        self.checks.push(check_fn(check));
         self
     }
 

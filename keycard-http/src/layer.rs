@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::authorizer::Authorizer;
 use crate::credentials::{self, Method};
 use crate::policy::Policy;
 use crate::rejection::{Reason, Rejection, RequestError};
@@ -181,8 +182,17 @@ impl<R, T: fmt::Debug> fmt::Debug for AuthLayer<R, T> {
     }
 }
 
+impl Authorizer {
+    /// A tower layer with this authorizer's [`policy`](Self::policy), answering refusals with
+    /// `respond` (a framework adapter's rendering, or [`EmptyBody`]).
+    pub fn layer<R>(&self, respond: R) -> AuthLayer<R> {
+        AuthLayer::new(self.policy(), respond)
+    }
+}
+
 impl<R> AuthLayer<R> {
-    pub(crate) fn new(policy: Policy, respond: R) -> Self {
+    /// A layer for `policy`, answering refusals with `respond`.
+    pub fn new(policy: Policy, respond: R) -> Self {
         AuthLayer {
             state: Arc::new(State {
                 policy,

@@ -10,19 +10,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::authenticated::Authenticated;
-use crate::authorizer::Authorizer;
+use crate::authorizer::{check_fn, Authorizer, Check};
 use crate::rejection::{Reason, Rejection};
 
-/// A claims check: the verified claims in, accepted or not.
-pub(crate) type Check = dyn Fn(&Value) -> bool + Send + Sync;
-
-/// `check` over the claims read as `C`; claims that do not read as `C` are refused.
-pub(crate) fn check_fn<C, F>(check: F) -> Arc<Check>
-where
-    C: DeserializeOwned,
-    F: Fn(&C) -> bool + Send + Sync + 'static,
-{
-    Arc::new(move |claims: &Value| C::deserialize(claims).is_ok_and(|c| check(&c)))
+impl Authorizer {
+    /// The rules of one route, starting with "a valid token": add scopes and checks to it.
+    pub fn policy(&self) -> Policy {
+        Policy::new(self.clone())
+    }
 }
 
 /// The rules of one route: a valid token of the [`Authorizer`], then the scopes and claims checks

@@ -2,6 +2,8 @@
 //! credential methods of RFC 6750 §2, issuer routing on a bounded peek, the key-source refetch and
 //! the 503 of an outage, route and authorizer checks.
 
+#[path = "http/architecture.rs"]
+mod architecture;
 #[path = "http/issuers.rs"]
 mod issuers;
 #[path = "http/key_source.rs"]
