@@ -144,7 +144,12 @@ const CRATES: &[&[&str]] = &[
         "keycard-postgres",
         "keycard-client",
     ],
-    &["keycard-axum", "keycard-tonic", "keycard-cli"],
+    // The OAuth 2.0 token service (planned): on the lifecycle, mounted by keycard-axum.
+    &["keycard-oauth"],
+    &["keycard-axum", "keycard-cli"],
+    // Above keycard-axum: its matrix test holds a tonic server and an axum server to the same
+    // answers.
+    &["keycard-tonic"],
     &[TEST_KIT],
 ];
 
@@ -155,11 +160,6 @@ const TEST_KIT: &str = "keycard-test";
 /// Files of one crate that reach outside its directory today, each with the reason it is not fixed
 /// yet. The test fails when one of them is gone, so that the list only shrinks.
 const KNOWN_OUTSIDE: &[(&str, &str, &str)] = &[
-    (
-        "keycard-axum/tests/axum.rs",
-        "keycard-jwks/tests/remote/provider.rs",
-        "the test identity provider, shared until it moves into the keycard-test kit",
-    ),
     (
         "keycard-axum/src/lib.rs",
         "README.md",
