@@ -162,7 +162,7 @@ pub use keys::{
     Ed25519PublicKey, HmacKey, RsaPrivateKey, RsaPublicKey, Signer, Verifier,
 };
 pub use token::{unverified, Audience, Builder, Claims, NumericDate};
-pub use validation::{DangerousOptions, RevocationList, Validator, ValidatorBuilder};
+pub use validation::{scope, DangerousOptions, RevocationList, Validator, ValidatorBuilder};
 
 /// Re-exported so callers name the same `time` types keycard uses.
 pub use time;
