@@ -520,3 +520,41 @@ const RAW: &[u8] = INCLUDE_bytes!(some_macro!());
         ]
     );
 }
+
+/// The core's public surface stays small (STYLE.md: re-export what users name, not every type):
+/// at most 35 names at the crate root, modules included.
+#[test]
+fn the_core_has_at_most_35_root_names() {
+    let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
+        .unwrap();
+    let mut names: Vec<String> = Vec::new();
+    let code: String = lib
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("pub use ") {
+        rest = &rest[at + "pub use ".len()..];
+        let end = rest.find(';').unwrap();
+        let item = &rest[..end];
+        match (item.find('{'), item.rfind('}')) {
+            (Some(open), Some(close)) => names.extend(
+                item[open + 1..close]
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned),
+            ),
+            _ => names.push(item.rsplit("::").next().unwrap().trim().to_owned()),
+        }
+    }
+    for line in code.lines() {
+        if let Some(module) = line.trim().strip_prefix("pub mod ") {
+            names.push(module.trim_end_matches(';').to_owned());
+        }
+    }
+    names.sort();
+    assert!(names.contains(&"Validator".to_owned()), "{names:?}");
+    assert!(names.len() <= 35, "{} root names: {names:?}", names.len());
+}

@@ -144,7 +144,10 @@ fn the_public_rule_agrees_with_the_validator() {
             if need.is_empty() || need.contains(' ') {
                 // Never a scope (RFC 6749 §3.3): the validator refuses to be built with it, and
                 // the public rule grants it in no claims.
-                assert!(!keycard::scope::grants(&claims, need), "{case} granting {need:?}");
+                assert!(
+                    !keycard::scope::grants(&claims, need),
+                    "{case} granting {need:?}"
+                );
                 continue;
             }
             let by_validator = missing(&requiring(&[need]), &token).is_none();
