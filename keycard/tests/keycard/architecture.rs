@@ -525,8 +525,8 @@ const RAW: &[u8] = INCLUDE_bytes!(some_macro!());
 /// at most 35 names at the crate root, modules included.
 #[test]
 fn the_core_has_at_most_35_root_names() {
-    let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
-        .unwrap();
+    let lib =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
     let mut names: Vec<String> = Vec::new();
     let code: String = lib
         .lines()
