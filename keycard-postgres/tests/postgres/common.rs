@@ -1,0 +1,130 @@
+//! A clock the tests move by hand, the store configuration of the tests, and instances wired to
+//! one cluster, each with its own store (its own pool and view).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use keycard::time::{Duration, OffsetDateTime};
+use keycard::{Algorithm, Clock, HmacKey, TokenIssuer, TokenIssuerBuilder};
+use keycard_postgres::{PostgresConfig, PostgresStore};
+
+use crate::cluster::Cluster;
+
+/// A clock shared by clones, starting at the current second and moved by the test only.
+#[derive(Debug, Clone)]
+pub(crate) struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    pub(crate) fn new() -> Self {
+        ManualClock(Arc::new(AtomicI64::new(
+            OffsetDateTime::now_utc().unix_timestamp(),
+        )))
+    }
+
+    pub(crate) fn advance(&self, by: Duration) {
+        self.0.fetch_add(by.whole_seconds(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.0.load(Ordering::SeqCst)).expect("in range")
+    }
+}
+
+pub(crate) fn key() -> HmacKey {
+    HmacKey::new(Algorithm::HS256, b"keycard-pg test secret of 32 b!!").expect("32 bytes")
+}
+
+/// The tests' configuration: short timeouts, the cleanup task off (tests call `cleanup`).
+pub(crate) fn config(cluster: &Cluster, clock: &ManualClock) -> PostgresConfig {
+    PostgresConfig::new(&cluster.url())
+        .response_timeout(StdDuration::from_millis(1000))
+        .cleanup_interval(StdDuration::ZERO)
+        .clock(clock.clone())
+}
+
+/// Migrates the cluster's default schema and connects one store.
+pub(crate) async fn store(cluster: &Cluster, clock: &ManualClock) -> PostgresStore {
+    let config = config(cluster, clock);
+    PostgresStore::migrate(&config).await.expect("migrates");
+    PostgresStore::connect(config).await.expect("connects")
+}
+
+/// One API instance: its own store and an issuer on it.
+#[derive(Clone)]
+pub(crate) struct Instance {
+    pub(crate) store: PostgresStore,
+    pub(crate) issuer: TokenIssuer,
+}
+
+pub(crate) fn issuer_builder(clock: &ManualClock, store: &PostgresStore) -> TokenIssuerBuilder {
+    TokenIssuer::builder(key(), key())
+        .issuer("https://auth.example.com")
+        .audience("api")
+        .clock(clock.clone())
+        .families(Arc::new(store.clone()))
+        .revocations(Arc::new(store.clone()))
+}
+
+pub(crate) async fn instances(
+    cluster: &Cluster,
+    clock: &ManualClock,
+    n: usize,
+    configure: impl Fn(TokenIssuerBuilder) -> TokenIssuerBuilder,
+) -> Vec<Instance> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let store = store(cluster, clock).await;
+        let issuer = configure(issuer_builder(clock, &store))
+            .build()
+            .expect("valid configuration");
+        out.push(Instance { store, issuer });
+    }
+    out
+}
+
+/// Waits (yielding, bounded) until `check` holds; false if it never did. For a state that comes
+/// by itself (a reconnection), not for timing.
+pub(crate) async fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < StdDuration::from_secs(30) {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(StdDuration::from_millis(2)).await;
+    }
+    check()
+}
+
+/// Retries `catch_up` until the store has reconnected and confirmed its view (bounded).
+pub(crate) async fn caught_up(store: &PostgresStore) {
+    for _ in 0..100 {
+        if store.catch_up().await.is_ok() {
+            return;
+        }
+    }
+    panic!("the view never caught up");
+}
+
+/// The p-th percentile (0-100) of sorted samples.
+pub(crate) fn percentile(sorted: &[StdDuration], p: usize) -> StdDuration {
+    let index = (sorted.len().saturating_sub(1) * p) / 100;
+    sorted[index]
+}
+
+/// The `sid` of a token.
+pub(crate) fn sid(token: &str) -> String {
+    let claims: serde_json::Value = keycard::unverified::decode_claims(token).expect("claims");
+    claims["sid"].as_str().expect("a sid").to_owned()
+}
+
+/// A plain connection to the cluster, for looking at the tables.
+pub(crate) async fn inspect(cluster: &Cluster) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(connection);
+    client
+}
