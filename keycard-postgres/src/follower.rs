@@ -301,6 +301,7 @@ impl Follower {
                 None => match self.open().await {
                     Ok(current) => current,
                     Err(_) => {
+                        self.view.record_failure();
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(Duration::from_secs(1));
                         continue;
@@ -310,6 +311,7 @@ impl Follower {
             pause = RETRY;
             // It returns only with the failure that ended the session.
             let _lost = self.follow(current).await;
+            self.view.record_failure();
             tokio::time::sleep(RETRY).await;
         }
     }

@@ -134,27 +134,31 @@ impl PostgresStore {
     /// instance may call before serving after a long pause.
     ///
     /// # Errors
-    /// [`ErrorKind::Store`](keycard::ErrorKind::Store) when that has not happened within the
-    /// staleness bound (the database is unreachable).
+    /// [`ErrorKind::Store`](keycard::ErrorKind::Store) when the listener fails to reach the
+    /// database meanwhile, or the view has not caught up within the staleness bound.
     pub async fn catch_up(&self) -> Result<(), Error> {
         let asked = Instant::now();
-        let mut synced = self.shared.view.subscribe();
+        let mut progress = self.shared.view.subscribe();
+        let failures = progress.borrow().failures;
         self.shared.wake.notify_one();
         let bound = self
             .shared
             .view
             .max_staleness()
             .max(self.shared.db.timeout());
-        let caught_up = tokio::time::timeout(bound, async {
-            synced
-                .wait_for(|at| at.is_some_and(|at| at >= asked))
+        let outcome = tokio::time::timeout(bound, async {
+            progress
+                .wait_for(|p| p.synced.is_some_and(|at| at >= asked) || p.failures > failures)
                 .await
-                .is_ok()
+                .map(|p| p.synced.is_some_and(|at| at >= asked))
         })
         .await;
-        match caught_up {
-            Ok(true) => Ok(()),
-            _ => Err(timed_out("catching up with the database")),
+        match outcome {
+            Ok(Ok(true)) => Ok(()),
+            Ok(_) => Err(timed_out(
+                "catching up with the database (the listener lost its connection)",
+            )),
+            Err(_) => Err(timed_out("catching up with the database")),
         }
     }
 

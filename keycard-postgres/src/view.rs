@@ -108,12 +108,19 @@ struct Synced {
     wall: OffsetDateTime,
 }
 
+/// What `catch_up` waits on: the last confirmation, and how many times the listener failed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Progress {
+    pub(crate) synced: Option<Instant>,
+    pub(crate) failures: u64,
+}
+
 /// The revocations in force and their freshness.
 pub(crate) struct View {
     entries: RwLock<Entries>,
     synced: Mutex<Option<Synced>>,
-    /// The monotonic instant of the last confirmation, for `catch_up`.
-    synced_tx: watch::Sender<Option<Instant>>,
+    /// The last confirmation and the failures, for `catch_up`.
+    progress: watch::Sender<Progress>,
     max_staleness: Duration,
     clock: Arc<dyn Clock>,
 }
@@ -154,7 +161,7 @@ impl View {
         View {
             entries: RwLock::new(Entries::default()),
             synced: Mutex::new(None),
-            synced_tx: watch::channel(None).0,
+            progress: watch::channel(Progress::default()).0,
             max_staleness,
             clock,
         }
@@ -191,8 +198,13 @@ impl View {
             .map(|s| s.at)
     }
 
-    pub(crate) fn subscribe(&self) -> watch::Receiver<Option<Instant>> {
-        self.synced_tx.subscribe()
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Progress> {
+        self.progress.subscribe()
+    }
+
+    /// The listener lost its connection or could not open one.
+    pub(crate) fn record_failure(&self) {
+        self.progress.send_modify(|p| p.failures += 1);
     }
 
     /// Records that every revocation committed before `as_of` is in the view.
@@ -203,7 +215,7 @@ impl View {
                 at: as_of.0,
                 wall: as_of.1,
             });
-            self.synced_tx.send_replace(Some(as_of.0));
+            self.progress.send_modify(|p| p.synced = Some(as_of.0));
         }
     }
 

@@ -85,25 +85,14 @@ pub(crate) async fn instances(
     out
 }
 
-/// Waits (yielding, bounded) until `check` holds; false if it never did. For a state that comes
-/// by itself (a reconnection), not for timing.
-pub(crate) async fn eventually(mut check: impl FnMut() -> bool) -> bool {
-    let start = std::time::Instant::now();
-    while start.elapsed() < StdDuration::from_secs(30) {
-        if check() {
-            return true;
-        }
-        tokio::time::sleep(StdDuration::from_millis(2)).await;
-    }
-    check()
-}
-
 /// Retries `catch_up` until the store has reconnected and confirmed its view (bounded).
 pub(crate) async fn caught_up(store: &PostgresStore) {
-    for _ in 0..100 {
+    let start = std::time::Instant::now();
+    while start.elapsed() < StdDuration::from_secs(60) {
         if store.catch_up().await.is_ok() {
             return;
         }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
     panic!("the view never caught up");
 }

@@ -7,4 +7,8 @@
 mod cluster;
 mod common;
 
+mod faults;
+mod issuer;
+mod propagation;
 mod stores;
+mod storm;
