@@ -49,7 +49,8 @@ pub(crate) struct Follower {
 
 /// One connection's state.
 pub(crate) struct Session {
-    client: Client,
+    /// Shared with the heartbeat in flight, which runs as a task of its own.
+    client: Arc<Client>,
     heard: UnboundedReceiver<(String, String)>,
     _driver: AbortOnDrop,
     sync_channel: String,
@@ -128,7 +129,7 @@ impl Follower {
         .map_err(|_| timed_out(what))?
         .map_err(|e| failure(what, &e))?;
         let mut session = Session {
-            client,
+            client: Arc::new(client),
             heard,
             _driver: driver,
             sync_channel,
@@ -228,23 +229,26 @@ impl Follower {
         }
     }
 
-    async fn heartbeat(&self, session: &mut Session) -> Result<(), Error> {
-        let what = "confirming the revocation view";
+    /// Sends a heartbeat without waiting for its statement to return: what confirms the view
+    /// is the notification coming back, which `hear` handles, and meanwhile the follower goes
+    /// on applying what it hears. A heartbeat that never comes back ends the session after the
+    /// response timeout (`follow`).
+    fn heartbeat(&self, session: &mut Session) {
         session.nonce += 1;
         let sent = self.view.now();
-        tokio::time::timeout(
-            self.response_timeout,
-            session.client.execute(
-                "SELECT pg_notify($1, $2)",
-                &[&session.sync_channel, &session.nonce.to_string()],
-            ),
-        )
-        .await
-        .map_err(|_| timed_out(what))?
-        .map_err(|e| failure(what, &e))?;
+        let (client, channel, nonce) = (
+            Arc::clone(&session.client),
+            session.sync_channel.clone(),
+            session.nonce.to_string(),
+        );
+        let limit = self.response_timeout;
+        tokio::spawn(async move {
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&channel, &nonce];
+            let statement = client.execute("SELECT pg_notify($1, $2)", &params);
+            let _ = tokio::time::timeout(limit, statement).await;
+        });
         session.pending = Some((session.nonce, sent));
         session.wanted = false;
-        Ok(())
     }
 
     /// Follows one connection until it fails.
@@ -263,7 +267,7 @@ impl Follower {
                         last_reload = Instant::now();
                     }
                     if session.wanted && session.pending.is_none() {
-                        self.heartbeat(&mut session).await?;
+                        self.heartbeat(&mut session);
                     }
                 }
                 _ = ticker.tick() => {
@@ -277,12 +281,12 @@ impl Follower {
                         last_reload = Instant::now();
                     }
                     if session.pending.is_none() {
-                        self.heartbeat(&mut session).await?;
+                        self.heartbeat(&mut session);
                     }
                 }
                 () = self.wake.notified() => {
                     if session.pending.is_none() {
-                        self.heartbeat(&mut session).await?;
+                        self.heartbeat(&mut session);
                     } else {
                         session.wanted = true;
                     }

@@ -41,8 +41,8 @@ fn skip(reason: &str) -> Option<Cluster> {
         use std::io::Write;
         let _ = writeln!(
             std::io::stderr(),
-            "\n*** keycard-postgres: {reason}: the PostgreSQL tests were SKIPPED. ***\n\
-             *** Enable them with: apt-get install -y postgresql                    ***\n"
+            "\n*** keycard-postgres: {reason}: the PostgreSQL tests were SKIPPED. \
+             Enable them with: apt-get install -y postgresql ***\n"
         );
     }
     None
@@ -51,7 +51,8 @@ fn skip(reason: &str) -> Option<Cluster> {
 /// The directory holding `initdb`, `pg_ctl` and `postgres`.
 fn find_bin() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("KEYCARD_POSTGRES_BIN") {
-        return Some(PathBuf::from(dir));
+        let dir = PathBuf::from(dir);
+        return dir.join("initdb").is_file().then_some(dir);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
