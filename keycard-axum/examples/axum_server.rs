@@ -34,8 +34,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use keycard::{Algorithm, Claims, Error, HmacKey, TokenIssuer, TokenPair};
+use keycard::{Algorithm, Claims, Error, HmacKey};
 use keycard_axum::{Authorizer, Verified};
+use keycard_lifecycle::{TokenIssuer, TokenPair};
 use keycard_redis::{RedisConfig, RedisStore};
 use serde::Deserialize;
 use serde_json::json;
@@ -108,7 +109,7 @@ async fn login(
     let scope = scopes_of(&user).ok_or(GrantError("invalid_credentials"))?;
     // Issuing fails only on our side (a store, the signer): 500, telling nothing.
     let pair = issuer
-        .issue_async(&user.username, &json!({ "scope": scope }))
+        .issue(&user.username, &json!({ "scope": scope }))
         .await
         .map_err(|_| GrantError("server_error"))?;
     Ok(Json(pair))
@@ -119,7 +120,7 @@ async fn refresh(
     Json(request): Json<RefreshRequest>,
 ) -> Result<Json<TokenPair>, GrantError> {
     issuer
-        .refresh_async(&request.refresh_token)
+        .refresh(&request.refresh_token)
         .await
         .map(Json)
         .map_err(|e| GrantError(e.kind().as_str()))
@@ -133,7 +134,7 @@ async fn logout(
     // Whoever holds a refresh token may already use it; ending its session is no more power.
     // Revoking the session revokes its access tokens too.
     issuer
-        .revoke_async(&request.refresh_token)
+        .revoke(&request.refresh_token)
         .await
         .map_err(|e| GrantError(e.kind().as_str()))?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,77 +1,37 @@
-//! [`Authorizer`]: which validators check a request's bearer token, and how refusals look.
+//! [`Authorizer`]: keycard-http's authorizer with axum's rendering of refusals, and the layers
+//! it hands out.
 
-use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::response::{IntoResponse, Response};
-use keycard::{Error, ErrorKind, Validator};
-use keycard_jwks::RemoteValidator;
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use axum::response::Response;
+use keycard_http::{ConfigurationError, IgnoreBody, Rejection, TokenVerifier};
+use serde::de::DeserializeOwned;
 
-use crate::layer::AuthLayer;
-use crate::rejection::Rejection;
+use crate::rejection::Responder;
 
-/// A validator with static keys or with a remote key set.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum AnyValidator {
-    /// Keys known at start-up (a PEM file, an HMAC secret, a fixed JWK Set).
-    Static(Validator),
-    /// Keys from an identity provider's JWKS ([`keycard_jwks`]); an unknown `kid` waits for
-    /// the set's one shared refetch.
-    Remote(RemoteValidator),
-}
+/// The tower layer of an axum route: keycard-http's [`AuthLayer`](keycard_http::AuthLayer)
+/// answering refusals with axum's [`Responder`]. From [`Authorizer::layer`],
+/// [`Authorizer::require_scope`] or [`Authorizer::optional`]; chain `.require_scope(..)`,
+/// `.check(..)`, `.allow_form_token()`.
+///
+/// ```
+/// # use keycard::{Algorithm, HmacKey, Validator};
+/// use keycard_axum::Authorizer;
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Tenant { tenant: String }
+///
+/// # let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
+/// let auth = Authorizer::new(Validator::builder(key).build()?);
+/// let acme_only = auth.layer().check(|t: &Tenant| t.tenant == "acme");
+/// # Ok::<(), keycard::Error>(())
+/// ```
+pub type AuthLayer<T = IgnoreBody> = keycard_http::AuthLayer<Responder, T>;
 
-impl From<Validator> for AnyValidator {
-    fn from(validator: Validator) -> Self {
-        AnyValidator::Static(validator)
-    }
-}
-
-impl From<RemoteValidator> for AnyValidator {
-    fn from(validator: RemoteValidator) -> Self {
-        AnyValidator::Remote(validator)
-    }
-}
-
-impl AnyValidator {
-    /// Verifies `token`; the claims stay JSON text, read by each consumer into its own type.
-    async fn verify(&self, token: &str) -> Result<Box<RawValue>, Error> {
-        match self {
-            AnyValidator::Static(validator) => validator.verify(token),
-            AnyValidator::Remote(validator) => validator.verify_or_refetch(token).await,
-        }
-    }
-}
-
-type Body = dyn Fn(&Rejection) -> Response + Send + Sync;
-
-/// What every layer made from one [`Authorizer`] shares.
-pub(crate) struct Shared {
-    pub(crate) realm: String,
-    /// One validator for every token, or one per issuer.
-    validators: Validators,
-    pub(crate) allow_query: bool,
-    body: Option<Arc<Body>>,
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Authorizer")
-            .field("realm", &self.realm)
-            .field("validators", &self.validators)
-            .field("allow_query", &self.allow_query)
-            .field("custom_body", &self.body.is_some())
-            .finish()
-    }
-}
-
-#[derive(Debug)]
-enum Validators {
-    One(AnyValidator),
-    ByIssuer(Vec<(String, AnyValidator)>),
-}
+/// The service an [`AuthLayer`] makes.
+pub type AuthService<S, T = IgnoreBody> = keycard_http::AuthService<S, Responder, T>;
 
 /// Checks bearer tokens for an axum app: make it once, then take layers from it for routes
 /// ([`layer`](Self::layer), [`require_scope`](Self::require_scope), [`optional`](Self::optional)).
@@ -93,59 +53,37 @@ enum Validators {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Authorizer {
-    pub(crate) shared: Arc<Shared>,
-}
-
-/// Configures an [`Authorizer`].
-#[must_use = "call `build` to get an Authorizer"]
-pub struct AuthorizerBuilder {
-    realm: String,
-    one: Option<AnyValidator>,
-    issuers: Vec<(String, AnyValidator)>,
-    allow_query: bool,
-    body: Option<Arc<Body>>,
-}
-
-impl fmt::Debug for AuthorizerBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthorizerBuilder")
-            .field("realm", &self.realm)
-            .finish_non_exhaustive()
-    }
+    http: keycard_http::Authorizer,
+    responder: Responder,
 }
 
 impl Authorizer {
-    /// An authorizer that checks every token with `validator`, realm `api`.
-    pub fn new(validator: impl Into<AnyValidator>) -> Self {
+    /// An authorizer that checks every token with `validator` (a keycard
+    /// [`Validator`](keycard::Validator), whose key source, if any, is refetched on an unknown
+    /// `kid`), realm `api`.
+    pub fn new(validator: impl TokenVerifier) -> Self {
         Authorizer {
-            shared: Arc::new(Shared {
-                realm: "api".to_owned(),
-                validators: Validators::One(validator.into()),
-                allow_query: false,
-                body: None,
-            }),
+            http: keycard_http::Authorizer::new(validator),
+            responder: Responder::default(),
         }
     }
 
     /// Starts an authorizer with more options: several issuers, the realm, query-string tokens,
-    /// the rejection body.
+    /// checks for every route, the rejection body.
     pub fn builder() -> AuthorizerBuilder {
         AuthorizerBuilder {
-            realm: "api".to_owned(),
-            one: None,
-            issuers: Vec::new(),
-            allow_query: false,
+            http: keycard_http::Authorizer::builder(),
             body: None,
         }
     }
 
     /// A layer that lets through requests with a valid token.
     pub fn layer(&self) -> AuthLayer {
-        AuthLayer::new(self.clone(), false)
+        self.http.layer(self.responder.clone())
     }
 
     /// A layer that lets through requests with a valid token granting `scope` (in `scope` or
-    /// `scp`); chain [`AuthLayer::require_scope`] for more.
+    /// `scp`); chain `.require_scope(..)` for more.
     pub fn require_scope(&self, scope: impl Into<String>) -> AuthLayer {
         self.layer().require_scope(scope)
     }
@@ -154,113 +92,95 @@ impl Authorizer {
     /// unauthenticated (`Option<Verified<T>>` is then `None`); one with credentials must have a
     /// valid token like everywhere else.
     pub fn optional(&self) -> AuthLayer {
-        AuthLayer::new(self.clone(), true)
+        self.layer().optional()
     }
 
     /// The response for `rejection`: the configured body (or the default JSON one) with the
-    /// status and `WWW-Authenticate` of RFC 6750 §3.
+    /// status and headers of RFC 6750 §3.
     pub fn reject(&self, rejection: &Rejection) -> Response {
-        let body = match &self.shared.body {
-            Some(body) => body(rejection),
-            None => axum::Json(rejection.default_body()).into_response(),
-        };
-        rejection.respond(&self.shared.realm, body)
+        self.responder.respond(rejection)
     }
 
-    /// Verifies `token` with the validator for its issuer.
-    pub(crate) async fn verify(&self, token: &str) -> Result<Box<RawValue>, Rejection> {
-        let (validator, expected) = match &self.shared.validators {
-            Validators::One(validator) => (validator, None),
-            Validators::ByIssuer(issuers) => {
-                #[derive(Deserialize)]
-                struct Issuer {
-                    iss: Option<String>,
-                }
-                // Only to pick the validator: the token is then verified by that issuer's
-                // own keys and rules, `iss` included.
-                let issuer: Issuer = keycard::unverified::decode_claims(token)
-                    .map_err(|e| Rejection::InvalidToken(e.kind()))?;
-                let iss = issuer
-                    .iss
-                    .ok_or(Rejection::InvalidToken(ErrorKind::Issuer))?;
-                issuers
-                    .iter()
-                    .find(|(name, _)| *name == iss)
-                    .map(|(name, validator)| (validator, Some(name.as_str())))
-                    .ok_or(Rejection::InvalidToken(ErrorKind::Issuer))?
-            }
-        };
-        let claims = validator
-            .verify(token)
-            .await
-            .map_err(|e| rejection_for(&e))?;
-        if let Some(expected) = expected {
-            #[derive(Deserialize)]
-            struct Issuer<'a> {
-                #[serde(borrow)]
-                iss: Option<std::borrow::Cow<'a, str>>,
-            }
-            let verified: Issuer<'_> = serde_json::from_str(claims.get())
-                .map_err(|_| Rejection::InvalidToken(ErrorKind::Issuer))?;
-            if verified.iss.as_deref() != Some(expected) {
-                return Err(Rejection::InvalidToken(ErrorKind::Issuer));
-            }
-        }
-        Ok(claims)
+    /// The framework-neutral authorizer underneath, e.g. to share one configuration with a
+    /// keycard-tonic service.
+    pub fn http(&self) -> &keycard_http::Authorizer {
+        &self.http
     }
 }
 
-/// The rejection for a verification failure; server-side failures are logged, not told.
-fn rejection_for(e: &Error) -> Rejection {
-    match e {
-        Error::InsufficientScope { missing } => Rejection::InsufficientScope(missing.clone()),
-        _ => match e.kind() {
-            ErrorKind::Store
-            | ErrorKind::Signing
-            | ErrorKind::Configuration
-            | ErrorKind::Refresh => {
-                tracing::error!(target: "keycard_axum", error = %e, "token check failed on the server's side");
-                Rejection::Internal
-            }
-            kind => {
-                tracing::debug!(target: "keycard_axum", error = %e, "token refused");
-                Rejection::InvalidToken(kind)
-            }
-        },
+/// Configures an [`Authorizer`]: keycard-http's
+/// [`AuthorizerBuilder`](keycard_http::AuthorizerBuilder) plus the rejection body.
+#[must_use = "call `build` to get an Authorizer"]
+pub struct AuthorizerBuilder {
+    http: keycard_http::AuthorizerBuilder,
+    body: Option<Arc<crate::rejection::BodyFn>>,
+}
+
+impl std::fmt::Debug for AuthorizerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizerBuilder")
+            .field("http", &self.http)
+            .field("custom_body", &self.body.is_some())
+            .finish()
     }
 }
 
 impl AuthorizerBuilder {
-    /// Checks every token with `validator` (instead of choosing by issuer).
-    pub fn validator(mut self, validator: impl Into<AnyValidator>) -> Self {
-        self.one = Some(validator.into());
+    fn with(
+        mut self,
+        f: impl FnOnce(keycard_http::AuthorizerBuilder) -> keycard_http::AuthorizerBuilder,
+    ) -> Self {
+        self.http = f(self.http);
         self
+    }
+
+    /// Checks every token with `validator` (instead of choosing by issuer).
+    pub fn validator(self, validator: impl TokenVerifier) -> Self {
+        self.with(|http| http.validator(validator))
     }
 
     /// Accepts tokens from `issuer`, verified with `validator` only (its keys and its rules):
     /// each token's unverified `iss` picks the validator, which then checks everything, and
-    /// the verified `iss` must be `issuer`. Give each validator its issuer too
-    /// (`.issuer(..)` on its builder) so that it also refuses tokens of other issuers.
-    pub fn issuer(mut self, issuer: impl Into<String>, validator: impl Into<AnyValidator>) -> Self {
-        self.issuers.push((issuer.into(), validator.into()));
-        self
+    /// the verified `iss` must be `issuer`
+    /// ([`keycard_http::AuthorizerBuilder::issuer`]).
+    pub fn issuer(self, issuer: impl Into<String>, validator: impl TokenVerifier) -> Self {
+        self.with(|http| http.issuer(issuer, validator))
     }
 
     /// The realm of the `WWW-Authenticate` challenges (default `api`).
-    pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = realm.into();
-        self
+    pub fn realm(self, realm: impl Into<String>) -> Self {
+        self.with(|http| http.realm(realm))
     }
 
-    /// Accepts a token in the `access_token` query parameter (RFC 6750 §2.3) when there is no
-    /// `Authorization` header. Off by default: URLs end up in logs and browser history.
-    pub fn allow_query_token(mut self) -> Self {
-        self.allow_query = true;
-        self
+    /// Accepts a token in the `access_token` query parameter (RFC 6750 §2.3); off by default,
+    /// see [`keycard_http::AuthorizerBuilder::allow_query_token`] for why.
+    pub fn allow_query_token(self) -> Self {
+        self.with(keycard_http::AuthorizerBuilder::allow_query_token)
     }
 
-    /// Replaces the body of every refusal. The layer still sets the status and the
-    /// `WWW-Authenticate` header of RFC 6750 over whatever `body` returns.
+    /// The longest token whose unverified `iss` is read to choose among issuers
+    /// ([`keycard_http::AuthorizerBuilder::max_token_len`]).
+    pub fn max_token_len(self, bytes: usize) -> Self {
+        self.with(|http| http.max_token_len(bytes))
+    }
+
+    /// How long a 503 tells the client to wait
+    /// ([`keycard_http::AuthorizerBuilder::retry_after`]).
+    pub fn retry_after(self, wait: Duration) -> Self {
+        self.with(|http| http.retry_after(wait))
+    }
+
+    /// A claims check for every route ([`keycard_http::AuthorizerBuilder::check`]).
+    pub fn check<C, F>(self, check: F) -> Self
+    where
+        C: DeserializeOwned,
+        F: Fn(&C) -> bool + Send + Sync + 'static,
+    {
+        self.with(|http| http.check(check))
+    }
+
+    /// Replaces the body of every refusal. The layer still sets the status and the headers of
+    /// RFC 6750 (`WWW-Authenticate`, and `Retry-After` for a 503) over whatever `body` returns.
     pub fn rejection_body(
         mut self,
         body: impl Fn(&Rejection) -> Response + Send + Sync + 'static,
@@ -276,44 +196,9 @@ impl AuthorizerBuilder {
     /// [`validator`](Self::validator) and [`issuer`](Self::issuer) are, or when an issuer is
     /// named twice.
     pub fn build(self) -> Result<Authorizer, ConfigurationError> {
-        let configuration = |why: &'static str| ConfigurationError(why);
-        let validators =
-            match (self.one, self.issuers.is_empty()) {
-                (Some(one), true) => Validators::One(one),
-                (None, false) => {
-                    for (i, (issuer, _)) in self.issuers.iter().enumerate() {
-                        if self.issuers[..i].iter().any(|(other, _)| other == issuer) {
-                            return Err(configuration("an issuer is named twice"));
-                        }
-                    }
-                    Validators::ByIssuer(self.issuers)
-                }
-                (None, true) => {
-                    return Err(configuration("no validator: call `validator` or `issuer`"))
-                }
-                (Some(_), false) => return Err(configuration(
-                    "both `validator` and `issuer` given: use `issuer` for each accepted issuer",
-                )),
-            };
         Ok(Authorizer {
-            shared: Arc::new(Shared {
-                realm: self.realm,
-                validators,
-                allow_query: self.allow_query,
-                body: self.body,
-            }),
+            http: self.http.build()?,
+            responder: Responder::new(self.body),
         })
     }
 }
-
-/// Why [`AuthorizerBuilder::build`] refused its configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigurationError(&'static str);
-
-impl fmt::Display for ConfigurationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid authorizer configuration: {}", self.0)
-    }
-}
-
-impl std::error::Error for ConfigurationError {}

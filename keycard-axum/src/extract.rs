@@ -1,64 +1,47 @@
 //! Extractors: [`Verified`] (typed, owned claims) and [`VerifiedToken`] (the verified token,
-//! claims borrowed from it).
-
-use std::sync::Arc;
+//! claims borrowed from it). Both read what the layer left in the request's extensions (keycard-
+//! http's [`Authenticated`]): the claims were read once, by the validator; nothing is verified or
+//! parsed again here.
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
-use keycard::ErrorKind;
+use keycard_http::{Anonymous, Authenticated};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use crate::authorizer::Authorizer;
-use crate::rejection::Rejection;
-
-/// What the layer leaves in the request's extensions for the extractors.
-#[derive(Clone)]
-pub(crate) struct Authenticated(Arc<Inner>);
-
-struct Inner {
-    claims: Box<RawValue>,
-    token: String,
-    auth: Authorizer,
-}
-
-impl Authenticated {
-    pub(crate) fn new(claims: Box<RawValue>, token: String, auth: Authorizer) -> Self {
-        Authenticated(Arc::new(Inner {
-            claims,
-            token,
-            auth,
-        }))
-    }
-}
-
-/// Left by an optional layer on a request without credentials.
-#[derive(Clone)]
-pub(crate) struct Anonymous(pub(crate) Authorizer);
+use crate::rejection::{without_layer, AuthRejection, Responder};
 
 /// The refusal for an extractor that found no verified token: 401 on a route whose optional
 /// layer let an anonymous request through, 500 on a route without a layer.
-fn unauthenticated(parts: &Parts) -> Response {
-    match parts.extensions.get::<Anonymous>() {
-        Some(Anonymous(auth)) => auth.reject(&Rejection::MissingCredentials),
+fn unauthenticated(parts: &Parts) -> AuthRejection {
+    let rejection = match parts.extensions.get::<Anonymous>() {
+        Some(anonymous) => anonymous.missing(),
         None => without_layer(),
-    }
+    };
+    AuthRejection::new(rejection, parts.extensions.get::<Responder>())
 }
 
-fn without_layer() -> Response {
-    tracing::error!(
-        target: "keycard_axum",
-        "a keycard-axum extractor ran on a route without an AuthLayer: refusing with 500"
-    );
-    Rejection::Internal.into_response()
+#[cold]
+fn malformed(parts: &Parts, authenticated: &Authenticated) -> AuthRejection {
+    AuthRejection::new(
+        authenticated.malformed(),
+        parts.extensions.get::<Responder>(),
+    )
+}
+
+fn read<T: DeserializeOwned>(
+    parts: &Parts,
+    authenticated: &Authenticated,
+) -> Result<T, AuthRejection> {
+    authenticated
+        .claims_as()
+        .map_err(|_| malformed(parts, authenticated))
 }
 
 /// The verified claims of the request's bearer token, as `T` (your own `Deserialize` type,
 /// [`keycard::Claims`], or `serde_json::Value`). Needs an [`AuthLayer`](crate::AuthLayer) on
 /// the route; `Option<Verified<T>>` is `None` for a request without credentials under
-/// [`Authorizer::optional`].
+/// [`Authorizer::optional`](crate::Authorizer::optional).
 ///
 /// Claims that do not read as `T` (a missing field the type requires) are refused with 401
 /// `invalid_token`, `error_description="malformed"`.
@@ -77,36 +60,16 @@ fn without_layer() -> Response {
 #[derive(Debug, Clone)]
 pub struct Verified<T>(pub T);
 
-impl<T: DeserializeOwned> Verified<T> {
-    /// The claims as `T`, if they read as `T`.
-    fn read(authenticated: &Authenticated) -> Option<Self> {
-        serde_json::from_str(authenticated.0.claims.get())
-            .ok()
-            .map(Verified)
-    }
-}
-
-impl Authenticated {
-    #[cold]
-    fn malformed(&self) -> Response {
-        self.0
-            .auth
-            .reject(&Rejection::InvalidToken(ErrorKind::Malformed))
-    }
-}
-
 impl<T, S> FromRequestParts<S> for Verified<T>
 where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = Response;
+    type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AuthRejection> {
         match parts.extensions.get::<Authenticated>() {
-            Some(authenticated) => {
-                Self::read(authenticated).ok_or_else(|| authenticated.malformed())
-            }
+            Some(authenticated) => read(parts, authenticated).map(Verified),
             None => Err(unauthenticated(parts)),
         }
     }
@@ -117,20 +80,18 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = Response;
+    type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Response> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, AuthRejection> {
         match parts.extensions.get::<Authenticated>() {
-            Some(authenticated) => Self::read(authenticated)
-                .map(Some)
-                .ok_or_else(|| authenticated.malformed()),
+            Some(authenticated) => read(parts, authenticated).map(|t| Some(Verified(t))),
             None => Ok(None),
         }
     }
 }
 
 /// The verified token itself: its text and its claims, which [`claims`](Self::claims) reads
-/// into types that borrow from it (`&str` fields) without copying.
+/// into types that borrow from them (`&str` fields) without copying.
 ///
 /// ```
 /// use keycard_axum::VerifiedToken;
@@ -146,25 +107,19 @@ where
 ///     }
 /// }
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct VerifiedToken(Authenticated);
-
-impl std::fmt::Debug for VerifiedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The token is a credential: never printed.
-        f.debug_struct("VerifiedToken").finish_non_exhaustive()
-    }
-}
 
 impl VerifiedToken {
     /// The token, e.g. to pass on to a downstream service.
     pub fn token(&self) -> &str {
-        &self.0 .0.token
+        self.0.token()
     }
 
-    /// The verified claims object, as the JSON text the token carried.
+    /// The verified claims object as compact JSON text (written once from the claims the
+    /// validator read; members in name order).
     pub fn claims_json(&self) -> &str {
-        self.0 .0.claims.get()
+        self.0.claims_json()
     }
 
     /// The claims as `T`, which may borrow from this value.
@@ -172,14 +127,19 @@ impl VerifiedToken {
     /// # Errors
     /// The claims do not read as `T`.
     pub fn claims<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.0 .0.claims.get())
+        self.0.claims_as()
+    }
+
+    /// What the layer verified: the claims as a JSON value, the token, the realm.
+    pub fn authenticated(&self) -> &Authenticated {
+        &self.0
     }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for VerifiedToken {
-    type Rejection = Response;
+    type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AuthRejection> {
         match parts.extensions.get::<Authenticated>() {
             Some(authenticated) => Ok(VerifiedToken(authenticated.clone())),
             None => Err(unauthenticated(parts)),
@@ -188,9 +148,9 @@ impl<S: Send + Sync> FromRequestParts<S> for VerifiedToken {
 }
 
 impl<S: Send + Sync> OptionalFromRequestParts<S> for VerifiedToken {
-    type Rejection = Response;
+    type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Response> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, AuthRejection> {
         Ok(parts
             .extensions
             .get::<Authenticated>()

@@ -1,10 +1,11 @@
 //! # keycard-axum
 //!
-//! Protects axum routes with bearer tokens (RFC 6750) checked by keycard: a tower layer that
-//! verifies the `Authorization: Bearer` token, requires scopes and claims per route, chooses
-//! among several issuers, and answers refusals as RFC 6750 §3 says; extractors that hand the
-//! handler the verified claims. Keys are static (a keycard [`Validator`](keycard::Validator))
-//! or fetched from an identity provider with [`keycard_jwks`].
+//! Protects axum routes with bearer tokens (RFC 6750) checked by keycard. The policy lives in
+//! [`keycard_http`] (credentials, issuer routing, scopes and claims checks, the one [`Rejection`]
+//! and its status and challenge, the tower layer); this crate adds what is axum's: the
+//! extractors that hand the handler the verified claims, and the rendering of refusals as axum
+//! responses with a small JSON body. Keys are static (a keycard [`Validator`](keycard::Validator))
+//! or an identity provider's, with `keycard-jwks` (a validator over a `RemoteKeySet`).
 //!
 //! ```no_run
 //! use axum::{routing::get, Json, Router};
@@ -34,20 +35,20 @@
 //! | a token that fails a check | 401 `invalid_token`, `error_description` = the kind (`expired`, ...) |
 //! | a missing scope | 403 `insufficient_scope`, `scope="..."` |
 //! | a refused claims check | 403 `insufficient_scope`, `error_description="claims"` |
-//! | a store or configuration failure, a stale key set | 500, no detail |
+//! | a failing key source or revocation store, an unknown `kid` the failing source could not fetch | 503, `Retry-After`, `{"error":"temporarily_unavailable"}` |
+//! | a configuration failure, an extractor without its layer | 500 `{"error":"server_error"}`, no detail |
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod authorizer;
 mod extract;
-mod layer;
 mod rejection;
 
-pub use authorizer::{AnyValidator, Authorizer, AuthorizerBuilder, ConfigurationError};
+pub use authorizer::{AuthLayer, AuthService, Authorizer, AuthorizerBuilder};
 pub use extract::{Verified, VerifiedToken};
-pub use layer::{AuthLayer, AuthService};
-pub use rejection::Rejection;
+pub use keycard_http::{ConfigurationError, Reason, Rejection, RequestError, TokenVerifier};
+pub use rejection::{default_body, AuthRejection, Responder};
 
 /// The workspace README's code blocks, compiled as doc tests here, the one crate that depends on
 /// everything they use, so that the front page cannot drift.

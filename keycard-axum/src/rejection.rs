@@ -1,153 +1,188 @@
-//! [`Rejection`]: why a request was refused, and its RFC 6750 §3 response.
+//! How axum answers a keycard-http [`Rejection`]: [`Responder`] (the layer's rendering: the
+//! status and headers of the rejection over a small JSON body, or the authorizer's own body) and
+//! [`AuthRejection`], the extractors' typed rejection.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use std::fmt;
+use std::sync::Arc;
+
 use axum::response::{IntoResponse, Response};
-use keycard::ErrorKind;
+use keycard_http::{Reason, Rejection, Respond};
 use serde_json::json;
 
-/// Why the layer or an extractor refused a request. Each maps to the status and
-/// `WWW-Authenticate` challenge RFC 6750 §3 prescribes; the body is JSON by default and can be
-/// replaced with [`AuthorizerBuilder::rejection_body`](crate::AuthorizerBuilder::rejection_body).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Rejection {
-    /// No credentials at all: 401 with a bare challenge, no error code (RFC 6750 §3.1).
-    MissingCredentials,
-    /// A malformed request (not a bearer credential, two credentials, a token in the query
-    /// string where that is not allowed): 400 `invalid_request`. The text is a fixed short
-    /// code, never input.
-    InvalidRequest(&'static str),
-    /// The token failed a check: 401 `invalid_token`, with the kind of the failure (`expired`,
-    /// `signature`, ...) as `error_description`, and nothing more of why.
-    InvalidToken(ErrorKind),
-    /// The token lacks a scope the route requires: 403 `insufficient_scope` with `scope` set to
-    /// the scopes required (space-separated).
-    InsufficientScope(String),
-    /// The caller-supplied claims check refused the token: 403 `insufficient_scope` with
-    /// `error_description="claims"`.
-    ClaimsRefused,
-    /// A failure on the server's side (a key store, a stale remote key set, the configuration,
-    /// an extractor without its layer): 500, revealing nothing.
-    Internal,
+pub(crate) type BodyFn = dyn Fn(&Rejection) -> Response + Send + Sync;
+
+/// Draws the response for a [`Rejection`]: the body the authorizer was given
+/// ([`AuthorizerBuilder::rejection_body`](crate::AuthorizerBuilder::rejection_body)) or the
+/// default JSON one (`{"error": ..., "error_description": ...}`), then the rejection's status
+/// and headers (`WWW-Authenticate`, `Retry-After`) set over it.
+#[derive(Clone, Default)]
+pub struct Responder {
+    body: Option<Arc<BodyFn>>,
 }
 
-impl Rejection {
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Rejection::MissingCredentials | Rejection::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            Rejection::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Rejection::InsufficientScope(_) | Rejection::ClaimsRefused => StatusCode::FORBIDDEN,
-            Rejection::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+impl fmt::Debug for Responder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Responder")
+            .field("custom_body", &self.body.is_some())
+            .finish()
+    }
+}
+
+impl Responder {
+    pub(crate) fn new(body: Option<Arc<BodyFn>>) -> Self {
+        Responder { body }
     }
 
-    /// The RFC 6750 error code (`invalid_request`, `invalid_token`, `insufficient_scope`), or
-    /// `None` for a missing credential and for server errors.
-    pub fn error_code(&self) -> Option<&'static str> {
-        match self {
-            Rejection::MissingCredentials | Rejection::Internal => None,
-            Rejection::InvalidRequest(_) => Some("invalid_request"),
-            Rejection::InvalidToken(_) => Some("invalid_token"),
-            Rejection::InsufficientScope(_) | Rejection::ClaimsRefused => {
-                Some("insufficient_scope")
-            }
-        }
-    }
-
-    /// The `error_description`: a fixed, short code.
-    pub fn description(&self) -> Option<&'static str> {
-        match self {
-            Rejection::MissingCredentials | Rejection::Internal => None,
-            Rejection::InvalidRequest(why) => Some(why),
-            Rejection::InvalidToken(kind) => Some(kind.as_str()),
-            Rejection::InsufficientScope(_) => Some("insufficient_scope"),
-            Rejection::ClaimsRefused => Some("claims"),
-        }
-    }
-
-    /// The `WWW-Authenticate` value for `realm`, or `None` for a 500.
-    pub fn challenge(&self, realm: &str) -> Option<String> {
-        if *self == Rejection::Internal {
-            return None;
-        }
-        let mut challenge = format!("Bearer realm=\"{}\"", quoted(realm));
-        if let Some(code) = self.error_code() {
-            challenge.push_str(&format!(", error=\"{code}\""));
-        }
-        if let Rejection::InsufficientScope(scope) = self {
-            challenge.push_str(&format!(", scope=\"{}\"", quoted(scope)));
-        }
-        if let Some(description) = self.description() {
-            challenge.push_str(&format!(", error_description=\"{description}\""));
-        }
-        Some(challenge)
-    }
-
-    /// The default JSON body: `{"error": ..., "error_description": ...}`.
-    pub fn default_body(&self) -> serde_json::Value {
-        match (self, self.error_code(), self.description()) {
-            (Rejection::Internal, _, _) => json!({ "error": "server_error" }),
-            (_, None, _) => json!({ "error": "missing_token" }),
-            (_, Some(code), Some(description)) => {
-                json!({ "error": code, "error_description": description })
-            }
-            (_, Some(code), None) => json!({ "error": code }),
-        }
-    }
-
-    /// The response: `body` with this rejection's status and `WWW-Authenticate` set over it.
-    pub(crate) fn respond(&self, realm: &str, body: Response) -> Response {
-        let mut response = body;
-        *response.status_mut() = self.status();
+    /// The response for `rejection`.
+    pub fn respond(&self, rejection: &Rejection) -> Response {
+        let mut response = match &self.body {
+            Some(body) => body(rejection),
+            None => axum::Json(default_body(rejection)).into_response(),
+        };
+        *response.status_mut() = rejection.status();
         let headers = response.headers_mut();
-        headers.remove(header::WWW_AUTHENTICATE);
-        if let Some(value) = self
-            .challenge(realm)
-            .and_then(|c| HeaderValue::from_str(&c).ok())
-        {
-            headers.insert(header::WWW_AUTHENTICATE, value);
-        }
+        headers.remove(axum::http::header::WWW_AUTHENTICATE);
+        headers.extend(rejection.headers());
         response
     }
 }
 
-/// A realm or scope inside a quoted-string: quotes and backslashes escaped, control characters
-/// dropped (they are configuration, but a header must stay valid).
-fn quoted(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_control())
-        .flat_map(|c| match c {
-            '"' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect()
+impl Respond<axum::body::Body> for Responder {
+    fn respond(&self, rejection: &Rejection) -> Response {
+        Responder::respond(self, rejection)
+    }
 }
 
-impl IntoResponse for Rejection {
-    /// The default response, with realm `api`.
-    fn into_response(self) -> Response {
-        let body = axum::Json(self.default_body()).into_response();
-        self.respond("api", body)
+/// The default body: `{"error": "invalid_token", "error_description": "expired"}`, or
+/// `{"error": "missing_token"}`, `{"error": "temporarily_unavailable"}`,
+/// `{"error": "server_error"}` where RFC 6750 has no error code.
+pub fn default_body(rejection: &Rejection) -> serde_json::Value {
+    match rejection.error_code() {
+        Some(code) => json!({ "error": code, "error_description": rejection.code() }),
+        None => json!({ "error": rejection.code() }),
     }
+}
+
+/// Why an extractor ([`Verified`](crate::Verified), [`VerifiedToken`](crate::VerifiedToken))
+/// refused a request, answered like the layer of its route would: no verified token behind an
+/// optional layer is 401 with the bare challenge, claims that do not read as the handler's type
+/// are 401 `invalid_token` (`malformed`), an extractor on a route without a layer is 500.
+pub struct AuthRejection {
+    rejection: Rejection,
+    responder: Responder,
+}
+
+impl AuthRejection {
+    pub(crate) fn new(rejection: Rejection, responder: Option<&Responder>) -> Self {
+        AuthRejection {
+            rejection,
+            responder: responder.cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Why.
+    pub fn rejection(&self) -> &Rejection {
+        &self.rejection
+    }
+}
+
+impl fmt::Debug for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AuthRejection")
+            .field(&self.rejection)
+            .finish()
+    }
+}
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.rejection.fmt(f)
+    }
+}
+
+impl std::error::Error for AuthRejection {}
+
+/// A rejection answered with the default JSON body, realm as the rejection says.
+impl From<Rejection> for AuthRejection {
+    fn from(rejection: Rejection) -> Self {
+        AuthRejection::new(rejection, None)
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        self.responder.respond(&self.rejection)
+    }
+}
+
+/// The reason of an extractor on a route without a layer.
+pub(crate) fn without_layer() -> Rejection {
+    tracing::error!(
+        target: "keycard_axum",
+        "a keycard-axum extractor ran on a route without an AuthLayer: refusing with 500"
+    );
+    Rejection::new(Reason::Internal(None))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{header, HeaderValue, StatusCode};
+    use keycard::ErrorKind;
+    use keycard_http::RequestError;
 
     #[test]
-    fn challenges_follow_rfc_6750() {
+    fn default_bodies_name_the_code_and_nothing_more() {
+        let body = |reason| default_body(&Rejection::new(reason));
         assert_eq!(
-            Rejection::MissingCredentials.challenge("api").as_deref(),
-            Some(r#"Bearer realm="api""#)
+            body(Reason::MissingCredentials),
+            json!({ "error": "missing_token" })
         );
         assert_eq!(
-            Rejection::InvalidToken(ErrorKind::Expired)
-                .challenge("a \"b\"")
-                .as_deref(),
-            Some(r#"Bearer realm="a \"b\"", error="invalid_token", error_description="expired""#)
+            body(Reason::InvalidRequest(RequestError::NotBearer)),
+            json!({ "error": "invalid_request", "error_description": "not_bearer" })
         );
-        assert_eq!(Rejection::Internal.challenge("api"), None);
+        assert_eq!(
+            body(Reason::InvalidToken(ErrorKind::Expired)),
+            json!({ "error": "invalid_token", "error_description": "expired" })
+        );
+        assert_eq!(
+            body(Reason::Unavailable(ErrorKind::KeySource)),
+            json!({ "error": "temporarily_unavailable" })
+        );
+        assert_eq!(
+            body(Reason::Internal(None)),
+            json!({ "error": "server_error" })
+        );
+    }
+
+    #[test]
+    fn a_custom_body_gets_the_rejections_status_and_headers() {
+        let responder = Responder::new(Some(Arc::new(|_: &Rejection| {
+            let mut response = "custom".into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"stale\""),
+            );
+            response
+        })));
+        let outage = responder.respond(
+            &Rejection::new(Reason::Unavailable(ErrorKind::Store))
+                .with_retry_after(std::time::Duration::from_secs(12)),
+        );
+        assert_eq!(outage.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(outage.headers()[header::RETRY_AFTER], "12");
+        assert!(
+            outage.headers().get(header::WWW_AUTHENTICATE).is_none(),
+            "no challenge for a 503, whatever the body set"
+        );
+        let expired = responder.respond(
+            &Rejection::new(Reason::InvalidToken(ErrorKind::Expired)).with_realm("orders"),
+        );
+        assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            expired.headers()[header::WWW_AUTHENTICATE],
+            r#"Bearer realm="orders", error="invalid_token", error_description="expired""#
+        );
     }
 }

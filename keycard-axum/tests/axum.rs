@@ -2,15 +2,9 @@
 //! optional extraction, several issuers, remote keys from a local identity provider (rotation,
 //! outage, a flood of unknown `kid`s), and the rebuilt example server.
 
-// keycard-jwks's local identity provider, shared rather than copied; this suite uses part of it.
-#[allow(dead_code)]
-#[path = "../../keycard-jwks/tests/remote/provider.rs"]
-mod provider;
-
-/// keycard-jwks's suite records `tracing` events; this one does not, so its provider's hook is
-/// empty here.
-mod events {
-    pub(crate) fn install() {}
+/// The workspace's test identity provider (keycard-test), under the names this suite uses.
+mod provider {
+    pub(crate) use keycard_test::{IdentityProvider as Provider, JwksReply as Jwks};
 }
 
 #[path = "axum/example_server.rs"]

@@ -3,7 +3,7 @@
 use clap::Args;
 use serde_json::Value;
 
-use crate::failure::Outcome;
+use crate::failure::{Failure, Outcome};
 use crate::{input, output, when};
 
 /// `keycard decode`.
@@ -15,7 +15,8 @@ pub(crate) struct DecodeArgs {
     /// Show times relative to this Unix time instead of now.
     #[arg(long, value_name = "UNIX_SECS")]
     now: Option<i64>,
-    /// The token, or `-` for standard input.
+    /// The token, or `-` for standard input (at most 9216 bytes: the 8192 of a token and
+    /// whitespace).
     token: String,
 }
 
@@ -25,9 +26,11 @@ const UNVERIFIED: &str = "the signature was not checked: do not trust any of thi
 /// Decodes the token without verifying it.
 pub(crate) fn run(args: &DecodeArgs) -> Outcome {
     let token = input::token(&args.token)?;
-    // Validate the shape with keycard first, so a broken token gets keycard's own error.
-    keycard::unverified::decode_header(&token)?;
-    let claims: Value = keycard::unverified::decode_claims(&token)?;
+    // Validate the shape with keycard first, so a broken token gets keycard's own error; a token
+    // that cannot be read is refused (exit 1), as verify refuses it.
+    let refused = |e: keycard::Error| Failure::refused(&e);
+    keycard::unverified::decode_header(&token).map_err(refused)?;
+    let claims: Value = keycard::unverified::decode_claims(&token).map_err(refused)?;
     let header = input::header_json(&token)?;
     if args.json {
         let out = serde_json::json!({

@@ -151,7 +151,7 @@ fn asymmetric(
 fn hmac(prefix: &str, alg: Algorithm, len: usize) -> Result<(String, Vec<Output>), Failure> {
     let mut secret = vec![0u8; len];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
-        .map_err(|_| key("the system random generator failed"))?;
+        .map_err(|_| keycard::Error::random_failure())?;
     keycard::HmacKey::new(alg, &secret)?;
     let mut jwk =
         serde_json::json!({ "kty": "oct", "use": "sig", "alg": alg.as_str(), "k": b64(&secret) });

@@ -14,11 +14,16 @@
 //! FILE is a JWK, a JWK Set or a PEM key (SPKI, PKCS#8, PKCS#1, SEC1); `--secret FILE` is a raw
 //! HMAC secret, used byte for byte. TOKEN or CLAIMS `-` reads standard input.
 //!
-//! Every command exits 0 on success. On failure it exits 1 and prints one line on standard error,
+//! Every command exits 0 on success. On failure it prints one line on standard error,
 //! `error[KIND]: message`, where KIND is keycard's stable `ErrorKind::as_str()` name (`expired`,
 //! `signature`, `audience`, ..., `key_source` when a remote key set cannot be fetched) or `usage`
-//! for a problem with the command line or its files.
-//! Arguments that do not parse exit 2 with clap's usage message.
+//! for a problem with the command line or its files, and exits 1 when the token was refused, 2
+//! when the command line, its files or its input must be fixed (as clap does for arguments that
+//! do not parse), 3 when a service failed (a remote key set): [`failure::Status`].
+//!
+//! Standard input and files are read through a bounded reader: a TOKEN `-` up to
+//! [`input::MAX_TOKEN_INPUT`] bytes (keycard's default token limit and whitespace), files and
+//! CLAIMS `-` up to [`input::MAX_FILE_LEN`] (1 MiB).
 
 #![forbid(unsafe_code)]
 
@@ -53,8 +58,7 @@ use clap::{Parser, Subcommand};
     name = "keycard",
     version,
     about = "Decode, verify and sign JSON Web Tokens, and make keys for them",
-    after_help = "Exit status: 0 on success; 1 with `error[KIND]: message` on standard error \
-                  when a token, key or file is refused; 2 when the arguments do not parse."
+    after_help = failure::EXIT_STATUS_HELP
 )]
 struct Cli {
     #[command(subcommand)]

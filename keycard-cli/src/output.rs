@@ -21,7 +21,8 @@ use crate::when;
 const TIME_CLAIMS: [&str; 4] = ["exp", "nbf", "iat", "auth_time"];
 
 /// Prints a subcommand's result: its output on standard output and exit status 0, or the
-/// failure's one line on standard error and exit status 1.
+/// failure's one line on standard error and its exit status (1 for a refused token, 2 for the
+/// command line or its files, 3 for a failing service: [`crate::failure::Status`]).
 pub(crate) fn finish(outcome: Outcome) -> ExitCode {
     match outcome {
         Ok(output) => {
@@ -39,7 +40,7 @@ pub(crate) fn finish(outcome: Outcome) -> ExitCode {
         }
         Err(failure) => {
             eprintln!("{}", error_line(&failure));
-            ExitCode::FAILURE
+            ExitCode::from(failure.status.code())
         }
     }
 }

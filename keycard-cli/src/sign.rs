@@ -70,8 +70,8 @@ pub(crate) struct SignArgs {
     /// Sign as of this Unix time instead of now (`iat`, and relative `--exp` and `--nbf`).
     #[arg(long, value_name = "UNIX_SECS")]
     now: Option<i64>,
-    /// The claims: a JSON object, `@FILE` to read one from a file, or `-` for standard input.
-    /// `-c` and the claim flags are added to it, and win over it.
+    /// The claims: a JSON object, `@FILE` to read one from a file, or `-` for standard input
+    /// (either at most 1 MiB). `-c` and the claim flags are added to it, and win over it.
     #[arg(value_name = "CLAIMS")]
     claims: Option<String>,
 }
@@ -135,7 +135,7 @@ pub(crate) fn run(args: &SignArgs) -> Outcome {
     }
     let signer = keys::signing_key(args.key.as_deref(), args.secret.as_deref(), alg)?;
     if let Some(path) = &args.secret {
-        if std::fs::read(path).is_ok_and(|s| s.ends_with(b"\n")) {
+        if input::bytes_file(path).is_ok_and(|s| s.ends_with(b"\n")) {
             output::note(&format!(
                 "{path} ends with a newline, which is part of the secret (write secrets with \
                  printf, not echo)"

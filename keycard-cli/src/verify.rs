@@ -6,7 +6,7 @@ use keycard::time::{Duration, OffsetDateTime};
 use keycard::{ErrorKind, FixedClock, Validator};
 use serde_json::Value;
 
-use crate::failure::{usage, Failure, Outcome};
+use crate::failure::{usage, Failure, Outcome, EXIT_STATUS_HELP};
 use crate::remote::{self, Fetch, Source};
 use crate::{input, keys, output};
 
@@ -19,6 +19,7 @@ use crate::{input, keys, output};
         .multiple(false)
 ))]
 #[command(group(ArgGroup::new("remote").args(["jwks_url", "issuer"]).multiple(false)))]
+#[command(after_help = EXIT_STATUS_HELP)]
 pub(crate) struct VerifyArgs {
     /// A JWK, JWK Set or PEM key file (SPKI, PKCS#8, PKCS#1, SEC1).
     #[arg(long, value_name = "FILE")]
@@ -66,7 +67,8 @@ pub(crate) struct VerifyArgs {
     /// Accept a token without `exp`.
     #[arg(long)]
     no_exp: bool,
-    /// The token, or `-` for standard input.
+    /// The token, or `-` for standard input (at most 9216 bytes: the 8192 of a token and
+    /// whitespace).
     token: String,
 }
 
@@ -118,10 +120,10 @@ pub(crate) fn run(args: &VerifyArgs) -> Outcome {
             OffsetDateTime::from_unix_timestamp(now).map_err(|e| usage(format!("--now: {e}")))?;
         builder = builder.clock(FixedClock(now));
     }
-    let verified = builder
-        .build()
-        .and_then(|validator| validator.verify::<Value>(&token));
-    match verified {
+    // A validator that cannot be built is the command line's to fix (`--leeway` too large: exit
+    // 2); only what `verify` says is about the token (exit 1).
+    let validator = builder.build()?;
+    match validator.verify::<Value>(&token) {
         Ok(claims) => {
             for note in &notes {
                 output::note(note);
@@ -131,7 +133,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Outcome {
         // One line on failure: what was skipped goes into it, since it may be the cause.
         Err(e) => {
             let hint = flag_hint(&e, args);
-            Err(Failure::from(e)
+            Err(Failure::refused(&e)
                 .with_note(hint)
                 .with_note(&notes.join("; ")))
         }

@@ -12,6 +12,8 @@ mod decode;
 mod escaping;
 #[path = "cli/exits.rs"]
 mod exits;
+#[path = "cli/inputs.rs"]
+mod inputs;
 #[path = "cli/keygen.rs"]
 mod keygen;
 #[path = "cli/remote.rs"]

@@ -1,7 +1,8 @@
 //! An async access-token cache for tokio clients of a [keycard](https://docs.rs/keycard) issuer
-//! (or any OAuth 2.0 token endpoint): [`TokenSource`].
+//! (or any OAuth 2.0 token endpoint): [`TokenSource`]; and its synchronous counterpart for
+//! threads without a runtime, [`blocking::TokenSource`].
 //!
-//! What it keeps from keycard's synchronous `TokenSource`: the token is refreshed ahead of its
+//! What it keeps from the synchronous [`blocking::TokenSource`]: the token is refreshed ahead of its
 //! expiry (the margin: 10% of the lifetime, at least 30 s, at most half), and however many tasks
 //! need a token at once, the refresh function runs once for all of them (single flight). What
 //! it adds:
@@ -19,9 +20,8 @@
 //! request) never cancels it for the others.
 //!
 //! ```
-//! use keycard::Lease;
 //! use keycard::time::Duration;
-//! use keycard_client::TokenSource;
+//! use keycard_client::{Lease, TokenSource};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), keycard::Error> {
@@ -46,8 +46,12 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use keycard::time::{Duration, OffsetDateTime};
-use keycard::{Clock, Error, Lease, SystemClock};
+use keycard::{Clock, Error, SystemClock};
 use tokio::sync::watch;
+
+pub mod blocking;
+
+pub use blocking::Lease;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 type SharedError = Arc<dyn StdError + Send + Sync>;

@@ -8,7 +8,7 @@ use reqwest::header::{ACCEPT, CACHE_CONTROL};
 use reqwest::{Client, StatusCode, Url};
 use serde_json::Value;
 
-use crate::error::{bounded, Error, Skipped};
+use crate::error::{echo, reason, Error, Skipped};
 
 /// The limits and switches one fetch obeys.
 #[derive(Debug, Clone)]
@@ -26,14 +26,15 @@ pub(crate) struct Body {
 
 /// Parses `url` and refuses anything but https (and http when allowed).
 pub(crate) fn parse_url(url: &str, allow_http: bool) -> Result<Url, Error> {
+    // `url` may come from a discovery document: echoed escaped.
     let parsed = Url::parse(url).map_err(|e| Error::InvalidUrl {
-        url: bounded(url),
+        url: echo(url),
         reason: e.to_string(),
     })?;
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" if allow_http => Ok(parsed),
-        _ => Err(Error::InsecureUrl { url: bounded(url) }),
+        _ => Err(Error::InsecureUrl { url: echo(url) }),
     }
 }
 
@@ -44,17 +45,17 @@ fn request_error(url: &Url, e: &reqwest::Error) -> Error {
         };
     }
     // The full chain (e.g. "error sending request: connection refused"), without the URL, which
-    // the message names already.
-    let mut reason = e.to_string();
+    // the message names already. It may quote a redirect's `Location`: escaped.
+    let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
-        reason.push_str(": ");
-        reason.push_str(&cause.to_string());
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
         source = cause.source();
     }
     Error::Fetch {
         url: url.to_string(),
-        reason: bounded(reason.replace(&format!(" for url ({url})"), "")),
+        reason: reason(text.replace(&format!(" for url ({url})"), "")),
     }
 }
 
@@ -136,7 +137,7 @@ fn text<'a>(url: &Url, bytes: &'a [u8], what: &'static str) -> Result<&'a str, E
     std::str::from_utf8(bytes).map_err(|e| Error::InvalidDocument {
         url: url.to_string(),
         what,
-        reason: bounded(format!("not UTF-8: {e}")),
+        reason: format!("not UTF-8: {e}"),
     })
 }
 
@@ -156,10 +157,11 @@ pub(crate) fn read_jwks(
     algorithms: &[Algorithm],
     limits: &Limits,
 ) -> Result<Loaded, Error> {
-    let invalid = |reason: String| Error::InvalidDocument {
+    // serde_json's messages may quote the document: escaped.
+    let invalid = |text: String| Error::InvalidDocument {
         url: url.to_string(),
         what: JWKS,
-        reason: bounded(reason),
+        reason: reason(text),
     };
     let json = text(url, bytes, JWKS)?;
     // A first, loose look, for the key count and the symmetric entries; the keys themselves are
@@ -182,7 +184,7 @@ pub(crate) fn read_jwks(
         .filter(|(_, entry)| entry.get("kty").and_then(Value::as_str) == Some("oct"))
         .map(|(index, entry)| Skipped {
             index,
-            key_id: entry.get("kid").and_then(Value::as_str).map(bounded),
+            key_id: entry.get("kid").and_then(Value::as_str).map(echo),
             reason: "a symmetric (`kty: oct`) key: a published key set must not carry secrets"
                 .to_owned(),
         })
@@ -239,10 +241,10 @@ pub(crate) fn read_discovery(
     issuer: &str,
     allow_http: bool,
 ) -> Result<Url, Error> {
-    let invalid = |reason: String| Error::InvalidDocument {
+    let invalid = |text: String| Error::InvalidDocument {
         url: url.to_string(),
         what: DISCOVERY,
-        reason: bounded(reason),
+        reason: reason(text),
     };
     let document: Value =
         serde_json::from_str(text(url, bytes, DISCOVERY)?).map_err(|e| invalid(e.to_string()))?;
@@ -254,7 +256,7 @@ pub(crate) fn read_discovery(
         return Err(Error::IssuerMismatch {
             url: url.to_string(),
             expected: issuer.to_owned(),
-            found: bounded(found),
+            found: echo(found),
         });
     }
     let jwks_uri = document

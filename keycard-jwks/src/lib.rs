@@ -4,24 +4,44 @@
 //! found by discovery (OpenID Connect Discovery 1.0, RFC 8414), cached as its
 //! `Cache-Control: max-age` says, refreshed in the background, and refetched (once, shared, at
 //! most once per cooldown) when a token names a `kid` it does not have. No web framework: use it
-//! from axum (with `keycard-axum`), actix, tonic or a queue consumer. Async on tokio.
+//! from axum, actix, tonic or a queue consumer. Async on tokio.
+//!
+//! A [`RemoteKeySet`] is a keycard [`KeySource`](keycard::KeySource): a keycard
+//! [`Validator`](keycard::Validator) built on it
+//! ([`Validator::builder_with_remote`](ValidatorExt::builder_with_remote), or keycard's
+//! `builder_with_source`) reads its keys, checks on every verification that they are not stale,
+//! and stays synchronous: `verify` never touches the network. When a token names an unknown
+//! `kid`, the async edge (`keycard_http::verify`, or the few lines below) awaits
+//! [`refetch`](keycard::KeySource::refetch) and verifies once more.
 //!
 //! ```no_run
-//! use keycard::{Algorithm, Claims, Validator};
+//! use keycard::{Algorithm, Claims, ErrorKind, KeySource, Validator};
 //! use keycard_jwks::{RemoteKeySet, ValidatorExt};
 //!
-//! # async fn run(token: &str) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run(token: &str) -> Result<(), keycard::Error> {
 //! let keys = RemoteKeySet::discover("https://login.example.com/")
 //!     .algorithms([Algorithm::RS256])
 //!     .await?;
 //! let validator = Validator::builder_with_remote(&keys).audience("api").build()?;
 //!
-//! // In a request handler: waits for a refetch only when the token's `kid` is new.
-//! let claims: Claims = validator.verify_or_refetch(token).await?;
 //! // Anywhere synchronous: never touches the network.
-//! let claims: Claims = validator.verify(token)?;
+//! let claims: Result<Claims, _> = validator.verify(token);
+//! // In a request handler: on a new `kid`, wait for the set's one shared refetch, then retry.
+//! let claims: Claims = match claims {
+//!     Err(e) if e.kind() == ErrorKind::UnknownKeyId => match keys.refetch().await {
+//!         Ok(()) => validator.verify(token)?,
+//!         // The provider is failing: say so in the `unknown_key_id` error.
+//!         Err(failure) => return Err(e.with_key_source_failure(failure)),
+//!     },
+//!     other => other?,
+//! };
 //! # Ok(()) }
 //! ```
+//!
+//! Errors: [`Error::kind`] places every failure in keycard's taxonomy: the caller's own
+//! settings are `configuration`, everything the provider causes (unreachable, slow, a bad
+//! answer, a set gone stale) is `key_source`, a backend failure, never the token's. A
+//! `keycard_jwks::Error` converts into a [`keycard::Error`] with the same kind.
 //!
 //! Observability: `tracing` events under the target `keycard_jwks` (fetch, refresh, failure,
 //! cooldown, skipped keys), and [`RemoteKeySet::stats`] for counters.
@@ -36,7 +56,7 @@ mod validator;
 
 pub use error::{Error, Skipped};
 pub use remote::{
-    Refetch, RemoteKeySet, RemoteKeySetBuilder, Stats, DEFAULT_COOLDOWN, DEFAULT_MAX_AGE,
-    DEFAULT_MAX_KEYS, DEFAULT_MAX_RESPONSE_BYTES,
+    RemoteKeySet, RemoteKeySetBuilder, Stats, DEFAULT_COOLDOWN, DEFAULT_MAX_AGE, DEFAULT_MAX_KEYS,
+    DEFAULT_MAX_RESPONSE_BYTES,
 };
-pub use validator::{RemoteValidator, RemoteValidatorBuilder, ValidatorExt};
+pub use validator::ValidatorExt;

@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
-use keycard::{Algorithm, Clock, KeySet, SystemClock, Validator};
+use keycard::{Algorithm, Clock, KeySet, KeySource, SystemClock};
 use reqwest::{Client, Url};
 use time::OffsetDateTime;
 
-use crate::error::{bounded, Error, Skipped};
+use crate::error::{reason, Error, Skipped};
 use crate::fetch::{self, Limits};
 
 /// Default `max-age` when the provider sends none: 10 minutes.
@@ -22,61 +22,71 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 512 * 1024;
 /// Default largest number of keys in a set: 100.
 pub const DEFAULT_MAX_KEYS: usize = 100;
 
-/// A JSON Web Key Set fetched from an identity provider over https, kept fresh, and shared by
-/// every [`RemoteValidator`](crate::RemoteValidator) built on it.
+/// A JSON Web Key Set fetched from an identity provider over https, kept fresh, and read by
+/// every validator built on it: a keycard [`KeySource`].
 ///
 /// - **Cache**: the set lives as long as the response's `Cache-Control: max-age` says, bounded
 ///   by [`max_age_bounds`](RemoteKeySetBuilder::max_age_bounds) (10 minutes when absent), and
 ///   is refreshed in the background when 80% of that has passed.
 /// - **Outages**: a failed refresh keeps the last good set serving, retried every
 ///   [`retry_interval`](RemoteKeySetBuilder::retry_interval), for up to
-///   [`max_stale`](RemoteKeySetBuilder::max_stale) past its lifetime; then verifying fails
-///   with [`Error::Stale`]. An empty, invalid or oversized document never replaces a good set.
-/// - **Unknown `kid`**: a token signed by a key the set lacks causes at most one refetch,
-///   shared by every request waiting for it, and at most one per
-///   [`cooldown`](RemoteKeySetBuilder::cooldown), so tokens with random `kid`s cannot make
-///   the service hammer its provider.
-/// - **Rotation** goes through keycard's atomic [`Validator::replace_keys`]: a verification
-///   uses the old set or the new one, never a mix.
+///   [`max_stale`](RemoteKeySetBuilder::max_stale) past its lifetime; then
+///   [`generation`](KeySource::generation) fails with [`Error::Stale`] (kind
+///   [`key_source`](keycard::ErrorKind::KeySource)), and so does every verification on the set.
+///   An empty, invalid or oversized document never replaces a good set.
+/// - **Unknown `kid`**: [`refetch`](KeySource::refetch), which the async edge awaits when a
+///   token names a key the set lacks, fetches the set once for every caller waiting on it, at
+///   most once per [`cooldown`](RemoteKeySetBuilder::cooldown), so tokens with random `kid`s
+///   cannot make the service hammer its provider. It fails with the provider's failure when
+///   the provider is failing, which the caller attaches to the `unknown_key_id` error
+///   ([`keycard::Error::with_key_source_failure`]).
+/// - **Rotation**: every new set bumps the [`generation`](KeySource::generation), which each
+///   validator on the set reads on every verification; a verification uses the old set or the
+///   new one, never a mix.
 ///
-/// Cloning is cheap; clones share the cache. The background task stops when the last clone is
-/// dropped.
+/// Cloning is cheap; clones share the cache. The background task stops when the last clone,
+/// and the last validator built on the set, are dropped.
 ///
 /// ```no_run
-/// use keycard::Algorithm;
+/// use keycard::{Algorithm, Claims, ErrorKind, KeySource, Validator};
 /// use keycard_jwks::{RemoteKeySet, ValidatorExt};
 ///
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn run(token: &str) -> Result<(), keycard::Error> {
 /// let keys = RemoteKeySet::discover("https://login.example.com/")
 ///     .algorithms([Algorithm::RS256])
 ///     .await?;
-/// let validator = keycard::Validator::builder_with_remote(&keys)
-///     .audience("api")
-///     .build()?;
-/// let claims: keycard::Claims = validator.verify_or_refetch("eyJ...").await?;
+/// let validator = Validator::builder_with_remote(&keys).audience("api").build()?;
+/// // On an unknown `kid`: fetch the set again (shared, at most once per cooldown), verify once more.
+/// let claims: Claims = match validator.verify(token) {
+///     Err(e) if e.kind() == ErrorKind::UnknownKeyId => match keys.refetch().await {
+///         Ok(()) => validator.verify(token)?,
+///         Err(failure) => return Err(e.with_key_source_failure(failure)),
+///     },
+///     other => other?,
+/// };
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct RemoteKeySet {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
 /// What the key set knows and counts.
 #[derive(Debug)]
-pub(crate) struct Inner {
-    pub(crate) issuer: Option<String>,
-    pub(crate) jwks_uri: Url,
+struct Inner {
+    issuer: Option<String>,
+    jwks_uri: Url,
     config: Config,
     client: Client,
-    pub(crate) clock: Arc<dyn Clock>,
-    /// The validators to hand each new set to, each with the liveness token of the
-    /// `RemoteValidator` that owns it (dropped ones are pruned).
-    validators: Mutex<Vec<(Weak<()>, Validator)>>,
+    clock: Arc<dyn Clock>,
     state: Mutex<State>,
     /// Held while fetching: one fetch at a time (single flight).
     fetch_lock: Arc<tokio::sync::Mutex<()>>,
-    /// Fetch attempts finished, successful or not.
+    /// Sets installed: the [`KeySource::generation`]. Bumped after the state holds the new set.
     generation: AtomicU64,
+    /// Fetch attempts finished, successful or not: tells a refetch waiting for the lock
+    /// whether another fetch ran meanwhile.
+    attempts: AtomicU64,
     /// When (Unix milliseconds) the current set stops being served.
     stale_after_ms: AtomicI64,
     fetches: AtomicU64,
@@ -101,7 +111,8 @@ struct State {
     fetched_at: OffsetDateTime,
     lifetime: Duration,
     last_unknown_kid_fetch: Option<OffsetDateTime>,
-    last_error: Option<String>,
+    /// Why the last fetch failed; `None` once one succeeds.
+    last_failure: Option<Error>,
     next_attempt: OffsetDateTime,
 }
 
@@ -139,22 +150,6 @@ fn unix_ms(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-/// What a caller that met an unknown `kid` got from [`RemoteKeySet::refetch_unknown_kid`].
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Refetch {
-    /// This caller fetched the set; it is in place.
-    Fetched,
-    /// Another fetch finished after the caller saw the unknown `kid`: verify again.
-    FetchedByOther,
-    /// A refetch for an unknown `kid` happened less than a cooldown ago; no request was made.
-    CoolingDown,
-    /// Waiting for the fetch under way took longer than the configured wait.
-    TimedOut,
-    /// The refetch failed; the previous set stays in place.
-    Failed(Error),
-}
-
 /// Counters of a [`RemoteKeySet`], for metrics and health checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -173,8 +168,6 @@ pub struct Stats {
     pub age: Duration,
     /// The last failure, if the last fetch failed.
     pub last_error: Option<String>,
-    /// The [`RemoteValidator`](crate::RemoteValidator)s following the set (clones count once).
-    pub validators: usize,
 }
 
 /// Where the set comes from.
@@ -219,7 +212,7 @@ impl RemoteKeySet {
         self.inner.jwks_uri.as_str()
     }
 
-    /// The current set: a snapshot.
+    /// The current set: a snapshot (the same as [`KeySource::keys`]).
     pub fn keys(&self) -> Arc<KeySet> {
         Arc::clone(&lock(&self.inner.state).keys)
     }
@@ -231,10 +224,6 @@ impl RemoteKeySet {
 
     /// The counters.
     pub fn stats(&self) -> Stats {
-        let validators = lock(&self.inner.validators)
-            .iter()
-            .filter(|(alive, _)| alive.strong_count() > 0)
-            .count();
         let state = lock(&self.inner.state);
         Stats {
             fetches: self.inner.fetches.load(Ordering::Relaxed),
@@ -243,8 +232,7 @@ impl RemoteKeySet {
             cooldown_skips: self.inner.cooldown_skips.load(Ordering::Relaxed),
             keys: state.keys.len(),
             age: elapsed(state.fetched_at, self.inner.clock.now()),
-            last_error: state.last_error.clone(),
-            validators,
+            last_error: state.last_failure.as_ref().map(Error::to_string),
         }
     }
 
@@ -257,91 +245,132 @@ impl RemoteKeySet {
         let _guard = self.inner.fetch_lock.lock().await;
         self.inner.fetch_and_install("refresh").await
     }
+}
 
-    /// The count of finished fetch attempts; read it before a verification so that
-    /// [`refetch_unknown_kid`](Self::refetch_unknown_kid) can tell whether the set changed since.
-    pub fn generation(&self) -> u64 {
-        self.inner.generation.load(Ordering::Acquire)
+impl KeySource for RemoteKeySet {
+    /// The count of sets installed (1 after the first fetch), or [`Error::Stale`] as a
+    /// [`key_source`](keycard::ErrorKind::KeySource) error once the set is older than its
+    /// lifetime plus [`max_stale`](RemoteKeySetBuilder::max_stale). A clock reading and two
+    /// atomic loads.
+    fn generation(&self) -> Result<u64, keycard::Error> {
+        self.inner.check_fresh()?;
+        Ok(self.inner.generation.load(Ordering::Acquire))
     }
 
-    /// Called when a token's `kid` is not in the set (as of [`generation`](Self::generation)
-    /// `seen`): refetches the set unless another fetch finished since `seen`, or an
-    /// unknown-`kid` refetch happened less than a cooldown ago. Concurrent callers share one
-    /// fetch; each waits at most the configured [`refetch_wait`](RemoteKeySetBuilder::refetch_wait).
-    pub async fn refetch_unknown_kid(&self, seen: u64) -> Refetch {
-        let inner = &self.inner;
-        let wait = inner.config.refetch_wait;
-        let acquire = Arc::clone(&inner.fetch_lock).lock_owned();
-        let Ok(guard) = tokio::time::timeout(wait, acquire).await else {
-            tracing::debug!(target: "keycard_jwks", url = %inner.jwks_uri, "gave up waiting for a key set refetch");
-            return Refetch::TimedOut;
-        };
-        if self.generation() != seen {
-            return Refetch::FetchedByOther;
-        }
-        let now = inner.clock.now();
-        {
-            let mut state = lock(&inner.state);
-            let cooling = state
-                .last_unknown_kid_fetch
-                .is_some_and(|last| elapsed(last, now) < inner.config.cooldown);
-            if cooling {
-                drop(state);
-                inner.cooldown_skips.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(target: "keycard_jwks", url = %inner.jwks_uri, "unknown kid: refetch skipped, cooling down");
-                return Refetch::CoolingDown;
-            }
-            // Recorded before the request, so that a caller cancelled mid-fetch still counts.
-            state.last_unknown_kid_fetch = Some(now);
-        }
-        inner.unknown_kid_refetches.fetch_add(1, Ordering::Relaxed);
-        // The fetch runs in its own task, holding the lock, so that it completes (bounded by the
-        // HTTP timeout) for everyone even when this caller stops waiting or is cancelled.
-        let fetching = Arc::clone(inner);
-        let fetch = async move {
-            let _guard = guard;
-            fetching.fetch_and_install("unknown kid").await
-        };
-        let result = match tokio::time::timeout(wait, tokio::spawn(fetch)).await {
-            Ok(Ok(result)) => result,
-            // The task panicked, or the runtime is shutting down.
-            Ok(Err(_)) | Err(_) => return Refetch::TimedOut,
-        };
-        match result {
-            Ok(()) => Refetch::Fetched,
-            Err(e) => Refetch::Failed(e),
-        }
+    fn keys(&self) -> Arc<KeySet> {
+        RemoteKeySet::keys(self)
     }
 
-    /// Hands every new set to `validator` (and its clones) for as long as `alive` lives.
-    pub(crate) fn attach(&self, validator: &Validator, alive: &Arc<()>) {
-        let mut validators = lock(&self.inner.validators);
-        validators.retain(|(alive, _)| alive.strong_count() > 0);
-        let _ = validator.replace_keys(KeySet::clone(&lock(&self.inner.state).keys));
-        validators.push((Arc::downgrade(alive), validator.clone()));
-    }
-
-    /// `Ok` while the current set may be served; [`Error::Stale`] once it is older than its
-    /// lifetime plus the configured maximum staleness.
-    pub fn check_fresh(&self) -> Result<(), Error> {
-        let now = unix_ms(self.inner.clock.now());
-        if now <= self.inner.stale_after_ms.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        let state = lock(&self.inner.state);
-        let expired = plus(state.fetched_at, state.lifetime);
-        Err(Error::Stale {
-            url: self.inner.jwks_uri.to_string(),
-            expired_secs: elapsed(expired, self.inner.clock.now()).as_secs(),
-            last_error: state
-                .last_error
-                .clone()
-                .unwrap_or_else(|| "none recorded".to_owned()),
+    /// Fetches the set again for a token whose `kid` it lacks, unless another fetch finished
+    /// since this call began (then that one serves), or an unknown-`kid` refetch started less
+    /// than a [`cooldown`](RemoteKeySetBuilder::cooldown) ago. Concurrent callers share one
+    /// fetch, which runs in a task of its own so that it completes for everyone even when a
+    /// caller stops waiting; each caller waits at most
+    /// [`refetch_wait`](RemoteKeySetBuilder::refetch_wait). Must be awaited on a tokio runtime.
+    ///
+    /// # Errors
+    /// A [`key_source`](keycard::ErrorKind::KeySource) error when the provider is failing:
+    /// this fetch failed, or, when no fetch was made (another one ran, or the cooldown), the
+    /// last fetch did; [`Error::RefetchTimedOut`] when waiting took longer than allowed; a
+    /// [`configuration`](keycard::ErrorKind::Configuration) error when not awaited on a tokio
+    /// runtime. `Ok` does not mean the set changed: verify again to know.
+    fn refetch(&self) -> Pin<Box<dyn Future<Output = Result<(), keycard::Error>> + Send + '_>> {
+        Box::pin(async move {
+            self.inner
+                .refetch_unknown_kid()
+                .await
+                .map_err(keycard::Error::from)
         })
     }
 }
 
 impl Inner {
+    /// `Ok` while the current set may be served; [`Error::Stale`] once it is older than its
+    /// lifetime plus the configured maximum staleness.
+    fn check_fresh(&self) -> Result<(), Error> {
+        let now = self.clock.now();
+        if unix_ms(now) <= self.stale_after_ms.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.stale(now)
+    }
+
+    #[cold]
+    fn stale(&self, now: OffsetDateTime) -> Result<(), Error> {
+        let state = lock(&self.state);
+        let expired = plus(state.fetched_at, state.lifetime);
+        Err(Error::Stale {
+            url: self.jwks_uri.to_string(),
+            expired_secs: elapsed(expired, now).as_secs(),
+            last_error: state
+                .last_failure
+                .as_ref()
+                .map_or_else(|| "none recorded".to_owned(), Error::to_string),
+        })
+    }
+
+    /// How the last fetch went: `Ok`, or why it failed.
+    fn last_outcome(&self) -> Result<(), Error> {
+        match &lock(&self.state).last_failure {
+            Some(failure) => Err(failure.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// [`KeySource::refetch`] for [`RemoteKeySet`].
+    async fn refetch_unknown_kid(self: &Arc<Self>) -> Result<(), Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::Configuration(
+                "RemoteKeySet::refetch must be awaited on a tokio runtime".to_owned(),
+            ));
+        }
+        let wait = self.config.refetch_wait;
+        let timed_out = || Error::RefetchTimedOut {
+            url: self.jwks_uri.to_string(),
+            waited: wait,
+        };
+        // The caller met the unknown `kid` just before this call: a fetch that finishes after
+        // this point may have brought the key.
+        let seen = self.attempts.load(Ordering::Acquire);
+        let acquire = Arc::clone(&self.fetch_lock).lock_owned();
+        let Ok(guard) = tokio::time::timeout(wait, acquire).await else {
+            tracing::debug!(target: "keycard_jwks", url = %self.jwks_uri, "gave up waiting for a key set refetch");
+            return Err(timed_out());
+        };
+        if self.attempts.load(Ordering::Acquire) != seen {
+            return self.last_outcome();
+        }
+        let now = self.clock.now();
+        {
+            let mut state = lock(&self.state);
+            let cooling = state
+                .last_unknown_kid_fetch
+                .is_some_and(|last| elapsed(last, now) < self.config.cooldown);
+            if cooling {
+                let outcome = state.last_failure.clone().map_or(Ok(()), Err);
+                drop(state);
+                self.cooldown_skips.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(target: "keycard_jwks", url = %self.jwks_uri, "unknown kid: refetch skipped, cooling down");
+                return outcome;
+            }
+            // Recorded before the request, so that a caller cancelled mid-fetch still counts.
+            state.last_unknown_kid_fetch = Some(now);
+        }
+        self.unknown_kid_refetches.fetch_add(1, Ordering::Relaxed);
+        // The fetch runs in its own task, holding the lock, so that it completes (bounded by the
+        // HTTP timeout) for everyone even when this caller stops waiting or is cancelled.
+        let fetching = Arc::clone(self);
+        let fetch = async move {
+            let _guard = guard;
+            fetching.fetch_and_install("unknown kid").await
+        };
+        match tokio::time::timeout(wait, tokio::spawn(fetch)).await {
+            Ok(Ok(result)) => result,
+            // The task panicked, or the runtime is shutting down.
+            Ok(Err(_)) | Err(_) => Err(timed_out()),
+        }
+    }
+
     /// One JWKS request; the set replaces the current one only when it is good.
     async fn fetch_and_install(&self, why: &'static str) -> Result<(), Error> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
@@ -353,40 +382,35 @@ impl Inner {
                 for skipped in &loaded.skipped {
                     tracing::info!(target: "keycard_jwks", url = %self.jwks_uri, %skipped, "key skipped");
                 }
-                let keys = Arc::new(loaded.keys);
-                // Held until the state is updated, so that `attach` never hands out an older set.
-                let mut validators = lock(&self.validators);
-                validators.retain(|(alive, _)| alive.strong_count() > 0);
-                for (_, validator) in validators.iter() {
-                    let _ = validator.replace_keys(KeySet::clone(&keys));
-                }
                 let mut state = lock(&self.state);
-                state.keys = keys;
+                state.keys = Arc::new(loaded.keys);
                 state.skipped = loaded.skipped;
                 state.fetched_at = now;
                 state.lifetime = lifetime;
-                state.last_error = None;
+                state.last_failure = None;
                 state.next_attempt = plus(now, lifetime.mul_f64(0.8));
                 self.stale_after_ms.store(
                     unix_ms(plus(plus(now, lifetime), self.config.max_stale)),
                     Ordering::Release,
                 );
                 drop(state);
-                drop(validators);
+                // After the state holds the new set: a validator that reads the new
+                // generation then reads the new set (or a newer one).
+                self.generation.fetch_add(1, Ordering::AcqRel);
                 tracing::info!(target: "keycard_jwks", url = %self.jwks_uri, why, keys = count, max_age_secs = lifetime.as_secs(), "key set fetched");
                 Ok(())
             }
             Err(e) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
                 let mut state = lock(&self.state);
-                state.last_error = Some(e.to_string());
+                state.last_failure = Some(e.clone());
                 state.next_attempt = plus(now, self.config.retry_interval);
                 drop(state);
                 tracing::warn!(target: "keycard_jwks", url = %self.jwks_uri, why, error = %e, "key set fetch failed; the previous set stays");
                 Err(e)
             }
         };
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.attempts.fetch_add(1, Ordering::AcqRel);
         outcome
     }
 
@@ -508,13 +532,15 @@ impl RemoteKeySetBuilder {
     }
 
     /// How long past its lifetime the last good set keeps serving while the provider fails
-    /// (default 4 hours); after that, verifying fails with [`Error::Stale`].
+    /// (default 4 hours); after that, verifying fails with [`Error::Stale`] (kind
+    /// [`key_source`](keycard::ErrorKind::KeySource)).
     pub fn max_stale(mut self, max_stale: Duration) -> Self {
         self.config.max_stale = max_stale;
         self
     }
 
-    /// The least time between two refetches caused by unknown `kid`s (default 30 s).
+    /// The least time between two refetches caused by unknown `kid`s (default 30 s): see
+    /// [`KeySource::refetch`].
     pub fn cooldown(mut self, cooldown: Duration) -> Self {
         self.config.cooldown = cooldown;
         self
@@ -541,7 +567,9 @@ impl RemoteKeySetBuilder {
         self
     }
 
-    /// Where "now" comes from for cache ages (default the system clock).
+    /// Where "now" comes from for the set's lifetime, its staleness and the cooldown (default
+    /// the system clock). A validator on the set keeps its own clock for the token's times
+    /// ([`ValidatorBuilder::clock`](keycard::ValidatorBuilder::clock)).
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -582,7 +610,7 @@ impl RemoteKeySetBuilder {
         }
         let client = client
             .build()
-            .map_err(|e| Error::Configuration(bounded(e)))?;
+            .map_err(|e| Error::Configuration(reason(e)))?;
         let (issuer, jwks_uri) = match self.source {
             Source::Jwks(url) => (None, fetch::parse_url(&url, config.limits.allow_http)?),
             Source::Issuer(issuer) => {
@@ -596,18 +624,18 @@ impl RemoteKeySetBuilder {
             jwks_uri,
             client,
             clock: self.clock,
-            validators: Mutex::new(Vec::new()),
             state: Mutex::new(State {
                 keys: Arc::new(KeySet::new()),
                 skipped: Vec::new(),
                 fetched_at: now,
                 lifetime: Duration::ZERO,
                 last_unknown_kid_fetch: None,
-                last_error: None,
+                last_failure: None,
                 next_attempt: now,
             }),
             fetch_lock: Arc::new(tokio::sync::Mutex::new(())),
             generation: AtomicU64::new(0),
+            attempts: AtomicU64::new(0),
             stale_after_ms: AtomicI64::new(i64::MIN),
             fetches: AtomicU64::new(0),
             failures: AtomicU64::new(0),

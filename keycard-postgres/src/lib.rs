@@ -2,8 +2,8 @@
 //! several API instances share one set of refresh families and revocations in the database they
 //! already run.
 //!
-//! [`PostgresStore`] implements [`FamilyStore`](keycard::FamilyStore) and
-//! [`RevocationStore`](keycard::RevocationStore):
+//! [`PostgresStore`] implements [`FamilyStore`](keycard_lifecycle::FamilyStore) and
+//! [`RevocationStore`](keycard_lifecycle::RevocationStore):
 //! - **families**: one row per session in `<schema>.families`; a rotation is one conditional
 //!   `UPDATE ... SET current = $new ... WHERE id = $id AND current = $expected`, and one row
 //!   changed means this caller swapped, so two instances can never both rotate one refresh
@@ -27,7 +27,8 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use keycard::{Algorithm, HmacKey, TokenIssuer};
+//! use keycard::{Algorithm, HmacKey};
+//! use keycard_lifecycle::TokenIssuer;
 //! use keycard_postgres::{PostgresConfig, PostgresStore};
 //!
 //! # async fn run() -> Result<(), keycard::Error> {
@@ -42,7 +43,7 @@
 //!     .revocations(Arc::new(store.clone()))
 //!     .build()?;
 //! let api = issuer.access_validator().build()?; // checks the local view, no I/O
-//! let pair = issuer.issue_async("alice", &()).await?;
+//! let pair = issuer.issue("alice", &()).await?;
 //! api.verify::<keycard::Claims>(&pair.access_token)?;
 //! # Ok(())
 //! # }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use keycard::time::OffsetDateTime;
-use keycard::{Error, Family, FamilyStore, RevocationList, RevocationStore, StoreFuture};
+use keycard::{Error, RevocationList};
+use keycard_lifecycle::{Family, FamilyStore, RevocationStore, StoreFuture};
 use tokio::sync::Notify;
 
 use crate::db::Db;

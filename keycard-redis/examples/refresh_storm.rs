@@ -16,7 +16,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use keycard::{Algorithm, Claims, ErrorKind, HmacKey, TokenIssuer};
+use keycard::{Algorithm, Claims, ErrorKind, HmacKey};
+use keycard_lifecycle::TokenIssuer;
 use keycard_redis::{RedisConfig, RedisStore};
 
 /// The demo signing key every instance shares.
@@ -45,14 +46,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let (issuer, client) = (issuer.clone(), client.clone());
         workers.push(tokio::spawn(async move {
             // Each presenter has its own connection for the hand-outs (BLPOP blocks it).
-            let mut conn = client.get_multiplexed_async_connection().await?;
+            let mut conn = blocking_connection(&client).await?;
             for round in 0..rounds {
                 let (_, token): (String, String) = redis::cmd("BLPOP")
                     .arg(format!("storm:token:{round}"))
                     .arg(0)
                     .query_async(&mut conn)
                     .await?;
-                let outcome = match issuer.refresh_async(&token).await {
+                let outcome = match issuer.refresh(&token).await {
                     Ok(pair) => pair.refresh_token,
                     Err(e) => format!("error:{}", e.kind().as_str()),
                 };
@@ -71,7 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     // Last, an access token whose session the coordinator revoked: report once this instance
     // refuses it (its view heard of the revocation).
-    let mut conn = client.get_multiplexed_async_connection().await?;
+    let mut conn = blocking_connection(&client).await?;
     let (_, token): (String, String) = redis::cmd("BLPOP")
         .arg("storm:final")
         .arg(0)
@@ -93,4 +94,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .query_async::<i64>(&mut conn)
         .await?;
     Ok(())
+}
+
+/// A connection for `BLPOP ... 0`, which waits as long as the coordinator takes: without the
+/// multiplexed connection's default response timeout (500 ms), which a loaded machine exceeds
+/// between two rounds, ending the worker with `timed out`.
+async fn blocking_connection(
+    client: &redis::Client,
+) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
 }

@@ -1,16 +1,18 @@
 //! The local revocation view and the task that keeps it in sync with Redis: a snapshot, then the
 //! feed, then a snapshot again after every lost connection and every full-resync interval.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use keycard::time::OffsetDateTime;
-use keycard::Error;
+use keycard::{Clock, Error};
 use redis::aio::ConnectionManager;
 use redis::Value;
 
-use crate::{failure, millis, parse_cutoff, read, write, Entries, Keys};
+use crate::layout::{cutoff_digits, millis, parse_cutoff, Keys};
+use crate::stores::failure;
 
 /// How long one `XREAD` blocks waiting for changes, at most (and at most half the staleness
 /// bound).
@@ -36,7 +38,7 @@ impl Change {
         match self {
             Change::Token(id, until) => ("t", id, String::new(), *until),
             Change::Session(id, until) => ("s", id, String::new(), *until),
-            Change::Subject(id, cutoff, until) => ("c", id, crate::cutoff_digits(*cutoff), *until),
+            Change::Subject(id, cutoff, until) => ("c", id, cutoff_digits(*cutoff), *until),
         }
     }
 
@@ -49,11 +51,32 @@ impl Change {
     }
 }
 
-/// The revocations in force, in memory, and when they were last known to be current.
+/// The local view's maps: id -> until (ms), subject -> (cutoff, until ms).
+#[derive(Default)]
+struct Entries {
+    tokens: HashMap<String, i64>,
+    sessions: HashMap<String, i64>,
+    subjects: HashMap<String, (OffsetDateTime, i64)>,
+}
+
+// A panic while a lock was held cannot leave the maps half-written in a way that matters (an
+// entry is inserted or not), so a poisoned lock is recovered.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The revocations in force, in memory, and when they were last known to be current. Whether an
+/// entry is still in force is read off `clock`; how long ago the view was confirmed current, off
+/// the monotonic clock.
 pub(crate) struct View {
     entries: RwLock<Entries>,
     synced_at: Mutex<Option<Instant>>,
     max_staleness: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for View {
@@ -87,17 +110,21 @@ impl fmt::Display for Stale {
 
 impl std::error::Error for Stale {}
 
-fn now_ms() -> i64 {
-    millis(OffsetDateTime::now_utc())
-}
-
 impl View {
-    pub(crate) fn new(max_staleness: Duration) -> Self {
+    /// An empty view, never synced, that refuses once it has not been confirmed current for
+    /// `max_staleness`, and reads the time of day from `clock`.
+    pub(crate) fn new(max_staleness: Duration, clock: Arc<dyn Clock>) -> Self {
         View {
             entries: RwLock::new(Entries::default()),
             synced_at: Mutex::new(None),
             max_staleness,
+            clock,
         }
+    }
+
+    /// Now, in milliseconds since the epoch, by the view's clock.
+    fn now_ms(&self) -> i64 {
+        millis(self.clock.now())
     }
 
     pub(crate) fn synced_at(&self) -> Option<Instant> {
@@ -152,7 +179,7 @@ impl View {
         Ok(read(&self.entries)
             .tokens
             .get(jti)
-            .is_some_and(|until| *until > now_ms()))
+            .is_some_and(|until| *until > self.now_ms()))
     }
 
     pub(crate) fn is_session_revoked(&self, sid: &str) -> Result<bool, Error> {
@@ -160,7 +187,7 @@ impl View {
         Ok(read(&self.entries)
             .sessions
             .get(sid)
-            .is_some_and(|until| *until > now_ms()))
+            .is_some_and(|until| *until > self.now_ms()))
     }
 
     pub(crate) fn subject_cutoff(&self, sub: &str) -> Result<Option<OffsetDateTime>, Error> {
@@ -168,7 +195,7 @@ impl View {
         Ok(read(&self.entries)
             .subjects
             .get(sub)
-            .filter(|(_, until)| *until > now_ms())
+            .filter(|(_, until)| *until > self.now_ms())
             .map(|(cutoff, _)| *cutoff))
     }
 }
@@ -177,12 +204,12 @@ impl View {
 pub(crate) struct Follower {
     conn: ConnectionManager,
     keys: Keys,
-    view: std::sync::Arc<View>,
+    view: Arc<View>,
     cursor: String,
 }
 
 impl Follower {
-    pub(crate) fn new(conn: ConnectionManager, keys: Keys, view: std::sync::Arc<View>) -> Self {
+    pub(crate) fn new(conn: ConnectionManager, keys: Keys, view: Arc<View>) -> Self {
         Follower {
             conn,
             keys,
@@ -219,7 +246,7 @@ impl Follower {
         );
         let mut fresh = Entries::default();
         let mut scan = "0".to_owned();
-        let now = now_ms();
+        let now = self.view.now_ms();
         loop {
             let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
                 .arg(&scan)
@@ -406,5 +433,93 @@ fn change(fields: &[(String, String)]) -> Option<Change> {
             Some(Change::Subject(id, cutoff, until))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use keycard::ErrorKind;
+
+    use super::*;
+
+    /// A time of day the test moves by hand, in milliseconds since the epoch.
+    #[derive(Debug)]
+    struct TestClock(AtomicI64);
+
+    impl TestClock {
+        fn advance_ms(&self, ms: i64) {
+            self.0.fetch_add(ms, Ordering::SeqCst);
+        }
+    }
+
+    impl Clock for TestClock {
+        fn now(&self) -> OffsetDateTime {
+            let nanos = i128::from(self.0.load(Ordering::SeqCst)) * 1_000_000;
+            OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap()
+        }
+    }
+
+    /// 2026-11-28T00:00:00Z.
+    const START_MS: i64 = 1_795_824_000_000;
+
+    fn synced_view() -> (Arc<TestClock>, View) {
+        let clock = Arc::new(TestClock(AtomicI64::new(START_MS)));
+        let view = View::new(Duration::from_secs(10), clock.clone());
+        view.mark_synced(Instant::now());
+        (clock, view)
+    }
+
+    #[test]
+    fn entries_stop_counting_at_their_until_by_the_views_clock() {
+        let (clock, view) = synced_view();
+        let cutoff = OffsetDateTime::from_unix_timestamp(1_795_823_000).unwrap();
+        view.apply(&Change::Token("j".to_owned(), START_MS + 1_000));
+        view.apply(&Change::Session("s".to_owned(), START_MS + 2_000));
+        view.apply(&Change::Subject("u".to_owned(), cutoff, START_MS + 3_000));
+        assert!(view.is_token_revoked("j").unwrap());
+        assert!(view.is_session_revoked("s").unwrap());
+        assert_eq!(view.subject_cutoff("u").unwrap(), Some(cutoff));
+        // Another namespace, another id: nothing.
+        assert!(!view.is_session_revoked("j").unwrap());
+        assert!(!view.is_token_revoked("k").unwrap());
+
+        clock.advance_ms(1_000);
+        assert!(!view.is_token_revoked("j").unwrap());
+        assert!(view.is_session_revoked("s").unwrap());
+        clock.advance_ms(1_000);
+        assert!(!view.is_session_revoked("s").unwrap());
+        assert_eq!(view.subject_cutoff("u").unwrap(), Some(cutoff));
+        clock.advance_ms(1_000);
+        assert_eq!(view.subject_cutoff("u").unwrap(), None);
+    }
+
+    #[test]
+    fn the_later_of_two_entries_is_kept() {
+        let (clock, view) = synced_view();
+        let early = OffsetDateTime::from_unix_timestamp(1_795_820_000).unwrap();
+        let late = OffsetDateTime::from_unix_timestamp(1_795_823_000).unwrap();
+        view.apply(&Change::Token("j".to_owned(), START_MS + 5_000));
+        view.apply(&Change::Token("j".to_owned(), START_MS + 1_000));
+        view.apply(&Change::Subject("u".to_owned(), late, START_MS + 1_000));
+        view.apply(&Change::Subject("u".to_owned(), early, START_MS + 5_000));
+        clock.advance_ms(2_000);
+        assert!(view.is_token_revoked("j").unwrap());
+        assert_eq!(view.subject_cutoff("u").unwrap(), Some(late));
+    }
+
+    #[test]
+    fn a_view_never_synced_refuses_every_lookup() {
+        let clock = Arc::new(TestClock(AtomicI64::new(START_MS)));
+        let view = View::new(Duration::from_secs(10), clock);
+        for err in [
+            view.is_token_revoked("j").unwrap_err(),
+            view.is_session_revoked("s").unwrap_err(),
+            view.subject_cutoff("u").unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), ErrorKind::Store);
+            assert!(err.to_string().contains("10000 ms"), "{err}");
+        }
     }
 }

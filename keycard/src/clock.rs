@@ -39,13 +39,23 @@ impl Clock for FixedClock {
     }
 }
 
-/// A shared clock handed to builders that take a clock by value and to the parts they build.
-#[derive(Debug, Clone)]
-pub(crate) struct SharedClock(pub(crate) std::sync::Arc<dyn Clock>);
-
-impl Clock for SharedClock {
+/// A shared clock is a clock: one `Arc<dyn Clock>` (or `Arc<MyClock>`) can be handed to several
+/// builders, and every part they build reads the same time.
+///
+/// ```
+/// use std::sync::Arc;
+/// use keycard::{Clock, FixedClock, Validator, HmacKey, Algorithm};
+/// use time::OffsetDateTime;
+///
+/// let clock: Arc<dyn Clock> = Arc::new(FixedClock(OffsetDateTime::UNIX_EPOCH));
+/// assert_eq!(clock.now(), OffsetDateTime::UNIX_EPOCH);
+/// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
+/// let validator = Validator::builder(key).clock(Arc::clone(&clock)).build()?;
+/// # Ok::<(), keycard::Error>(())
+/// ```
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
     fn now(&self) -> OffsetDateTime {
-        self.0.now()
+        (**self).now()
     }
 }
 

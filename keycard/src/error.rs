@@ -75,8 +75,7 @@ pub enum ErrorKind {
     /// A revocation or refresh-family store failed or is full.
     Store,
     /// The keys could not be fetched, or those at hand are too old to trust: a key source
-    /// ([`KeySource`](crate::KeySource), such as a remote JWK Set) is failing. Not the token's
-    /// fault; ask again later.
+    /// (such as a remote JWK Set) is failing. Not the token's fault; ask again later.
     KeySource,
     /// The system's secure random generator failed (making a key, a `jti`, a session id).
     Random,
@@ -523,8 +522,9 @@ impl Error {
         Error::Signing(Box::new(source))
     }
 
-    /// Wraps the failure of a custom store ([`RevocationStore`](crate::RevocationStore),
-    /// [`FamilyStore`](crate::FamilyStore)), for instance a lost database connection.
+    /// Wraps the failure of a store (a [`RevocationList`](crate::RevocationList), or
+    /// `keycard-lifecycle`'s `RevocationStore` and `FamilyStore`), for instance a lost database
+    /// connection.
     ///
     /// ```
     /// use keycard::{Error, ErrorKind};
@@ -538,8 +538,8 @@ impl Error {
         Error::Store(Box::new(source))
     }
 
-    /// Wraps the failure of a [`KeySource`](crate::KeySource): the keys could not be fetched,
-    /// or those at hand are too old to trust.
+    /// Wraps the failure of a key source (such as a remote JWK Set): the keys could not be
+    /// fetched, or those at hand are too old to trust.
     ///
     /// ```
     /// use keycard::{Error, ErrorCategory, ErrorKind};

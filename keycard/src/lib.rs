@@ -85,15 +85,17 @@
 //! # Ok::<(), keycard::Error>(())
 //! ```
 //!
+//! ## Revocation, scopes and ID tokens
+//!
+//! Validators refuse revoked tokens through the [`RevocationList`] a store provides (synchronous:
+//! a store on the network answers from a local view), can require scopes
+//! ([`require_scope`](ValidatorBuilder::require_scope)) and check OpenID Connect ID tokens
+//! ([`id_token`](ValidatorBuilder::id_token)).
+//!
 //! ## Token lifecycle
 //!
-//! [`TokenIssuer`] mints an access token (`typ: at+jwt`) and a refresh token (`typ: refresh+jwt`)
-//! per login, rotates refresh tokens and revokes the whole session when a used one comes back
-//! (RFC 9700 §4.14.2), and revokes single tokens, sessions or every token of a subject. Validators
-//! check those revocations through the [`RevocationList`] a store provides, and can require scopes
-//! ([`require_scope`](ValidatorBuilder::require_scope)) or check OpenID Connect ID tokens
-//! ([`id_token`](ValidatorBuilder::id_token)). On the client, [`TokenSource`] refreshes ahead of
-//! expiry, once for all threads. `cargo run --example refresh_flow` shows it all step by step.
+//! Access/refresh pairs, rotation with reuse detection and revocation of sessions and subjects
+//! are the `keycard-lifecycle` crate's `TokenIssuer`, built on this crate's public API.
 //!
 //! ## Errors
 //!
@@ -150,8 +152,6 @@ mod token;
 
 mod validation;
 
-mod lifecycle;
-
 pub use algorithm::Algorithm;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorCategory, ErrorKind, RevokedBy};
@@ -160,11 +160,6 @@ pub use key_set::{KeySet, KeySource};
 pub use keys::{
     signer_from_pem, verifier_from_pem, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey,
     Ed25519PublicKey, HmacKey, RsaPrivateKey, RsaPublicKey, Signer, Verifier,
-};
-pub use lifecycle::{
-    Family, FamilyStore, Lease, MemoryFamilyStore, MemoryRevocationStore, RevocationStore,
-    StoreFuture, Superseded, TokenIssuer, TokenIssuerBuilder, TokenKind, TokenPair, TokenSource,
-    TokenSourceBuilder,
 };
 pub use token::{unverified, Audience, Builder, Claims, NumericDate};
 pub use validation::{DangerousOptions, RevocationList, Validator, ValidatorBuilder};

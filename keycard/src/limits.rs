@@ -36,7 +36,7 @@ pub const MAX_HEADER_MEMBERS: usize = 64;
 pub const MAX_JSON_DEPTH: usize = 64;
 
 /// The most keys of one JWK Set document that are read; the rest are skipped (and reported as
-/// one [`SkippedKey`](crate::SkippedKey)). Identity providers publish a handful.
+/// one [`SkippedKey`](crate::jwk::SkippedKey)). Identity providers publish a handful.
 pub const MAX_JWKS_KEYS: usize = 100;
 
 /// The most signature verifications one token costs: the keys that fit its `kid` (or its lack

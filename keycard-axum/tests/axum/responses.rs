@@ -153,7 +153,14 @@ async fn app() -> String {
             .route("/no-layer", get(subject))
             .route("/down", get(subject).layer(down.layer()))
             .route("/custom", get(subject).layer(custom.require_scope("x")))
-            .route("/query", get(subject).layer(query.layer())),
+            .route("/query", get(subject).layer(query.layer()))
+            .route(
+                "/form",
+                axum::routing::post(|Verified(c): Verified<Claims>, body: String| async move {
+                    format!("{}: {body}", c.subject.unwrap_or_default())
+                })
+                .layer(auth.layer().allow_form_token()),
+            ),
     )
     .await
 }
@@ -344,12 +351,13 @@ async fn a_refused_claims_check_is_403() {
 }
 
 #[tokio::test]
-async fn server_side_failures_are_500_and_reveal_nothing() {
+async fn server_side_failures_are_503_or_500_and_reveal_nothing() {
     let base = app().await;
     let down = fetch(&format!("{base}/down"), &[&bearer(&token(json!({})))]).await;
-    assert_eq!(down.status, 500);
+    // Issue 18: a failing store is a backend outage, 503 with Retry-After (was 500).
+    assert_eq!(down.status, 503);
     assert_eq!(down.challenge, None);
-    assert_eq!(down.json(), json!({ "error": "server_error" }));
+    assert_eq!(down.json(), json!({ "error": "temporarily_unavailable" }));
     assert!(!down.body.contains("connection reset"));
     let no_layer = fetch(&format!("{base}/no-layer"), &[&bearer(&token(json!({})))]).await;
     assert_eq!(no_layer.status, 500);
@@ -424,5 +432,30 @@ async fn a_custom_rejection_body_keeps_the_status_and_challenge() {
         Some(
             r#"Bearer realm="orders", error="insufficient_scope", scope="x", error_description="insufficient_scope""#
         )
+    );
+}
+
+#[tokio::test]
+async fn a_form_token_is_accepted_where_opted_in_and_the_handler_gets_the_whole_body() {
+    let base = app().await;
+    let body = format!("note=hi&access_token={}", token(json!({})));
+    let post = |authorization: Option<String>| {
+        let mut request = reqwest::Client::new()
+            .post(format!("{base}/form"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone());
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        request.send()
+    };
+    let ok = post(None).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), format!("alice: {body}"));
+    let twice = post(Some(bearer(&token(json!({}))))).await.unwrap();
+    assert_eq!(
+        twice.status(),
+        400,
+        "header and body: two methods (RFC 6750 §2)"
     );
 }

@@ -33,6 +33,10 @@ pub(crate) fn run(args: &[&str]) -> Output {
 }
 
 pub(crate) fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
+    run_with_stdin_bytes(args, stdin.as_bytes())
+}
+
+pub(crate) fn run_with_stdin_bytes(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = keycard()
         .args(args)
         .stdin(Stdio::piped())
@@ -40,12 +44,7 @@ pub(crate) fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -64,23 +63,51 @@ pub(crate) fn ok(args: &[&str]) -> String {
     stdout(&out).trim().to_owned()
 }
 
-/// Runs a command that must fail with exit status 1, nothing on standard output and exactly one
-/// line on standard error starting with `error[KIND]: `; returns that line.
+/// Exit status 1: the token was refused.
+pub(crate) const REFUSED: i32 = 1;
+/// Exit status 2: the command line, a file it names or its input must be fixed.
+pub(crate) const USAGE: i32 = 2;
+/// Exit status 3: a service the command needs failed (a remote key set: `key_source`).
+pub(crate) const UNAVAILABLE: i32 = 3;
+
+/// Runs a command whose token must be refused: exit status 1, nothing on standard output and
+/// exactly one line on standard error starting with `error[KIND]: `; returns that line.
 pub(crate) fn fails(args: &[&str], kind: &str) -> String {
+    fails_with(args, REFUSED, kind)
+}
+
+/// As [`fails`], with exit status `status`.
+pub(crate) fn fails_with(args: &[&str], status: i32, kind: &str) -> String {
     let out = run(args);
-    failed(&out, kind, args)
+    failed_with(&out, status, kind, args)
 }
 
 /// As [`fails`], for an output already at hand.
 pub(crate) fn failed(out: &Output, kind: &str, what: impl std::fmt::Debug) -> String {
+    failed_with(out, REFUSED, kind, what)
+}
+
+/// As [`fails_with`], for an output already at hand. The kinds that are not the token's always
+/// come with their own status: `usage`, `key` and `configuration` with 2, `key_source` with 3.
+pub(crate) fn failed_with(
+    out: &Output,
+    status: i32,
+    kind: &str,
+    what: impl std::fmt::Debug,
+) -> String {
     let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "{what:?}: {err}");
+    assert_eq!(out.status.code(), Some(status), "{what:?}: {err}");
     assert!(
         err.starts_with(&format!("error[{kind}]: ")),
         "{what:?}: expected error[{kind}], got {err}"
     );
     assert_eq!(err.lines().count(), 1, "{what:?}: {err}");
     assert!(stdout(out).is_empty(), "{what:?}: {}", stdout(out));
+    match kind {
+        "usage" | "key" | "configuration" => assert_eq!(status, USAGE, "{what:?}: {kind}"),
+        "key_source" | "random" => assert_eq!(status, UNAVAILABLE, "{what:?}: {kind}"),
+        _ => {}
+    }
     err
 }
 

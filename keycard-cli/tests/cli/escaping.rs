@@ -219,8 +219,9 @@ fn paths_echoed_in_failures_and_notes_are_escaped() {
     let dir = temp_dir("escaping-paths");
     let missing = dir.join("no\u{1b}[2J\r\nINJECTED\u{202e}.pem");
     let missing = missing.to_string_lossy();
-    let err = fails(
+    let err = fails_with(
         &["verify", "--key", &missing, "--alg", "ES256", "t.t.t"],
+        USAGE,
         "usage",
     );
     assert_safe("missing key", &err);

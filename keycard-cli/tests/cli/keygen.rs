@@ -121,7 +121,11 @@ fn keygen_cannot_make_rsa_keys_and_prints_the_openssl_command() {
     let dir = temp_dir("keygen-rsa");
     let prefix = dir.join("rsa").to_string_lossy().into_owned();
     for alg in ["RS256", "PS256"] {
-        let err = fails(&["keygen", "--alg", alg, "--out", &prefix], "algorithm");
+        let err = fails_with(
+            &["keygen", "--alg", alg, "--out", &prefix],
+            USAGE,
+            "algorithm",
+        );
         assert!(err.contains("ring cannot generate RSA keys"), "{err}");
         assert!(
             err.contains(&format!(
@@ -135,9 +139,17 @@ fn keygen_cannot_make_rsa_keys_and_prints_the_openssl_command() {
         0,
         "nothing written"
     );
-    let err = fails(&["keygen", "--alg", "ES512", "--out", &prefix], "algorithm");
+    let err = fails_with(
+        &["keygen", "--alg", "ES512", "--out", &prefix],
+        USAGE,
+        "algorithm",
+    );
     assert!(err.contains("ES512"), "{err}");
-    fails(&["keygen", "--alg", "none", "--out", &prefix], "algorithm");
+    fails_with(
+        &["keygen", "--alg", "none", "--out", &prefix],
+        USAGE,
+        "algorithm",
+    );
 }
 
 #[test]
@@ -145,7 +157,11 @@ fn keygen_never_overwrites_a_key() {
     let dir = temp_dir("keygen-overwrite");
     let existing = write(&dir, "k.jwks", "precious");
     let prefix = dir.join("k").to_string_lossy().into_owned();
-    let err = fails(&["keygen", "--alg", "EdDSA", "--out", &prefix], "usage");
+    let err = fails_with(
+        &["keygen", "--alg", "EdDSA", "--out", &prefix],
+        USAGE,
+        "usage",
+    );
     assert!(err.contains("never overwrites"), "{err}");
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "precious");
     assert!(
@@ -203,7 +219,7 @@ fn pem_thumbprints_are_those_of_the_public_key() {
     let p256 = ok(&["thumbprint", &key("p256.spki.pem")]);
     assert_eq!(ok(&["thumbprint", &key("p256.sec1.pem")]), p256);
     assert_eq!(ok(&["thumbprint", &key("p256.pkcs8.pem")]), p256);
-    let err = fails(&["thumbprint", &key("rsa1024.pkcs8.pem")], "key");
+    let err = fails_with(&["thumbprint", &key("rsa1024.pkcs8.pem")], USAGE, "key");
     assert!(err.contains("not a key keycard can read"), "{err}");
 }
 
@@ -215,10 +231,15 @@ fn keygen_into_a_missing_directory_fails_cleanly() {
         .join("k")
         .to_string_lossy()
         .into_owned();
-    let err = fails(&["keygen", "--alg", "ES256", "--out", &prefix], "usage");
+    let err = fails_with(
+        &["keygen", "--alg", "ES256", "--out", &prefix],
+        USAGE,
+        "usage",
+    );
     assert!(err.contains("cannot write"), "{err}");
-    let err = fails(
+    let err = fails_with(
         &["thumbprint", &dir.join("missing.jwk").to_string_lossy()],
+        USAGE,
         "usage",
     );
     assert!(err.contains("cannot read"), "{err}");
@@ -247,11 +268,11 @@ fn every_algorithm_keycard_knows_is_made_or_refused_by_keygen() {
                 None,
             )
         } else if !alg.is_supported() {
-            let err = failed(&out, "algorithm", name);
+            let err = failed_with(&out, USAGE, "algorithm", name);
             assert!(err.contains("not supported"), "{name}: {err}");
             continue;
         } else {
-            let err = failed(&out, "algorithm", name);
+            let err = failed_with(&out, USAGE, "algorithm", name);
             assert!(
                 err.contains("openssl genpkey -algorithm RSA"),
                 "{name}: {err}"

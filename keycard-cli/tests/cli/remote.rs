@@ -199,7 +199,11 @@ fn plain_http_is_refused_without_allow_http() {
         ("--jwks-url", server.url("/jwks")),
         ("--issuer", server.base.clone()),
     ] {
-        let err = fails(&["verify", source, &url, "--aud", "api", &token], "usage");
+        let err = fails_with(
+            &["verify", source, &url, "--aud", "api", &token],
+            USAGE,
+            "usage",
+        );
         assert!(err.contains("--allow-http"), "{source}: {err}");
         assert!(err.contains(&url), "{source}: {err}");
     }
@@ -210,7 +214,7 @@ fn a_discovery_document_for_another_issuer_is_refused() {
     let (key, jwks) = es256_key();
     let server = provider(&jwks, Some("https://impostor.example"));
     let token = token(&key, "k1", &server.base);
-    let err = fails(
+    let err = fails_with(
         &[
             "verify",
             "--issuer",
@@ -220,6 +224,7 @@ fn a_discovery_document_for_another_issuer_is_refused() {
             "api",
             &token,
         ],
+        UNAVAILABLE,
         "key_source",
     );
     assert!(err.contains("https://impostor.example"), "{err}");
@@ -236,7 +241,7 @@ fn a_server_error_names_the_status() {
         ("--jwks-url", server.url("/jwks")),
         ("--issuer", server.base.clone()),
     ] {
-        let err = fails(
+        let err = fails_with(
             &[
                 "verify",
                 source,
@@ -246,6 +251,7 @@ fn a_server_error_names_the_status() {
                 "api",
                 &token,
             ],
+            UNAVAILABLE,
             "key_source",
         );
         assert!(err.contains("HTTP 500"), "{source}: {err}");
@@ -258,7 +264,7 @@ fn a_document_that_is_not_a_jwk_set_is_refused() {
     let (key, _) = es256_key();
     let server = provider(r#"{"issuer":"not a key set"}"#, None);
     let token = token(&key, "k1", &server.base);
-    let err = fails(
+    let err = fails_with(
         &[
             "verify",
             "--jwks-url",
@@ -266,6 +272,7 @@ fn a_document_that_is_not_a_jwk_set_is_refused() {
             "--allow-http",
             &token,
         ],
+        UNAVAILABLE,
         "key_source",
     );
     assert!(err.contains("not a valid JWK Set"), "{err}");
@@ -278,7 +285,7 @@ fn a_body_that_is_not_json_is_a_key_source_failure() {
     // The key set itself, then the discovery document, answered with something that is not JSON.
     let server = provider(&jwks, None);
     server.serve("/jwks", 200, "<html>maintenance</html>");
-    let err = fails(
+    let err = fails_with(
         &[
             "verify",
             "--jwks-url",
@@ -286,13 +293,15 @@ fn a_body_that_is_not_json_is_a_key_source_failure() {
             "--allow-http",
             &token,
         ],
+        UNAVAILABLE,
         "key_source",
     );
     assert!(err.contains(&server.url("/jwks")), "{err}");
     let server = provider(&jwks, None);
     server.serve("/.well-known/openid-configuration", 200, "{not json");
-    let err = fails(
+    let err = fails_with(
         &["verify", "--issuer", &server.base, "--allow-http", &token],
+        UNAVAILABLE,
         "key_source",
     );
     assert!(err.contains(&server.base), "{err}");
@@ -307,8 +316,9 @@ fn an_unreachable_server_is_a_fetch_failure() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}/jwks");
-    let err = fails(
+    let err = fails_with(
         &["verify", "--jwks-url", &url, "--allow-http", "a.b.c"],
+        UNAVAILABLE,
         "key_source",
     );
     assert!(err.contains(&url), "{err}");
@@ -324,7 +334,7 @@ fn keys_left_out_for_want_of_alg_name_the_flag() {
     let server = provider(&json!({ "keys": [jwk] }).to_string(), None);
     let token = token(&key, "k1", &server.base);
     let url = server.url("/jwks");
-    let err = fails(
+    let err = fails_with(
         &[
             "verify",
             "--jwks-url",
@@ -336,6 +346,7 @@ fn keys_left_out_for_want_of_alg_name_the_flag() {
             "api",
             &token,
         ],
+        UNAVAILABLE,
         "key_source",
     );
     assert!(err.contains("kid `k1`"), "{err}");
@@ -414,7 +425,7 @@ fn allow_http_and_timeout_need_a_remote_key_source() {
 
 #[test]
 fn iss_and_issuer_must_agree() {
-    let err = fails(
+    let err = fails_with(
         &[
             "verify",
             "--issuer",
@@ -423,6 +434,7 @@ fn iss_and_issuer_must_agree() {
             "https://other.example",
             "t.t.t",
         ],
+        USAGE,
         "usage",
     );
     assert!(err.contains("--iss") && err.contains("--issuer"), "{err}");
@@ -453,7 +465,7 @@ fn an_rsa_key_without_alg_needs_alg_as_with_key() {
         r#"{"sub":"rsa","aud":"api"}"#,
     ]);
     let url = server.url("/jwks");
-    let err = fails(
+    let err = fails_with(
         &[
             "verify",
             "--jwks-url",
@@ -463,6 +475,7 @@ fn an_rsa_key_without_alg_needs_alg_as_with_key() {
             "api",
             &token,
         ],
+        UNAVAILABLE,
         "key_source",
     );
     assert!(err.contains("kid `r1`"), "{err}");

@@ -16,7 +16,7 @@ fn sign_refuses_to_mint_a_token_that_never_expires() {
         "EdDSA",
         "{}",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(USAGE));
     assert!(
         stderr(&out).starts_with("error[usage]: "),
         "{}",
@@ -32,7 +32,12 @@ fn sign_refuses_to_mint_a_token_that_never_expires() {
         with_exp,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(fails(&["sign", "--key", &key("ed25519.pkcs8.pem")], "usage").contains("--exp +30m"));
+    assert!(fails_with(
+        &["sign", "--key", &key("ed25519.pkcs8.pem")],
+        USAGE,
+        "usage"
+    )
+    .contains("--exp +30m"));
 }
 
 #[test]
@@ -80,11 +85,12 @@ fn exp_and_nbf_take_durations_or_unix_seconds() {
     assert_eq!(parts(&token).1["exp"], NOW_SECS + 60);
 
     for bad in ["soon", "+3x", "+"] {
-        let err = fails(&["sign", "--key", &pem, "--exp", bad], "usage");
+        let err = fails_with(&["sign", "--key", &pem, "--exp", bad], USAGE, "usage");
         assert!(err.contains("--exp"), "{err}");
     }
-    fails(
+    fails_with(
         &["sign", "--key", &pem, "--exp", "+1h", "--nbf", "later"],
+        USAGE,
         "usage",
     );
 }
@@ -124,7 +130,7 @@ fn claim_values_are_json_where_they_parse_and_strings_otherwise() {
     assert_eq!(claims["empty"], "");
     assert_eq!(claims["eq"], "a=b");
     assert_eq!(claims["obj"], json!({"k": 1}));
-    let err = fails(
+    let err = fails_with(
         &[
             "sign",
             "--key",
@@ -134,6 +140,7 @@ fn claim_values_are_json_where_they_parse_and_strings_otherwise() {
             "-c",
             "novalue",
         ],
+        USAGE,
         "usage",
     );
     assert!(err.contains("NAME=VALUE"), "{err}");
@@ -195,7 +202,7 @@ fn registered_claim_flags_win_over_the_claims_json() {
         "128 random bits"
     );
     // A registered claim of the wrong type is refused, not minted for every validator to refuse.
-    fails(
+    fails_with(
         &[
             "sign",
             "--key",
@@ -205,6 +212,7 @@ fn registered_claim_flags_win_over_the_claims_json() {
             "-c",
             "iss=5",
         ],
+        USAGE,
         "configuration",
     );
 }
@@ -231,7 +239,7 @@ fn claims_come_from_a_file_or_stdin() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(parts(stdout(&out).trim()).1["sub"], "from-stdin");
     let not_object = write(&dir, "array.json", "[1]");
-    let err = fails(
+    let err = fails_with(
         &[
             "sign",
             "--key",
@@ -240,10 +248,11 @@ fn claims_come_from_a_file_or_stdin() {
             "+5m",
             &format!("@{not_object}"),
         ],
+        USAGE,
         "usage",
     );
     assert!(err.contains("not a JSON object"), "{err}");
-    fails(
+    fails_with(
         &[
             "sign",
             "--key",
@@ -252,10 +261,11 @@ fn claims_come_from_a_file_or_stdin() {
             "+5m",
             "{oops",
         ],
+        USAGE,
         "usage",
     );
     let missing = format!("@{}", dir.join("missing.json").display());
-    fails(
+    fails_with(
         &[
             "sign",
             "--key",
@@ -264,6 +274,7 @@ fn claims_come_from_a_file_or_stdin() {
             "+5m",
             &missing,
         ],
+        USAGE,
         "usage",
     );
 }
@@ -300,18 +311,24 @@ fn a_raw_secret_file_is_the_hmac_key_byte_for_byte() {
     let token = ok(&["sign", "--key", &jwk, "--alg", "HS256", "--exp", "+5m"]);
     ok(&["verify", "--secret", &secret, "--alg", "HS256", &token]);
 
-    let err = fails(&["sign", "--secret", &secret, "--exp", "+5m"], "usage");
+    let err = fails_with(
+        &["sign", "--secret", &secret, "--exp", "+5m"],
+        USAGE,
+        "usage",
+    );
     assert!(err.contains("--alg HS256"), "{err}");
-    let err = fails(
+    let err = fails_with(
         &[
             "sign", "--secret", &secret, "--alg", "RS256", "--exp", "+5m",
         ],
+        USAGE,
         "key",
     );
     assert!(err.contains("--key FILE"), "{err}");
     let short = write(&dir, "short.secret", "too short");
-    let err = fails(
+    let err = fails_with(
         &["sign", "--secret", &short, "--alg", "HS256", "--exp", "+5m"],
+        USAGE,
         "key",
     );
     assert!(err.contains("32 bytes"), "{err}");
@@ -354,7 +371,7 @@ fn a_jwk_signs_with_its_own_alg_and_kid() {
         "a2.jwk",
         vector("rfc7515_a2_rs256.json")["jwk"].to_string(),
     );
-    let err = fails(&["sign", "--key", &a2, "--exp", "+5m"], "usage");
+    let err = fails_with(&["sign", "--key", &a2, "--exp", "+5m"], USAGE, "usage");
     assert!(
         err.contains("is an RSA key, so pass --alg RS256 (or RS384"),
         "{err}"
@@ -365,7 +382,7 @@ fn a_jwk_signs_with_its_own_alg_and_kid() {
 #[test]
 fn keys_that_cannot_sign_say_why_and_what_fits() {
     let dir = temp_dir("cannot-sign");
-    let err = fails(
+    let err = fails_with(
         &[
             "sign",
             "--key",
@@ -375,18 +392,19 @@ fn keys_that_cannot_sign_say_why_and_what_fits() {
             "--exp",
             "+5m",
         ],
+        USAGE,
         "key",
     );
     assert!(err.contains("public key"), "{err}");
     let (_, jwks) = rfc_p256_jwks();
     let jwks_value: serde_json::Value = serde_json::from_str(&jwks).unwrap();
     let public = write(&dir, "public.jwk", jwks_value["keys"][0].to_string());
-    let err = fails(&["sign", "--key", &public, "--exp", "+5m"], "key");
+    let err = fails_with(&["sign", "--key", &public, "--exp", "+5m"], USAGE, "key");
     assert!(err.contains("public JWK"), "{err}");
     let jwks = write(&dir, "set.jwks", jwks);
-    let err = fails(&["sign", "--key", &jwks, "--exp", "+5m"], "usage");
+    let err = fails_with(&["sign", "--key", &jwks, "--exp", "+5m"], USAGE, "usage");
     assert!(err.contains("JWK Set"), "{err}");
-    let err = fails(
+    let err = fails_with(
         &[
             "sign",
             "--key",
@@ -396,16 +414,18 @@ fn keys_that_cannot_sign_say_why_and_what_fits() {
             "--exp",
             "+5m",
         ],
+        USAGE,
         "key",
     );
     assert!(err.contains("is an RSA key, not a key for ES256"), "{err}");
     assert!(err.contains("use --alg RS256"), "{err}");
-    let err = fails(
+    let err = fails_with(
         &["sign", "--key", &key("rsa2048.pkcs8.pem"), "--exp", "+5m"],
+        USAGE,
         "usage",
     );
     assert!(err.contains("--alg RS256"), "{err}");
-    let err = fails(
+    let err = fails_with(
         &[
             "sign",
             "--key",
@@ -415,10 +435,11 @@ fn keys_that_cannot_sign_say_why_and_what_fits() {
             "--exp",
             "+5m",
         ],
+        USAGE,
         "key",
     );
     assert!(err.contains("fits no algorithm keycard supports"), "{err}");
-    let err = fails(
+    let err = fails_with(
         &[
             "sign",
             "--key",
@@ -428,6 +449,7 @@ fn keys_that_cannot_sign_say_why_and_what_fits() {
             "--exp",
             "+5m",
         ],
+        USAGE,
         "key",
     );
     assert!(err.contains("ES512"), "{err}");

@@ -224,9 +224,10 @@ fn a_single_public_jwk_verifies_with_its_own_alg() {
     let token = stdout(&out).trim().to_owned();
     let out = run(&["verify", "--key", &public, &token]);
     assert!(out.status.success(), "{}", stderr(&out));
-    // The JWK says ES256: asking for PS256 is refused as a key error, not silently ignored.
+    // The JWK says ES256: asking for PS256 is refused as a key error, not silently ignored; the
+    // command line is to fix, not the token.
     let out = run(&["verify", "--key", &public, "--alg", "PS256", &token]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(USAGE));
     assert!(stderr(&out).starts_with("error[key]: "), "{}", stderr(&out));
     // ... and the message says which --alg the key is for.
     assert!(stderr(&out).contains("--alg ES256"), "{}", stderr(&out));
@@ -270,8 +271,9 @@ fn rfc7515_a1_verifies_with_its_oct_jwk_as_of_a_time_before_it_expired() {
     ok(&[
         "verify", "--secret", &secret, "--alg", "HS256", "--now", &now, token,
     ]);
-    let err = fails(
+    let err = fails_with(
         &["verify", "--secret", &secret, "--now", &now, token],
+        USAGE,
         "usage",
     );
     assert!(err.contains("--alg HS256"), "{err}");
@@ -293,7 +295,11 @@ fn a_jwks_without_alg_names_the_flag_for_each_skipped_key() {
     );
     let token = a2["token"].as_str().unwrap();
     let now = RFC_NOW.to_string();
-    let err = fails(&["verify", "--key", &jwks, "--now", &now, token], "usage");
+    let err = fails_with(
+        &["verify", "--key", &jwks, "--now", &now, token],
+        USAGE,
+        "usage",
+    );
     assert!(err.contains("holds no key usable for verifying"), "{err}");
     assert!(err.contains("key #0 (kid `1`) skipped: "), "{err}");
     assert!(
@@ -324,8 +330,9 @@ fn a_jwks_without_alg_names_the_flag_for_each_skipped_key() {
         "rs256.jwks",
         serde_json::json!({ "keys": [public] }).to_string(),
     );
-    let err = fails(
+    let err = fails_with(
         &["verify", "--key", &jwks, "--alg", "PS256", token],
+        USAGE,
         "usage",
     );
     assert!(err.contains("key #0 (kid `a2`) skipped: "), "{err}");
@@ -343,7 +350,7 @@ fn a_pem_key_without_alg_is_told_which_alg_fits_it() {
             "pass --alg RS256 (or RS384, RS512, PS256, PS384, PS512",
         ),
     ] {
-        let err = fails(&["verify", "--key", &key(file), &token], "usage");
+        let err = fails_with(&["verify", "--key", &key(file), &token], USAGE, "usage");
         assert!(err.contains("a PEM key needs --alg"), "{err}");
         assert!(err.contains(flag), "{file}: {err}");
     }
@@ -352,7 +359,7 @@ fn a_pem_key_without_alg_is_told_which_alg_fits_it() {
 #[test]
 fn a_key_that_fits_no_algorithm_says_so() {
     let token = es256_token();
-    let err = fails(
+    let err = fails_with(
         &[
             "verify",
             "--key",
@@ -361,10 +368,11 @@ fn a_key_that_fits_no_algorithm_says_so() {
             "RS256",
             &token,
         ],
+        USAGE,
         "key",
     );
     assert!(err.contains("fits no algorithm keycard supports"), "{err}");
-    let err = fails(
+    let err = fails_with(
         &[
             "verify",
             "--key",
@@ -373,6 +381,7 @@ fn a_key_that_fits_no_algorithm_says_so() {
             "ES256",
             &token,
         ],
+        USAGE,
         "key",
     );
     assert!(
@@ -387,8 +396,9 @@ fn key_files_that_are_not_keys_are_usage_errors() {
     let dir = temp_dir("not-keys");
     let token = es256_token();
     let text = write(&dir, "notes.txt", "just some text");
-    let err = fails(
+    let err = fails_with(
         &["verify", "--key", &text, "--alg", "ES256", &token],
+        USAGE,
         "usage",
     );
     assert!(
@@ -397,15 +407,17 @@ fn key_files_that_are_not_keys_are_usage_errors() {
     );
     assert!(err.contains("--secret"), "{err}");
     let json = write(&dir, "broken.json", "{\"keys\": [");
-    let err = fails(&["verify", "--key", &json, &token], "usage");
+    let err = fails_with(&["verify", "--key", &json, &token], USAGE, "usage");
     assert!(err.contains("is not JSON"), "{err}");
     let missing = dir.join("missing.pem").to_string_lossy().into_owned();
-    let err = fails(
+    let err = fails_with(
         &["verify", "--key", &missing, "--alg", "ES256", &token],
+        USAGE,
         "usage",
     );
     assert!(err.contains("cannot read"), "{err}");
-    let err = fails(
+    // `--alg none` is a command line to fix: exit 2, though the kind is the token's.
+    let err = fails_with(
         &[
             "verify",
             "--key",
@@ -414,6 +426,7 @@ fn key_files_that_are_not_keys_are_usage_errors() {
             "none",
             &token,
         ],
+        USAGE,
         "algorithm",
     );
     assert!(err.contains("none"), "{err}");

@@ -4,8 +4,7 @@ use keycard::{Algorithm, Claims, KeySet, RsaPrivateKey};
 use keycard_jwks::{Error, RemoteKeySet};
 use serde_json::{json, Value};
 
-use crate::provider::Provider;
-use crate::{es256, remote, token};
+use crate::{es256, remote, start, token, validator};
 
 const RSA_PEM: &str = include_str!("../keys/rsa2048.pkcs8.pem");
 
@@ -26,7 +25,7 @@ fn rsa_without_alg(kid: &str) -> (RsaPrivateKey, Value) {
 #[tokio::test]
 async fn keys_without_alg_load_for_the_algorithms_named_for_the_set() {
     let (key, jwk) = rsa_without_alg("entra-1");
-    let provider = Provider::start(json!({ "keys": [jwk] }).to_string()).await;
+    let provider = start(json!({ "keys": [jwk] }).to_string()).await;
     let keys = RemoteKeySet::from_url(provider.jwks_uri())
         .algorithms([Algorithm::RS256])
         .allow_http()
@@ -34,11 +33,7 @@ async fn keys_without_alg_load_for_the_algorithms_named_for_the_set() {
         .await
         .unwrap();
     assert_eq!(keys.keys().len(), 1);
-    let claims: Claims = keys
-        .validator()
-        .audience("api")
-        .build()
-        .unwrap()
+    let claims: Claims = validator(&keys)
         .verify(&token(
             &key,
             "https://login.microsoftonline.com/tenant/v2.0",
@@ -55,7 +50,7 @@ async fn symmetric_keys_in_a_published_set_are_skipped() {
         .as_array_mut()
         .unwrap()
         .insert(0, json!({"kty":"oct","kid":"secret","alg":"HS256","k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}));
-    let provider = Provider::start(document.to_string()).await;
+    let provider = start(document.to_string()).await;
     let keys = remote(provider.jwks_uri()).await.unwrap();
     assert_eq!(keys.keys().len(), 1);
     let skipped = keys.skipped();
@@ -79,7 +74,7 @@ async fn a_set_with_no_usable_key_lists_every_key_and_why() {
          "x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
          "y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}
     ]});
-    let provider = Provider::start(document.to_string()).await;
+    let provider = start(document.to_string()).await;
     let err = RemoteKeySet::from_url(provider.jwks_uri())
         .algorithms([Algorithm::ES256])
         .allow_http()
@@ -110,7 +105,7 @@ async fn too_many_keys_are_refused() {
             jwk["keys"][0].clone()
         })
         .collect();
-    let provider = Provider::start(json!({ "keys": many }).to_string()).await;
+    let provider = start(json!({ "keys": many }).to_string()).await;
     let err = remote(provider.jwks_uri()).max_keys(4).await.unwrap_err();
     assert!(
         matches!(

@@ -11,8 +11,9 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
 
-use crate::provider::{Jwks, Provider};
-use crate::{es256, jwks, remote, token};
+use keycard_test::JwksReply;
+
+use crate::{es256, jwks, remote, start, token, validator, verify_or_refetch};
 
 thread_local! {
     /// The events recorded on this thread, while a [`Recording`] is alive.
@@ -61,7 +62,8 @@ impl Subscriber for Recorder {
     fn exit(&self, _: &Id) {}
 }
 
-/// Installs the recorder as the global subscriber, once per test process.
+/// Installs the recorder as the global subscriber, once per test process (`crate::start` calls
+/// it before starting a provider).
 pub(crate) fn install() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -110,9 +112,9 @@ async fn fetches_failures_cooldowns_and_skipped_keys_are_traced() {
         .as_array_mut()
         .unwrap()
         .push(json!({"kty":"oct","kid":"secret","k":"AAAA"}));
-    let provider = Provider::start(document.to_string()).await;
+    let provider = start(document.to_string()).await;
     let keys = remote(provider.jwks_uri()).await.unwrap();
-    let validator = keys.validator().audience("api").build().unwrap();
+    let validator = validator(&keys);
     recorder.find(&[
         "INFO keycard_jwks",
         "key set fetched",
@@ -121,17 +123,20 @@ async fn fetches_failures_cooldowns_and_skipped_keys_are_traced() {
     ]);
     recorder.find(&["INFO keycard_jwks", "key skipped", "kid `secret`"]);
 
-    provider.serve(Jwks::Status(500));
+    provider.serve(JwksReply::Status(500));
     keys.refresh().await.unwrap_err();
     recorder.find(&["WARN keycard_jwks", "fetch failed", "answered HTTP 500"]);
 
     let stranger = token(&es256("unknown"), "https://idp.test");
     for _ in 0..2 {
-        let err = validator
-            .verify_or_refetch::<Claims>(&stranger)
+        let err = verify_or_refetch::<Claims>(&validator, &stranger)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnknownKeyId);
+        assert!(
+            err.key_source_failure().is_some(),
+            "the provider is failing: {err}"
+        );
     }
     recorder.find(&["WARN keycard_jwks", "why=\"unknown kid\""]);
     recorder.find(&["DEBUG keycard_jwks", "cooling down"]);

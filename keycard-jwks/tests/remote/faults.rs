@@ -1,29 +1,31 @@
 //! The provider fails after a good first fetch: cached keys keep working, the error says what
-//! went wrong, the bad answer never replaces the good set, nothing panics.
+//! went wrong, the bad answer never replaces the good set, an unknown `kid` meanwhile carries
+//! the provider's failure, nothing panics.
 
 use std::time::Duration;
 
-use keycard::{Claims, ErrorKind};
-use keycard_jwks::{Error, RemoteKeySet, RemoteValidator};
+use keycard::{Claims, ErrorKind, Validator};
+use keycard_jwks::{Error, RemoteKeySet};
+use keycard_test::{IdentityProvider, JwksReply};
 
-use crate::provider::{Jwks, Provider};
-use crate::{es256, jwks, remote, token};
+use crate::verify_or_refetch;
+use crate::{es256, generation, jwks, jwks_error, remote, start, token, validator};
 
 struct Setup {
-    provider: std::sync::Arc<Provider>,
+    provider: IdentityProvider,
     keys: RemoteKeySet,
-    validator: RemoteValidator,
+    validator: Validator,
     token: String,
 }
 
 async fn setup() -> Setup {
     let key = es256("good");
-    let provider = Provider::start(jwks(&[&key])).await;
+    let provider = start(jwks(&[&key])).await;
     let keys = remote(provider.jwks_uri())
         .timeout(Duration::from_millis(200))
         .await
         .unwrap();
-    let validator = keys.validator().audience("api").build().unwrap();
+    let validator = validator(&keys);
     Setup {
         token: token(&key, "https://idp.test"),
         provider,
@@ -33,10 +35,11 @@ async fn setup() -> Setup {
 }
 
 /// Refreshes against a failing provider and checks that the cached set still verifies, both
-/// after the explicit refresh and after an unknown `kid`'s refetch.
+/// after the explicit refresh and after an unknown `kid`'s refetch, which names the failure.
 async fn fails_and_cache_serves(s: &Setup) -> Error {
     let before = s.keys.stats();
     let err = s.keys.refresh().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeySource, "{err}");
     s.validator.verify::<Claims>(&s.token).unwrap();
     let stats = s.keys.stats();
     assert_eq!(stats.failures, before.failures + 1);
@@ -44,15 +47,23 @@ async fn fails_and_cache_serves(s: &Setup) -> Error {
     assert_eq!(stats.last_error.as_deref(), Some(err.to_string().as_str()));
 
     let stranger = token(&es256("unknown"), "https://idp.test");
-    let refused = s
-        .validator
-        .verify_or_refetch::<Claims>(&stranger)
+    let refused = verify_or_refetch::<Claims>(&s.validator, &stranger)
         .await
         .unwrap_err();
     assert_eq!(
         refused.kind(),
         ErrorKind::UnknownKeyId,
         "a failed fetch weakens nothing"
+    );
+    // The refetch failed the same way, or (within the cooldown) was not made while the
+    // provider is failing: either way the outage is named, not hidden behind the unknown kid.
+    let failure = refused
+        .key_source_failure()
+        .unwrap_or_else(|| panic!("no key source failure in {refused}"));
+    assert_eq!(jwks_error(failure).to_string(), err.to_string());
+    assert!(
+        std::error::Error::source(&refused).is_some(),
+        "the failure is the error's source"
     );
     s.validator.verify::<Claims>(&s.token).unwrap();
     err
@@ -72,7 +83,7 @@ async fn provider_down() {
 #[tokio::test]
 async fn provider_answers_500() {
     let s = setup().await;
-    s.provider.serve(Jwks::Status(500));
+    s.provider.serve(JwksReply::Status(500));
     let err = fails_and_cache_serves(&s).await;
     assert!(matches!(err, Error::Status { status: 500, .. }), "{err}");
     assert!(
@@ -84,7 +95,7 @@ async fn provider_answers_500() {
 #[tokio::test]
 async fn provider_answers_invalid_json() {
     let s = setup().await;
-    s.provider.serve(Jwks::Garbage);
+    s.provider.serve(JwksReply::Malformed);
     let err = fails_and_cache_serves(&s).await;
     assert!(matches!(err, Error::InvalidDocument { .. }), "{err}");
     assert!(err.to_string().contains("is not a valid JWK Set"), "{err}");
@@ -101,13 +112,13 @@ async fn provider_answers_an_empty_set() {
 #[tokio::test]
 async fn provider_answers_10_mib() {
     let s = setup().await;
-    s.provider.serve(Jwks::Huge);
+    s.provider.serve(JwksReply::Huge);
     let err = fails_and_cache_serves(&s).await;
     assert!(
         matches!(err, Error::TooLarge { limit: 524_288, .. }),
         "{err}"
     );
-    s.provider.serve(Jwks::HugeChunked);
+    s.provider.serve(JwksReply::HugeChunked);
     let err = fails_and_cache_serves(&s).await;
     assert!(
         matches!(err, Error::TooLarge { .. }),
@@ -118,41 +129,74 @@ async fn provider_answers_10_mib() {
 #[tokio::test]
 async fn provider_stalls_past_the_timeout() {
     let s = setup().await;
-    s.provider.serve(Jwks::Stall);
+    s.provider.serve(JwksReply::Stall);
     let err = fails_and_cache_serves(&s).await;
     assert!(matches!(err, Error::Timeout { .. }), "{err}");
-    s.provider.serve(Jwks::StallBody);
+    s.provider.serve(JwksReply::StallBody);
     let err = fails_and_cache_serves(&s).await;
     assert!(matches!(err, Error::Timeout { .. }), "stalled body: {err}");
 }
 
 #[tokio::test]
+async fn provider_redirects_in_a_loop() {
+    let s = setup().await;
+    s.provider.serve(JwksReply::Redirect {
+        status: 302,
+        location: s.provider.jwks_uri(),
+    });
+    let err = fails_and_cache_serves(&s).await;
+    assert!(matches!(err, Error::Fetch { .. }), "{err}");
+    assert!(err.to_string().contains("redirect"), "{err}");
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_location_is_followed() {
+    let key = es256("moved");
+    let old = start(String::new()).await;
+    let new = start(jwks(&[&key])).await;
+    old.serve(JwksReply::Redirect {
+        status: 307,
+        location: new.jwks_uri(),
+    });
+    let keys = remote(old.jwks_uri()).await.unwrap();
+    validator(&keys)
+        .verify::<Claims>(&token(&key, "https://idp.test"))
+        .unwrap();
+    assert_eq!((old.jwks_hits(), new.jwks_hits()), (1, 1));
+}
+
+#[tokio::test]
 async fn the_first_fetch_failing_is_an_error_not_an_empty_validator() {
-    let provider = Provider::start(String::new()).await;
-    provider.serve(Jwks::Status(503));
+    let provider = start(String::new()).await;
+    provider.serve(JwksReply::Status(503));
     let err = remote(provider.jwks_uri()).await.unwrap_err();
     assert!(matches!(err, Error::Status { status: 503, .. }), "{err}");
+    assert_eq!(keycard::Error::from(err).kind(), ErrorKind::KeySource);
 }
 
 #[tokio::test]
 async fn waiting_for_a_stalled_refetch_is_bounded_and_the_refetch_still_lands() {
     let key = es256("good");
-    let provider = Provider::start(jwks(&[&key])).await;
+    let provider = start(jwks(&[&key])).await;
     let keys = remote(provider.jwks_uri())
         .timeout(Duration::from_secs(30))
         .refetch_wait(Duration::from_millis(200))
         .await
         .unwrap();
-    let validator = keys.validator().audience("api").build().unwrap();
+    let validator = validator(&keys);
     let gate = provider.close_gate();
     let new = es256("new");
     provider.publish(jwks(&[&key, &new]));
     let new_token = token(&new, "https://idp.test");
-    let err = validator
-        .verify_or_refetch::<Claims>(&new_token)
+    let err = verify_or_refetch::<Claims>(&validator, &new_token)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownKeyId, "gave up waiting");
+    let waited = jwks_error(err.key_source_failure().unwrap());
+    assert!(
+        matches!(waited, Error::RefetchTimedOut { waited, .. } if *waited == Duration::from_millis(200)),
+        "{waited}"
+    );
     // The refetch reached the provider, which is still holding it.
     provider.wait_for_hits(2).await;
     validator
@@ -160,9 +204,9 @@ async fn waiting_for_a_stalled_refetch_is_bounded_and_the_refetch_still_lands() 
         .unwrap();
 
     // Released, the refetch completes on its own and serves the next requests.
-    gate.add_permits(1);
+    gate.release(1);
     let landed = async {
-        while keys.generation() < 2 {
+        while generation(&keys) < 2 {
             tokio::task::yield_now().await;
         }
     };

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use keycard::{Algorithm, Claims, EcdsaPrivateKey, ErrorKind};
 
-use crate::provider::Provider;
-use crate::{es256, jwks, remote, token, TestClock};
+use keycard_test::TestClock;
+
+use crate::{es256, jwks, remote, start, token, validator, verify_or_refetch};
 
 /// `n` tokens under random `kid`s the provider does not publish.
 fn strangers(n: usize) -> Vec<String> {
@@ -31,14 +32,14 @@ fn strangers(n: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_unknown_kids_costs_one_fetch_per_cooldown() {
     let key = es256("good");
-    let provider = Provider::start(jwks(&[&key])).await;
-    let clock = TestClock::default();
+    let provider = start(jwks(&[&key])).await;
+    let clock = TestClock::new();
     let keys = remote(provider.jwks_uri())
         .clock(clock.clone())
         .refetch_wait(Duration::from_secs(10))
         .await
         .unwrap();
-    let validator = keys.validator().audience("api").build().unwrap();
+    let validator = validator(&keys);
     assert_eq!(provider.jwks_hits(), 1);
 
     // Wave 1: the provider holds the refetch until all 1,000 requests are in flight, so every
@@ -52,7 +53,7 @@ async fn a_flood_of_unknown_kids_costs_one_fetch_per_cooldown() {
             let started = Arc::clone(&started);
             tokio::spawn(async move {
                 started.fetch_add(1, Ordering::SeqCst);
-                validator.verify_or_refetch::<Claims>(&t).await
+                verify_or_refetch::<Claims>(&validator, &t).await
             })
         })
         .collect();
@@ -60,10 +61,14 @@ async fn a_flood_of_unknown_kids_costs_one_fetch_per_cooldown() {
     while started.load(Ordering::SeqCst) < 1000 {
         tokio::task::yield_now().await;
     }
-    gate.add_permits(1);
+    gate.release(1);
     for task in tasks {
         let err = task.await.unwrap().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnknownKeyId);
+        assert!(
+            err.key_source_failure().is_none(),
+            "the provider answered: {err}"
+        );
     }
     assert_eq!(
         provider.jwks_hits(),
@@ -72,12 +77,12 @@ async fn a_flood_of_unknown_kids_costs_one_fetch_per_cooldown() {
     );
 
     // Wave 2, within the cooldown: no request at all.
-    gate.add_permits(1000);
+    gate.release(1000);
     let tasks: Vec<_> = strangers(1000)
         .into_iter()
         .map(|t| {
             let validator = validator.clone();
-            tokio::spawn(async move { validator.verify_or_refetch::<Claims>(&t).await })
+            tokio::spawn(async move { verify_or_refetch::<Claims>(&validator, &t).await })
         })
         .collect();
     for task in tasks {
@@ -97,7 +102,7 @@ async fn a_flood_of_unknown_kids_costs_one_fetch_per_cooldown() {
         .into_iter()
         .map(|t| {
             let validator = validator.clone();
-            tokio::spawn(async move { validator.verify_or_refetch::<Claims>(&t).await })
+            tokio::spawn(async move { verify_or_refetch::<Claims>(&validator, &t).await })
         })
         .collect();
     for task in tasks {

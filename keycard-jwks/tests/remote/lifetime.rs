@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use keycard::{Claims, ErrorKind};
+use keycard::{Claims, ErrorKind, KeySource};
 use keycard_jwks::{Error, RemoteKeySetBuilder};
+use keycard_test::{JwksReply, TestClock};
 
-use crate::provider::{Jwks, Provider};
-use crate::{es256, jwks, remote, TestClock};
+use crate::{es256, jwks, jwks_error, remote, start, validator};
 
 /// A token that outlives every clock jump of these tests (2 days).
 fn token(key: &dyn keycard::Signer, issuer: &str) -> String {
@@ -28,9 +28,9 @@ async fn lifetime(
     stale: Duration,
 ) {
     let key = es256("k");
-    let provider = Provider::start(String::new()).await;
-    provider.serve(Jwks::Document(jwks(&[&key]), cache_control));
-    let clock = TestClock::default();
+    let provider = start(String::new()).await;
+    provider.serve(JwksReply::Document(jwks(&[&key]), cache_control));
+    let clock = TestClock::new();
     let keys = configure(
         remote(provider.jwks_uri())
             .clock(clock.clone())
@@ -38,18 +38,21 @@ async fn lifetime(
     )
     .await
     .unwrap();
-    let validator = keys.validator().audience("api").build().unwrap();
+    let validator = validator(&keys);
     let token = token(&key, "https://idp.test");
     clock.advance(fresh);
     validator.verify::<Claims>(&token).unwrap();
     clock.advance(stale - fresh);
-    assert!(matches!(keys.check_fresh(), Err(Error::Stale { .. })));
+    let stale = KeySource::generation(&keys).unwrap_err();
+    assert!(matches!(jwks_error(&stale), Error::Stale { .. }), "{stale}");
     let err = validator.verify::<Claims>(&token).unwrap_err();
     assert_eq!(
         err.kind(),
-        ErrorKind::Store,
+        ErrorKind::KeySource,
         "a server-side failure, not the token's"
     );
+    assert_eq!(err.category(), keycard::ErrorCategory::Backend);
+    assert!(matches!(jwks_error(&err), Error::Stale { .. }), "{err}");
     assert!(err.to_string().contains("is stale"), "{err}");
 }
 
@@ -82,18 +85,18 @@ async fn max_age_is_held_to_its_bounds() {
 #[tokio::test]
 async fn the_last_good_set_serves_until_the_maximum_staleness_then_fails_clearly() {
     let key = es256("k");
-    let provider = Provider::start(String::new()).await;
-    provider.serve(Jwks::Document(jwks(&[&key]), Some("max-age=120")));
-    let clock = TestClock::default();
+    let provider = start(String::new()).await;
+    provider.serve(JwksReply::Document(jwks(&[&key]), Some("max-age=120")));
+    let clock = TestClock::new();
     let keys = remote(provider.jwks_uri())
         .clock(clock.clone())
         .max_stale(S(3600))
         .await
         .unwrap();
-    let validator = keys.validator().audience("api").build().unwrap();
+    let validator = validator(&keys);
     let token = token(&key, "https://idp.test");
 
-    provider.serve(Jwks::Status(503));
+    provider.serve(JwksReply::Status(503));
     clock.advance(S(120 + 3599));
     keys.refresh().await.unwrap_err();
     validator.verify::<Claims>(&token).unwrap();
@@ -105,7 +108,7 @@ async fn the_last_good_set_serves_until_the_maximum_staleness_then_fails_clearly
     assert_eq!((stats.fetches, stats.failures), (2, 1));
     clock.advance(S(2));
     let err = validator.verify::<Claims>(&token).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Store);
+    assert_eq!(err.kind(), ErrorKind::KeySource);
     let message = err.to_string();
     assert!(message.contains("expired 3601 s ago"), "{message}");
     assert!(
@@ -114,7 +117,7 @@ async fn the_last_good_set_serves_until_the_maximum_staleness_then_fails_clearly
     );
 
     // The provider recovers: the next refresh puts the set back in service.
-    provider.serve(Jwks::Document(jwks(&[&key]), Some("max-age=120")));
+    provider.serve(JwksReply::Document(jwks(&[&key]), Some("max-age=120")));
     keys.refresh().await.unwrap();
     validator.verify::<Claims>(&token).unwrap();
     assert_eq!(keys.stats().last_error, None);
@@ -123,8 +126,8 @@ async fn the_last_good_set_serves_until_the_maximum_staleness_then_fails_clearly
 #[tokio::test]
 async fn the_set_is_refreshed_in_the_background_ahead_of_expiry() {
     let key = es256("k");
-    let provider = Provider::start(String::new()).await;
-    provider.serve(Jwks::Document(jwks(&[&key]), Some("max-age=1")));
+    let provider = start(String::new()).await;
+    provider.serve(JwksReply::Document(jwks(&[&key]), Some("max-age=1")));
     let next = es256("next");
     let keys = keycard_jwks::RemoteKeySet::from_url(provider.jwks_uri())
         .algorithms([keycard::Algorithm::ES256])
@@ -133,8 +136,11 @@ async fn the_set_is_refreshed_in_the_background_ahead_of_expiry() {
         .max_stale(Duration::ZERO)
         .await
         .unwrap();
-    let validator = keys.validator().audience("api").build().unwrap();
-    provider.serve(Jwks::Document(jwks(&[&key, &next]), Some("max-age=60")));
+    let validator = validator(&keys);
+    provider.serve(JwksReply::Document(
+        jwks(&[&key, &next]),
+        Some("max-age=60"),
+    ));
     // At 80% of the one-second lifetime the background task fetches again, unprompted.
     provider.wait_for_hits(2).await;
     let refreshed = async {
@@ -153,8 +159,8 @@ async fn the_set_is_refreshed_in_the_background_ahead_of_expiry() {
 #[tokio::test]
 async fn a_failed_background_refresh_is_retried_and_the_set_keeps_serving() {
     let key = es256("k");
-    let provider = Provider::start(String::new()).await;
-    provider.serve(Jwks::Document(jwks(&[&key]), Some("max-age=1")));
+    let provider = start(String::new()).await;
+    provider.serve(JwksReply::Document(jwks(&[&key]), Some("max-age=1")));
     let keys = keycard_jwks::RemoteKeySet::from_url(provider.jwks_uri())
         .algorithms([keycard::Algorithm::ES256])
         .allow_http()
@@ -162,8 +168,8 @@ async fn a_failed_background_refresh_is_retried_and_the_set_keeps_serving() {
         .retry_interval(Duration::from_millis(100))
         .await
         .unwrap();
-    let validator = keys.validator().audience("api").build().unwrap();
-    provider.serve(Jwks::Status(502));
+    let validator = validator(&keys);
+    provider.serve(JwksReply::Status(502));
     // The refresh at 80% of the lifetime fails, and is tried again every 100 ms.
     provider.wait_for_hits(4).await;
     assert!(keys.stats().failures >= 2, "{:?}", keys.stats());

@@ -1,44 +1,24 @@
-//! A clock the tests move by hand, the store configuration of the tests, and instances wired to
+//! The store configuration of the tests, and instances wired to
 //! one cluster, each with its own store (its own pool and view).
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use keycard::time::{Duration, OffsetDateTime};
-use keycard::{Algorithm, Clock, HmacKey, TokenIssuer, TokenIssuerBuilder};
+use keycard::{Algorithm, HmacKey};
+use keycard_lifecycle::{TokenIssuer, TokenIssuerBuilder};
 use keycard_postgres::{PostgresConfig, PostgresStore};
 
 use crate::cluster::Cluster;
 
-/// A clock shared by clones, starting at the current second and moved by the test only.
-#[derive(Debug, Clone)]
-pub(crate) struct ManualClock(Arc<AtomicI64>);
-
-impl ManualClock {
-    pub(crate) fn new() -> Self {
-        ManualClock(Arc::new(AtomicI64::new(
-            OffsetDateTime::now_utc().unix_timestamp(),
-        )))
-    }
-
-    pub(crate) fn advance(&self, by: Duration) {
-        self.0.fetch_add(by.whole_seconds(), Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(self.0.load(Ordering::SeqCst)).expect("in range")
-    }
-}
+/// The workspace's test clock: frozen at the current second, moved by the test.
+pub(crate) use keycard_test::TestClock;
 
 pub(crate) fn key() -> HmacKey {
     HmacKey::new(Algorithm::HS256, b"keycard-pg test secret of 32 b!!").expect("32 bytes")
 }
 
 /// The tests' configuration: short timeouts, the cleanup task off (tests call `cleanup`).
-pub(crate) fn config(cluster: &Cluster, clock: &ManualClock) -> PostgresConfig {
+pub(crate) fn config(cluster: &Cluster, clock: &TestClock) -> PostgresConfig {
     PostgresConfig::new(&cluster.url())
         .response_timeout(StdDuration::from_millis(1000))
         .cleanup_interval(StdDuration::ZERO)
@@ -46,7 +26,7 @@ pub(crate) fn config(cluster: &Cluster, clock: &ManualClock) -> PostgresConfig {
 }
 
 /// Migrates the cluster's default schema and connects one store.
-pub(crate) async fn store(cluster: &Cluster, clock: &ManualClock) -> PostgresStore {
+pub(crate) async fn store(cluster: &Cluster, clock: &TestClock) -> PostgresStore {
     let config = config(cluster, clock);
     PostgresStore::migrate(&config).await.expect("migrates");
     PostgresStore::connect(config).await.expect("connects")
@@ -59,7 +39,7 @@ pub(crate) struct Instance {
     pub(crate) issuer: TokenIssuer,
 }
 
-pub(crate) fn issuer_builder(clock: &ManualClock, store: &PostgresStore) -> TokenIssuerBuilder {
+pub(crate) fn issuer_builder(clock: &TestClock, store: &PostgresStore) -> TokenIssuerBuilder {
     TokenIssuer::builder(key(), key())
         .issuer("https://auth.example.com")
         .audience("api")
@@ -70,7 +50,7 @@ pub(crate) fn issuer_builder(clock: &ManualClock, store: &PostgresStore) -> Toke
 
 pub(crate) async fn instances(
     cluster: &Cluster,
-    clock: &ManualClock,
+    clock: &TestClock,
     n: usize,
     configure: impl Fn(TokenIssuerBuilder) -> TokenIssuerBuilder,
 ) -> Vec<Instance> {

@@ -10,20 +10,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use crate::cluster::Cluster;
-use crate::common::{caught_up, instances, sid, store, Instance, ManualClock};
+use crate::common::{caught_up, instances, sid, store, Instance, TestClock};
 
 use keycard::time::Duration;
-use keycard::{Claims, ErrorKind, RevocationList, TokenPair};
+use keycard::{Claims, ErrorKind, RevocationList};
+use keycard_lifecycle::TokenPair;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_view_cut_off_answers_within_its_bound_then_fails_closed_and_recovers() {
     let Some(mut cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let store = store(&cluster, &clock).await;
     let now = keycard::Clock::now(&clock);
-    keycard::RevocationStore::revoke_token(&store, "r", now + Duration::hours(1), now)
+    keycard_lifecycle::RevocationStore::revoke_token(&store, "r", now + Duration::hours(1), now)
         .await
         .unwrap();
     store.catch_up().await.unwrap();
@@ -59,25 +60,19 @@ async fn while_the_server_is_down_every_operation_fails_closed_and_half_applies_
     let Some(mut cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&cluster, &clock, 2, |b| b.grace_period(Duration::ZERO)).await;
     let (a, b) = (&nodes[0], &nodes[1]);
-    let login = a.issuer.issue_async("alice", &()).await.unwrap();
-    let next = a.issuer.refresh_async(&login.refresh_token).await.unwrap();
+    let login = a.issuer.issue("alice", &()).await.unwrap();
+    let next = a.issuer.refresh(&login.refresh_token).await.unwrap();
 
     cluster.kill();
     for result in [
-        a.issuer
-            .refresh_async(&login.refresh_token)
-            .await
-            .map(|_| ()),
-        a.issuer
-            .refresh_async(&next.refresh_token)
-            .await
-            .map(|_| ()),
-        a.issuer.revoke_async(&next.access_token).await,
-        a.issuer.revoke_subject_async("alice").await,
-        a.issuer.issue_async("bob", &()).await.map(|_| ()),
+        a.issuer.refresh(&login.refresh_token).await.map(|_| ()),
+        a.issuer.refresh(&next.refresh_token).await.map(|_| ()),
+        a.issuer.revoke(&next.access_token).await,
+        a.issuer.revoke_subject("alice").await,
+        a.issuer.issue("bob", &()).await.map(|_| ()),
     ] {
         let err = result.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Store, "{err}");
@@ -88,12 +83,12 @@ async fn while_the_server_is_down_every_operation_fails_closed_and_half_applies_
 
     // The replay, refused with `store` while the server was down, forgot nothing: now it is
     // detected and ends the session, on both instances.
-    let mut replay = a.issuer.refresh_async(&login.refresh_token).await;
+    let mut replay = a.issuer.refresh(&login.refresh_token).await;
     for _ in 0..100 {
         if !matches!(&replay, Err(e) if e.kind() == ErrorKind::Store) {
             break;
         }
-        replay = a.issuer.refresh_async(&login.refresh_token).await;
+        replay = a.issuer.refresh(&login.refresh_token).await;
     }
     assert_eq!(replay.unwrap_err().kind(), ErrorKind::RefreshReuse);
     caught_up(&b.store).await;
@@ -102,7 +97,7 @@ async fn while_the_server_is_down_every_operation_fails_closed_and_half_applies_
     assert_eq!(err.kind(), ErrorKind::Revoked, "{err}");
     assert_eq!(
         b.issuer
-            .refresh_async(&next.refresh_token)
+            .refresh(&next.refresh_token)
             .await
             .unwrap_err()
             .kind(),
@@ -161,7 +156,7 @@ fn storm(
         let mut n = start;
         while !stop.load(Ordering::SeqCst) {
             n += 1;
-            match nodes[n % nodes.len()].issuer.refresh_async(&token).await {
+            match nodes[n % nodes.len()].issuer.refresh(&token).await {
                 Ok(next) => {
                     let mut successors = tally.successors.lock().unwrap();
                     let first = successors
@@ -199,7 +194,7 @@ fn revoker(
             }
             match nodes[i % nodes.len()]
                 .issuer
-                .revoke_async(&pair.access_token)
+                .revoke(&pair.access_token)
                 .await
             {
                 Ok(()) => tally
@@ -221,7 +216,7 @@ async fn an_immediate_stop_and_restart_mid_storm_forks_nothing_and_loses_no_revo
     let Some(mut cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&cluster, &clock, 4, |b| b).await;
 
     let mut live = Vec::new();
@@ -229,7 +224,7 @@ async fn an_immediate_stop_and_restart_mid_storm_forks_nothing_and_loses_no_revo
         live.push(
             nodes[i % 4]
                 .issuer
-                .issue_async(&format!("user-{i}"), &())
+                .issue(&format!("user-{i}"), &())
                 .await
                 .unwrap(),
         );
@@ -239,12 +234,12 @@ async fn an_immediate_stop_and_restart_mid_storm_forks_nothing_and_loses_no_revo
     for i in 0..REVOKED_BEFORE {
         let pair = nodes[i % 4]
             .issuer
-            .issue_async(&format!("gone-{i}"), &())
+            .issue(&format!("gone-{i}"), &())
             .await
             .unwrap();
         nodes[(i + 1) % 4]
             .issuer
-            .revoke_async(&pair.refresh_token)
+            .revoke(&pair.refresh_token)
             .await
             .unwrap();
         revoked.push(pair);
@@ -254,7 +249,7 @@ async fn an_immediate_stop_and_restart_mid_storm_forks_nothing_and_loses_no_revo
         to_revoke.push(
             nodes[i % 4]
                 .issuer
-                .issue_async(&format!("reader-{i}"), &())
+                .issue(&format!("reader-{i}"), &())
                 .await
                 .unwrap(),
         );
@@ -340,7 +335,7 @@ async fn an_immediate_stop_and_restart_mid_storm_forks_nothing_and_loses_no_revo
             assert_eq!(err.kind(), ErrorKind::Revoked);
             assert_eq!(
                 node.issuer
-                    .refresh_async(&pair.refresh_token)
+                    .refresh(&pair.refresh_token)
                     .await
                     .unwrap_err()
                     .kind(),

@@ -6,29 +6,30 @@
 use std::time::Instant;
 
 use crate::cluster::Cluster;
-use crate::common::{inspect, instances, percentile, sid, ManualClock};
+use crate::common::{inspect, instances, percentile, sid, TestClock};
 
 use keycard::time::Duration;
-use keycard::{Claims, Clock, ErrorKind, RevocationList, RevocationStore};
+use keycard::{Claims, Clock, ErrorKind, RevocationList};
+use keycard_lifecycle::RevocationStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_revocation_on_a_is_refused_by_b_once_b_caught_up() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&cluster, &clock, 2, |b| b).await;
     let (a, b) = (&nodes[0], &nodes[1]);
     let api_b = b.issuer.access_validator().build().unwrap();
-    let token = a.issuer.issue_async("t", &()).await.unwrap();
-    let session = a.issuer.issue_async("s", &()).await.unwrap();
-    let subject = a.issuer.issue_async("u", &()).await.unwrap();
+    let token = a.issuer.issue("t", &()).await.unwrap();
+    let session = a.issuer.issue("s", &()).await.unwrap();
+    let subject = a.issuer.issue("u", &()).await.unwrap();
     for pair in [&token, &session, &subject] {
         api_b.verify::<Claims>(&pair.access_token).unwrap();
     }
-    a.issuer.revoke_async(&token.access_token).await.unwrap();
-    a.issuer.revoke_async(&session.refresh_token).await.unwrap();
-    a.issuer.revoke_subject_async("u").await.unwrap();
+    a.issuer.revoke(&token.access_token).await.unwrap();
+    a.issuer.revoke(&session.refresh_token).await.unwrap();
+    a.issuer.revoke_subject("u").await.unwrap();
     b.store.catch_up().await.unwrap();
     for pair in [&token, &session, &subject] {
         let err = api_b.verify::<Claims>(&pair.access_token).unwrap_err();
@@ -46,7 +47,7 @@ async fn an_operators_insert_and_an_oversized_id_reach_every_view() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&cluster, &clock, 2, |b| b).await;
     let (a, b) = (&nodes[0], &nodes[1]);
     // A revocation written by hand is announced by the trigger like any other.
@@ -79,7 +80,7 @@ async fn a_revocation_on_one_instance_reaches_verify_on_another() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&cluster, &clock, 2, |b| b).await;
     let (delays, after_ack) = measure_propagation(&nodes[0], &nodes[1], 200).await;
     println!(
@@ -104,11 +105,7 @@ pub(crate) async fn measure_propagation(
     let api_b = b.issuer.access_validator().build().unwrap();
     let mut tokens = Vec::new();
     for i in 0..n {
-        let pair = a
-            .issuer
-            .issue_async(&format!("user-{i}"), &())
-            .await
-            .unwrap();
+        let pair = a.issuer.issue(&format!("user-{i}"), &()).await.unwrap();
         api_b.verify::<Claims>(&pair.access_token).unwrap();
         tokens.push(pair.access_token);
     }
@@ -116,7 +113,7 @@ pub(crate) async fn measure_propagation(
     let mut after_ack = Vec::with_capacity(n);
     for token in &tokens {
         let start = Instant::now();
-        a.issuer.revoke_async(token).await.unwrap();
+        a.issuer.revoke(token).await.unwrap();
         let acknowledged = Instant::now();
         loop {
             match api_b.verify::<Claims>(token) {

@@ -4,10 +4,11 @@
 //! carry no ids.
 
 use crate::cluster::Cluster;
-use crate::common::{config, inspect, store, ManualClock};
+use crate::common::{config, inspect, store, TestClock};
 
 use keycard::time::{Duration, OffsetDateTime};
-use keycard::{Clock, ErrorKind, Family, FamilyStore, RevocationList, RevocationStore};
+use keycard::{Clock, ErrorKind, RevocationList};
+use keycard_lifecycle::{Family, FamilyStore, RevocationStore};
 use keycard_postgres::PostgresStore;
 
 fn family(current: &str, expires_at: OffsetDateTime) -> Family {
@@ -23,7 +24,7 @@ async fn families_insert_get_swap_once_and_remove() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let store = store(&cluster, &clock).await;
     let now = clock.now();
     let first = family("jti-1", now + Duration::hours(1));
@@ -66,7 +67,7 @@ async fn the_three_kinds_of_revocation_and_two_schemas_are_apart() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let store = store(&cluster, &clock).await;
     let now = clock.now();
     let until = now + Duration::minutes(20);
@@ -103,7 +104,7 @@ async fn the_later_cutoff_is_kept_exactly_and_never_undone() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let a = store(&cluster, &clock).await;
     let b = store(&cluster, &clock).await;
     let now = clock.now();
@@ -139,7 +140,7 @@ async fn nothing_past_its_time_is_read_and_cleanup_deletes_it_in_batches() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let store = store(&cluster, &clock).await;
     let now = clock.now();
     let hour = now + Duration::hours(1);
@@ -198,7 +199,7 @@ async fn migrations_are_explicit_idempotent_and_versioned() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let fresh = config(&cluster, &clock).schema("fresh");
     // Not migrated: connect refuses and says what to do.
     let err = PostgresStore::connect(fresh.clone()).await.unwrap_err();
@@ -240,7 +241,7 @@ async fn errors_name_the_operation_never_the_id() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let store = store(&cluster, &clock).await;
     let now = clock.now();
     // PostgreSQL's text refuses NUL; its message would quote the bytes, ours does not.
@@ -265,7 +266,7 @@ async fn revoking_a_session_forgets_its_family_in_the_same_statement() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let store = store(&cluster, &clock).await;
     let now = clock.now();
     store

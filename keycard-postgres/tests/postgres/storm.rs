@@ -10,10 +10,11 @@ use std::time::Instant;
 use tokio::sync::Barrier;
 
 use crate::cluster::Cluster;
-use crate::common::{instances, Instance, ManualClock};
+use crate::common::{instances, Instance, TestClock};
 
 use keycard::time::Duration;
-use keycard::{Error, ErrorKind, TokenPair};
+use keycard::{Error, ErrorKind};
+use keycard_lifecycle::TokenPair;
 
 pub(crate) const INSTANCES: usize = 4;
 pub(crate) const TASKS: usize = 16;
@@ -35,7 +36,7 @@ pub(crate) async fn present(nodes: &[Instance], token: &str) -> Vec<Result<Token
                 (node.issuer.clone(), Arc::clone(&barrier), token.to_owned());
             handles.push(tokio::spawn(async move {
                 barrier.wait().await;
-                issuer.refresh_async(&token).await
+                issuer.refresh(&token).await
             }));
         }
     }
@@ -50,7 +51,7 @@ pub(crate) async fn present(nodes: &[Instance], token: &str) -> Vec<Result<Token
 pub(crate) async fn round_without_grace(nodes: &[Instance], round: usize) {
     let login = nodes[round % nodes.len()]
         .issuer
-        .issue_async(&format!("user-{round}"), &())
+        .issue(&format!("user-{round}"), &())
         .await
         .unwrap();
     let outcomes = present(nodes, &login.refresh_token).await;
@@ -73,7 +74,7 @@ pub(crate) async fn round_without_grace(nodes: &[Instance], round: usize) {
     for node in nodes {
         let err = node
             .issuer
-            .refresh_async(&winners[0].refresh_token)
+            .refresh(&winners[0].refresh_token)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Revoked, "round {round}: {err}");
@@ -85,7 +86,7 @@ async fn without_grace_sixty_four_presenters_get_exactly_one_successor_per_round
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&cluster, &clock, INSTANCES, |b| {
         b.grace_period(Duration::ZERO)
     })
@@ -107,12 +108,12 @@ async fn with_grace_every_presenter_receives_the_same_successor() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&cluster, &clock, INSTANCES, |b| b).await;
     let rounds = rounds();
     let mut token = nodes[0]
         .issuer
-        .issue_async("alice", &())
+        .issue("alice", &())
         .await
         .unwrap()
         .refresh_token;

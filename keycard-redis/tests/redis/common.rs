@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use keycard::time::{Duration, OffsetDateTime};
-use keycard::{Algorithm, Clock, HmacKey, TokenIssuer, TokenIssuerBuilder};
+use keycard::{Algorithm, Clock, HmacKey};
+use keycard_lifecycle::{TokenIssuer, TokenIssuerBuilder};
 use keycard_redis::{RedisConfig, RedisStore};
 
 /// A `redis-server` of this test: started on a free port in a fresh directory, killed (and the

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use keycard::time::Duration;
-use keycard::{Claims, ErrorKind, TokenPair};
+use keycard::{Claims, ErrorKind};
+use keycard_lifecycle::TokenPair;
 
 const INSTANCES: usize = 4;
 const TASKS: usize = 16;
@@ -31,7 +32,7 @@ async fn storm(nodes: &[Instance], token: &str) -> Vec<Result<TokenPair, keycard
             let (barrier, token) = (Arc::clone(&barrier), token.to_owned());
             tokio::spawn(async move {
                 barrier.wait().await;
-                issuer.refresh_async(&token).await
+                issuer.refresh(&token).await
             })
         })
         .collect();
@@ -49,7 +50,7 @@ async fn with_the_default_grace_every_round_has_one_successor_for_all_64_present
     };
     let clock = ManualClock::new();
     let nodes = instances(&server, &clock, INSTANCES, |b| b).await;
-    let login = nodes[0].issuer.issue_async("alice", &()).await.unwrap();
+    let login = nodes[0].issuer.issue("alice", &()).await.unwrap();
     let first_token = login.refresh_token.clone();
     let mut token = login.refresh_token.clone();
     let mut last = login;
@@ -76,11 +77,7 @@ async fn with_the_default_grace_every_round_has_one_successor_for_all_64_present
 
     // A replay of the first token after the grace is reuse, and ends the session on all 4.
     clock.advance(Duration::seconds(31));
-    let err = nodes[2]
-        .issuer
-        .refresh_async(&first_token)
-        .await
-        .unwrap_err();
+    let err = nodes[2].issuer.refresh(&first_token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RefreshReuse);
     for node in &nodes {
         let api = node.issuer.access_validator().build().unwrap();
@@ -92,7 +89,7 @@ async fn with_the_default_grace_every_round_has_one_successor_for_all_64_present
         );
         assert_eq!(
             node.issuer
-                .refresh_async(&last.refresh_token)
+                .refresh(&last.refresh_token)
                 .await
                 .unwrap_err()
                 .kind(),
@@ -118,7 +115,7 @@ async fn without_grace_one_presenter_wins_and_the_reuse_ends_the_session_on_all_
     for round in 0..(rounds() / 10).max(10) {
         let login = nodes[round % INSTANCES]
             .issuer
-            .issue_async("alice", &())
+            .issue("alice", &())
             .await
             .unwrap();
         let results = storm(&nodes, &login.refresh_token).await;
@@ -210,7 +207,7 @@ async fn four_processes_of_sixteen_tasks_get_one_successor_per_round() {
         b"keycard-redis refresh storm key!",
     )
     .unwrap();
-    let issuer = keycard::TokenIssuer::builder(key.clone(), key)
+    let issuer = keycard_lifecycle::TokenIssuer::builder(key.clone(), key)
         .issuer("https://auth.example.com")
         .audience("api")
         .clock(clock.clone())
@@ -219,7 +216,7 @@ async fn four_processes_of_sixteen_tasks_get_one_successor_per_round() {
         .build()
         .unwrap();
     let mut conn = server.inspect();
-    let login = issuer.issue_async("alice", &()).await.unwrap();
+    let login = issuer.issue("alice", &()).await.unwrap();
     let mut token = login.refresh_token.clone();
     let presenters = INSTANCES * TASKS;
     let started = Instant::now();
@@ -256,15 +253,12 @@ async fn four_processes_of_sixteen_tasks_get_one_successor_per_round() {
         elapsed.as_secs_f64(),
         elapsed.as_secs_f64() * 1000.0 / rounds as f64
     );
-    let last = issuer.refresh_async(&token).await.unwrap();
+    let last = issuer.refresh(&token).await.unwrap();
 
     // A replay of the first token after the grace: reuse; every process then refuses the
     // session's newest access token.
     clock.advance(Duration::seconds(31));
-    let err = issuer
-        .refresh_async(&login.refresh_token)
-        .await
-        .unwrap_err();
+    let err = issuer.refresh(&login.refresh_token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RefreshReuse);
     redis::cmd("RPUSH")
         .arg("storm:final")

@@ -60,7 +60,7 @@ async fn a_sigkill_and_restart_mid_storm_loses_no_rotation_and_no_revocation() {
         live.push(
             nodes[i % 4]
                 .issuer
-                .issue_async(&format!("user-{i}"), &())
+                .issue(&format!("user-{i}"), &())
                 .await
                 .unwrap(),
         );
@@ -69,12 +69,12 @@ async fn a_sigkill_and_restart_mid_storm_loses_no_rotation_and_no_revocation() {
     for i in 0..REVOKED {
         let pair = nodes[i % 4]
             .issuer
-            .issue_async(&format!("gone-{i}"), &())
+            .issue(&format!("gone-{i}"), &())
             .await
             .unwrap();
         nodes[(i + 1) % 4]
             .issuer
-            .revoke_async(&pair.refresh_token)
+            .revoke(&pair.refresh_token)
             .await
             .unwrap();
         revoked.push(pair);
@@ -94,7 +94,7 @@ async fn a_sigkill_and_restart_mid_storm_loses_no_rotation_and_no_revocation() {
                 while !stop.load(Ordering::SeqCst) {
                     n += 1;
                     // A client retries a failed refresh with the same token, on any instance.
-                    match nodes[n % 4].issuer.refresh_async(&token).await {
+                    match nodes[n % 4].issuer.refresh(&token).await {
                         Ok(next) => {
                             let mut successors = tally.successors.lock().unwrap();
                             let first = successors
@@ -165,7 +165,7 @@ async fn a_sigkill_and_restart_mid_storm_loses_no_rotation_and_no_revocation() {
             );
             assert_eq!(
                 node.issuer
-                    .refresh_async(&pair.refresh_token)
+                    .refresh(&pair.refresh_token)
                     .await
                     .unwrap_err()
                     .kind(),
@@ -208,22 +208,16 @@ async fn while_redis_is_down_refresh_and_revoke_fail_closed_and_half_apply_nothi
     })
     .await;
     let (a, b) = (&nodes[0], &nodes[1]);
-    let login = a.issuer.issue_async("alice", &()).await.unwrap();
-    let next = a.issuer.refresh_async(&login.refresh_token).await.unwrap();
+    let login = a.issuer.issue("alice", &()).await.unwrap();
+    let next = a.issuer.refresh(&login.refresh_token).await.unwrap();
 
     server.kill();
     for result in [
-        a.issuer
-            .refresh_async(&login.refresh_token)
-            .await
-            .map(|_| ()),
-        a.issuer
-            .refresh_async(&next.refresh_token)
-            .await
-            .map(|_| ()),
-        a.issuer.revoke_async(&next.access_token).await,
-        a.issuer.revoke_subject_async("alice").await,
-        a.issuer.issue_async("bob", &()).await.map(|_| ()),
+        a.issuer.refresh(&login.refresh_token).await.map(|_| ()),
+        a.issuer.refresh(&next.refresh_token).await.map(|_| ()),
+        a.issuer.revoke(&next.access_token).await,
+        a.issuer.revoke_subject("alice").await,
+        a.issuer.issue("bob", &()).await.map(|_| ()),
     ] {
         assert_eq!(result.unwrap_err().kind(), ErrorKind::Store);
     }
@@ -231,13 +225,13 @@ async fn while_redis_is_down_refresh_and_revoke_fail_closed_and_half_apply_nothi
 
     // The replay, refused with `store` while Redis was down, forgot nothing: once Redis is back
     // it is detected and ends the session, on both instances.
-    let mut replay = a.issuer.refresh_async(&login.refresh_token).await;
+    let mut replay = a.issuer.refresh(&login.refresh_token).await;
     for _ in 0..100 {
         if !matches!(&replay, Err(e) if e.kind() == ErrorKind::Store) {
             break;
         }
         tokio::time::sleep(StdDuration::from_millis(20)).await;
-        replay = a.issuer.refresh_async(&login.refresh_token).await;
+        replay = a.issuer.refresh(&login.refresh_token).await;
     }
     assert_eq!(replay.unwrap_err().kind(), ErrorKind::RefreshReuse);
     let api_b = b.issuer.access_validator().build().unwrap();
@@ -249,7 +243,7 @@ async fn while_redis_is_down_refresh_and_revoke_fail_closed_and_half_apply_nothi
     );
     assert_eq!(
         b.issuer
-            .refresh_async(&next.refresh_token)
+            .refresh(&next.refresh_token)
             .await
             .unwrap_err()
             .kind(),

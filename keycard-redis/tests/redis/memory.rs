@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use keycard::time::{Duration, OffsetDateTime};
-use keycard::FamilyStore;
+use keycard_lifecycle::FamilyStore;
 use keycard_redis::RedisStore;
 
 const FAMILIES: usize = 100_000;
@@ -53,7 +53,7 @@ async fn a_hundred_thousand_families_all_expire() {
     // signing would only slow a debug build down; the records are the same).
     let clock = ManualClock::new();
     let issuer = issuer_builder(&clock, &store).build().unwrap();
-    let login = issuer.issue_async("template", &()).await.unwrap();
+    let login = issuer.issue("template", &()).await.unwrap();
     let claims: serde_json::Value =
         keycard::unverified::decode_claims(&login.access_token).unwrap();
     let template = store
@@ -94,7 +94,7 @@ async fn a_hundred_thousand_families_all_expire() {
         elapsed.as_secs_f64()
     );
     // One family before and after a rotation (which adds the grace-period successor pair).
-    let login = issuer.issue_async("rotated", &()).await.unwrap();
+    let login = issuer.issue("rotated", &()).await.unwrap();
     let claims: serde_json::Value =
         keycard::unverified::decode_claims(&login.access_token).unwrap();
     let family_key = format!("keycard:fam:{{{}}}", claims["sid"].as_str().unwrap());
@@ -106,7 +106,7 @@ async fn a_hundred_thousand_families_all_expire() {
             .unwrap()
     };
     let fresh = usage(&mut conn);
-    issuer.refresh_async(&login.refresh_token).await.unwrap();
+    issuer.refresh(&login.refresh_token).await.unwrap();
     let rotated = usage(&mut conn);
     println!("FIGURE family key: {fresh} bytes after login, {rotated} bytes after a rotation");
     store.remove(claims["sid"].as_str().unwrap()).await.unwrap();
@@ -127,7 +127,7 @@ async fn a_hundred_thousand_families_all_expire() {
         .unwrap();
     let mut ids = Vec::new();
     for i in 0..1_000 {
-        let pair = issuer.issue_async(&format!("u{i}"), &()).await.unwrap();
+        let pair = issuer.issue(&format!("u{i}"), &()).await.unwrap();
         let claims: serde_json::Value =
             keycard::unverified::decode_claims(&pair.access_token).unwrap();
         ids.push(format!("short:fam:{{{}}}", claims["sid"].as_str().unwrap()));

@@ -21,18 +21,14 @@ async fn a_revocation_on_one_instance_reaches_verify_on_another() {
     let api_b = b.issuer.access_validator().build().unwrap();
     let mut tokens = Vec::new();
     for i in 0..REVOCATIONS {
-        let pair = a
-            .issuer
-            .issue_async(&format!("user-{i}"), &())
-            .await
-            .unwrap();
+        let pair = a.issuer.issue(&format!("user-{i}"), &()).await.unwrap();
         api_b.verify::<Claims>(&pair.access_token).unwrap();
         tokens.push(pair.access_token);
     }
     let mut delays = Vec::with_capacity(REVOCATIONS);
     for token in &tokens {
         let start = Instant::now();
-        a.issuer.revoke_async(token).await.unwrap();
+        a.issuer.revoke(token).await.unwrap();
         loop {
             match api_b.verify::<Claims>(token) {
                 Err(e) if e.kind() == ErrorKind::Revoked => break,

@@ -5,7 +5,8 @@
 use crate::common::{instances, ManualClock, Server};
 
 use keycard::time::Duration;
-use keycard::{Claims, ErrorKind, FamilyStore, RevocationList};
+use keycard::{Claims, ErrorKind, RevocationList};
+use keycard_lifecycle::FamilyStore;
 
 fn sid(token: &str) -> String {
     let claims: serde_json::Value = keycard::unverified::decode_claims(token).unwrap();
@@ -22,15 +23,11 @@ async fn a_session_moves_between_instances_and_rotates_once() {
     let (a, b) = (&nodes[0], &nodes[1]);
     let api_b = b.issuer.access_validator().build().unwrap();
 
-    let login = a.issuer.issue_async("alice", &()).await.unwrap();
+    let login = a.issuer.issue("alice", &()).await.unwrap();
     api_b.verify::<Claims>(&login.access_token).unwrap();
-    let next = b.issuer.refresh_async(&login.refresh_token).await.unwrap();
+    let next = b.issuer.refresh(&login.refresh_token).await.unwrap();
     // Rotated on B: the old token is now reuse on A, and the session ends everywhere.
-    let err = a
-        .issuer
-        .refresh_async(&login.refresh_token)
-        .await
-        .unwrap_err();
+    let err = a.issuer.refresh(&login.refresh_token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RefreshReuse);
     assert!(b
         .store
@@ -45,7 +42,7 @@ async fn a_session_moves_between_instances_and_rotates_once() {
         .is_none());
     assert_eq!(
         b.issuer
-            .refresh_async(&next.refresh_token)
+            .refresh(&next.refresh_token)
             .await
             .unwrap_err()
             .kind(),
@@ -61,15 +58,11 @@ async fn a_sign_out_on_one_instance_refuses_a_refresh_on_another_at_once() {
     let clock = ManualClock::new();
     let nodes = instances(&server, &clock, 2, |b| b).await;
     let (a, b) = (&nodes[0], &nodes[1]);
-    let login = a.issuer.issue_async("alice", &()).await.unwrap();
-    a.issuer.revoke_subject_async("alice").await.unwrap();
+    let login = a.issuer.issue("alice", &()).await.unwrap();
+    a.issuer.revoke_subject("alice").await.unwrap();
     clock.advance(Duration::seconds(1));
     // B's view may not have heard yet; the refresh reads Redis itself after its swap.
-    let err = b
-        .issuer
-        .refresh_async(&login.refresh_token)
-        .await
-        .unwrap_err();
+    let err = b.issuer.refresh(&login.refresh_token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Revoked, "{err}");
 }
 
@@ -83,22 +76,11 @@ async fn every_key_has_a_ttl_and_the_namespaces_are_apart() {
     let node = &nodes[0];
     let mut logins = Vec::new();
     for i in 0..10 {
-        logins.push(
-            node.issuer
-                .issue_async(&format!("user-{i}"), &())
-                .await
-                .unwrap(),
-        );
+        logins.push(node.issuer.issue(&format!("user-{i}"), &()).await.unwrap());
     }
-    node.issuer
-        .revoke_async(&logins[0].access_token)
-        .await
-        .unwrap();
-    node.issuer
-        .revoke_async(&logins[1].refresh_token)
-        .await
-        .unwrap();
-    node.issuer.revoke_subject_async("user-2").await.unwrap();
+    node.issuer.revoke(&logins[0].access_token).await.unwrap();
+    node.issuer.revoke(&logins[1].refresh_token).await.unwrap();
+    node.issuer.revoke_subject("user-2").await.unwrap();
 
     let mut conn = server.inspect();
     let keys: Vec<String> = redis::cmd("KEYS")
@@ -134,34 +116,26 @@ async fn session_limits_hold_across_instances() {
     .await;
     let (a, b) = (&nodes[0], &nodes[1]);
     // Idle: refreshed on B within the hour, refused on A after an idle hour.
-    let login = a.issuer.issue_async("alice", &()).await.unwrap();
+    let login = a.issuer.issue("alice", &()).await.unwrap();
     clock.advance(Duration::minutes(59));
-    let next = b.issuer.refresh_async(&login.refresh_token).await.unwrap();
+    let next = b.issuer.refresh(&login.refresh_token).await.unwrap();
     clock.advance(Duration::minutes(60));
-    let err = a
-        .issuer
-        .refresh_async(&next.refresh_token)
-        .await
-        .unwrap_err();
+    let err = a.issuer.refresh(&next.refresh_token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Revoked, "{err}");
 
     // Absolute: refreshed every 50 minutes on alternate instances, over by 3 hours.
-    let mut pair = a.issuer.issue_async("bob", &()).await.unwrap();
+    let mut pair = a.issuer.issue("bob", &()).await.unwrap();
     for i in 0..3 {
         clock.advance(Duration::minutes(50));
         pair = nodes[i % 2]
             .issuer
-            .refresh_async(&pair.refresh_token)
+            .refresh(&pair.refresh_token)
             .await
             .unwrap();
     }
     assert_eq!(pair.expires_in, Duration::minutes(15));
     clock.advance(Duration::minutes(50)); // 200 minutes in
-    let err = b
-        .issuer
-        .refresh_async(&pair.refresh_token)
-        .await
-        .unwrap_err();
+    let err = b.issuer.refresh(&pair.refresh_token).await.unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::Revoked | ErrorKind::Expired),
         "{err}"
@@ -176,11 +150,11 @@ async fn revoking_a_session_forgets_its_family_in_the_same_step() {
     let clock = ManualClock::new();
     let nodes = instances(&server, &clock, 1, |b| b).await;
     let node = &nodes[0];
-    let login = node.issuer.issue_async("alice", &()).await.unwrap();
+    let login = node.issuer.issue("alice", &()).await.unwrap();
     let session = sid(&login.access_token);
     assert!(node.store.get(&session).await.unwrap().is_some());
     let now = keycard::Clock::now(&clock);
-    keycard::RevocationStore::revoke_session(
+    keycard_lifecycle::RevocationStore::revoke_session(
         &node.store,
         &session,
         now + Duration::minutes(20),

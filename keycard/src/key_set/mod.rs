@@ -96,7 +96,7 @@ impl KeySet {
     /// repeated).
     ///
     /// # Errors
-    /// [`ErrorKind::Key`] when the text is not JSON, not an object, or has no `keys` array.
+    /// [`ErrorKind::Key`](crate::ErrorKind::Key) when the text is not JSON, not an object, or has no `keys` array.
     pub fn from_jwks(json: &str) -> Result<Self, Error> {
         Self::read(json, None, false)
     }

@@ -185,19 +185,6 @@ pub(crate) fn random_id() -> Result<String, Error> {
     Ok(crate::encoding::base64url::encode(&bytes))
 }
 
-/// The system random generator failed: nothing the caller did, so a `signing` error (the
-/// token could not be produced) rather than `configuration`.
-#[derive(Debug)]
-pub(crate) struct RandomFailure;
-
-impl fmt::Display for RandomFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the system random generator failed")
-    }
-}
-
-impl std::error::Error for RandomFailure {}
-
 /// The system random generator, shared by the keys that need randomness.
 pub(crate) fn rng() -> &'static crypto::rand::SystemRandom {
     static RNG: std::sync::OnceLock<crypto::rand::SystemRandom> = std::sync::OnceLock::new();

@@ -3,7 +3,7 @@
 //! the [`RevocationList`] trait, scopes, and OpenID Connect ID tokens.
 //!
 //! This layer reads tokens; it never mints them and never writes to a store. The lifecycle
-//! (issuer, refresh families, client token source) builds on it through its public API.
+//! (issuer, refresh families: the `keycard-lifecycle` crate) builds on it through its public API.
 
 use std::sync::Arc;
 

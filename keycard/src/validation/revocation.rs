@@ -1,7 +1,6 @@
 //! The revocation lookup a validator makes: the [`RevocationList`] trait it consults, and the
-//! step that refuses revoked tokens. Who writes revocations (the lifecycle's
-//! [`RevocationStore`](crate::RevocationStore), a shared store's local view) is not this
-//! layer's concern.
+//! step that refuses revoked tokens. Who writes revocations (`keycard-lifecycle`'s
+//! `RevocationStore`, a shared store's local view) is not this layer's concern.
 
 use std::fmt;
 

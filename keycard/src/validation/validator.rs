@@ -772,7 +772,7 @@ impl DangerousOptions {
 impl ValidatorBuilder {
     /// Refuses revoked tokens: a token whose `jti` or `sid` is in `store`, or whose `sub` has a
     /// cutoff at or after its `iat` ([`ErrorKind::Revoked`](crate::ErrorKind::Revoked)). Share
-    /// the store with the [`TokenIssuer`](crate::TokenIssuer) that revokes.
+    /// the store with the issuer that revokes (`keycard-lifecycle`'s `TokenIssuer`).
     pub fn revocations(mut self, store: Arc<dyn RevocationList>) -> Self {
         self.rules.checks.revocations = Some(store);
         self

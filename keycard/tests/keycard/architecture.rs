@@ -1,6 +1,10 @@
-//! The layers of ARCHITECTURE.md, checked against the source: a module may name only the
-//! modules of lower layers (and its own), so the core has no import cycle and the lifecycle
-//! could leave for a crate of its own. Read from the files, as a reviewer would.
+//! The layers of ARCHITECTURE.md, checked against the source, as a reviewer would read it:
+//! - inside the core, a module may name only the modules of lower layers (and its own), so the
+//!   core has no import cycle;
+//! - across the workspace, a crate may depend only on crates below it in one declared table
+//!   (read from every member's `Cargo.toml`), and no crate compiles another crate's file
+//!   (`#[path = ..]`, `include!`, `include_str!`, `include_bytes!` reaching outside its own
+//!   directory), so that each crate's public API is the only seam between them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +21,6 @@ const LAYERS: &[&[&str]] = &[
     &["key_set"],
     &["token"],
     &["validation"],
-    &["lifecycle"],
 ];
 
 fn layer(module: &str) -> Option<usize> {
@@ -126,5 +129,396 @@ fn the_checker_sees_an_upward_import() {
             &reexports
         ),
         ["token", "validation"]
+    );
+}
+
+/// The workspace's crates, bottom row first, the ones planned included: a crate may depend only
+/// on crates of lower rows, and crates of one row must not depend on each other. Members that do
+/// not exist yet are skipped; a member that is not in the table fails the test.
+const CRATES: &[&[&str]] = &[
+    &["keycard"],
+    &["keycard-lifecycle", "keycard-jwks"],
+    &[
+        "keycard-http",
+        "keycard-redis",
+        "keycard-postgres",
+        "keycard-client",
+    ],
+    &["keycard-axum", "keycard-tonic", "keycard-cli"],
+    &[TEST_KIT],
+];
+
+/// The shared test kit sits above everything it tests, so that it can name any crate; the others
+/// reach it only as a dev-dependency, never as a dependency they ship with.
+const TEST_KIT: &str = "keycard-test";
+
+/// Files of one crate that reach outside its directory today, each with the reason it is not fixed
+/// yet. The test fails when one of them is gone, so that the list only shrinks.
+const KNOWN_OUTSIDE: &[(&str, &str, &str)] = &[
+    (
+        "keycard-axum/tests/axum.rs",
+        "keycard-jwks/tests/remote/provider.rs",
+        "the test identity provider, shared until it moves into the keycard-test kit",
+    ),
+    (
+        "keycard-axum/src/lib.rs",
+        "README.md",
+        "the workspace README's code blocks, doc-tested in the one crate that depends on all \
+         they use",
+    ),
+];
+
+fn crate_row(name: &str) -> Option<usize> {
+    CRATES.iter().position(|row| row.contains(&name))
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the core sits in the workspace root")
+        .to_path_buf()
+}
+
+/// The quoted strings of the root manifest's `members = [...]`.
+fn members(root_manifest: &str) -> Vec<String> {
+    let start = root_manifest
+        .find("members = [")
+        .expect("the root Cargo.toml lists its members");
+    let list = &root_manifest[start + "members = [".len()..];
+    let list = &list[..list.find(']').expect("the members list is closed")];
+    list.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A manifest's dependency kinds, as the test distinguishes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `[dependencies]`, `[build-dependencies]` and their `[target.'..'.*]` forms: what the
+    /// crate is built with.
+    Normal,
+    /// `[dev-dependencies]` (and its target form): tests, examples, benches.
+    Dev,
+}
+
+/// A manifest's package name and the names of the crates it depends on (`package = ".."` taken
+/// into account), by kind. A line reader, enough for the workspace's own manifests.
+fn read_manifest(text: &str) -> (String, Vec<(String, Kind)>) {
+    let mut package = String::new();
+    let mut deps = Vec::new();
+    let mut section = String::new();
+    // A dotted table `[dependencies.name]`: the dependency it declares, until its `package`.
+    let mut table_dep: Option<usize> = None;
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = header.trim().to_owned();
+            table_dep = None;
+            if let Some((kind, name)) = dependency_table(&section) {
+                deps.push((name.to_owned(), kind));
+                table_dep = Some(deps.len() - 1);
+            }
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let (key, mut value) = (key.trim(), value.trim().to_owned());
+        // An inline table or array over several lines: read up to its end.
+        while value.matches(['{', '[']).count() > value.matches(['}', ']']).count() {
+            match lines.next() {
+                Some(more) => value.push_str(more.split('#').next().unwrap_or("")),
+                None => break,
+            }
+        }
+        if section == "package" && key == "name" {
+            package = value.trim_matches('"').to_owned();
+        }
+        if let Some(index) = table_dep {
+            if key == "package" {
+                deps[index].0 = value.trim_matches('"').to_owned();
+            }
+            continue;
+        }
+        let Some(kind) = dependency_kind(&section) else {
+            continue;
+        };
+        let name = key.split('.').next().unwrap_or(key).trim_matches('"');
+        let renamed = value
+            .split_once("package")
+            .and_then(|(_, rest)| rest.split('"').nth(1));
+        deps.push((renamed.unwrap_or(name).to_owned(), kind));
+    }
+    (package, deps)
+}
+
+/// The kind of dependencies a section header lists, if it lists dependencies.
+fn dependency_kind(section: &str) -> Option<Kind> {
+    let last = section.rsplit('.').next().unwrap_or(section);
+    match last {
+        "dependencies" | "build-dependencies" => Some(Kind::Normal),
+        "dev-dependencies" => Some(Kind::Dev),
+        _ => None,
+    }
+}
+
+/// `[dependencies.name]` and its kin: the kind and the name.
+fn dependency_table(section: &str) -> Option<(Kind, &str)> {
+    let (table, name) = section.rsplit_once('.')?;
+    let kind = dependency_kind(table)?;
+    Some((kind, name.trim_matches('"')))
+}
+
+#[test]
+fn crates_depend_only_on_crates_below_them() {
+    let root = workspace_root();
+    let root_manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let mut violations = Vec::new();
+    let mut seen = Vec::new();
+    for member in members(&root_manifest) {
+        let manifest = std::fs::read_to_string(root.join(&member).join("Cargo.toml"))
+            .unwrap_or_else(|e| panic!("{member}/Cargo.toml: {e}"));
+        let (name, deps) = read_manifest(&manifest);
+        let Some(own) = crate_row(&name) else {
+            violations.push(format!("{member}: crate `{name}` is in no row of CRATES"));
+            continue;
+        };
+        seen.push(name.clone());
+        for (dep, kind) in deps {
+            if !dep.starts_with("keycard") {
+                continue;
+            }
+            if dep == TEST_KIT {
+                if kind != Kind::Dev {
+                    violations.push(format!("{name} ships with the test kit `{dep}`"));
+                }
+                continue;
+            }
+            match crate_row(&dep) {
+                Some(theirs) if theirs < own => {}
+                Some(theirs) => violations.push(format!(
+                    "{name} (row {own}) depends on {dep} (row {theirs}){}",
+                    if kind == Kind::Dev {
+                        " for its tests"
+                    } else {
+                        ""
+                    }
+                )),
+                None => violations.push(format!("{name} depends on {dep}, in no row of CRATES")),
+            }
+        }
+    }
+    assert!(seen.contains(&"keycard-lifecycle".to_owned()), "{seen:?}");
+    assert!(
+        violations.is_empty(),
+        "dependencies against the table:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_manifest_reader_sees_every_kind_of_dependency() {
+    let manifest = r#"
+[package]
+name = "keycard-example"
+version.workspace = true
+
+[dependencies]
+keycard.workspace = true
+serde = { workspace = true, features = [
+    "derive",
+] } # not a dependency named `features`
+lifecycle = { package = "keycard-lifecycle", path = "../keycard-lifecycle" }
+
+[target.'cfg(unix)'.build-dependencies]
+keycard-jwks = "0.1"
+
+[dev-dependencies]
+keycard-axum = { path = "../keycard-axum" }
+
+[dev-dependencies.redis-store]
+path = "../keycard-redis"
+package = "keycard-redis"
+"#;
+    let (name, deps) = read_manifest(manifest);
+    assert_eq!(name, "keycard-example");
+    let named = |kind: Kind| -> Vec<&str> {
+        deps.iter()
+            .filter(|(_, k)| *k == kind)
+            .map(|(n, _)| n.as_str())
+            .collect()
+    };
+    assert_eq!(
+        named(Kind::Normal),
+        ["keycard", "serde", "keycard-lifecycle", "keycard-jwks"]
+    );
+    assert_eq!(named(Kind::Dev), ["keycard-axum", "keycard-redis"]);
+    assert_eq!(
+        members("members = [\n    \"keycard\",\n    \"keycard-cli\",\n]"),
+        ["keycard", "keycard-cli"]
+    );
+}
+
+/// Every `.rs` file under `dir`, build output excluded.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if path.is_dir() {
+            if name != "target" && !name.starts_with('.') {
+                rust_files(&path, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `path` with `.` and `..` resolved by their text, as the compiler resolves the paths it is
+/// given (no symbolic links in the workspace).
+fn normalized(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The files a source text pulls in by path: `#[path = "x"]` and `include!`/`include_str!`/
+/// `include_bytes!` of a literal (relative to `dir`, the file's directory) or of
+/// `concat!(env!("CARGO_MANIFEST_DIR"), "x")` (relative to `manifest_dir`). An argument of
+/// another form is returned as `Err`: the checker cannot tell where it reaches.
+fn included(code: &str, dir: &Path, manifest_dir: &Path) -> Vec<Result<PathBuf, String>> {
+    let mut found = Vec::new();
+    for line in code.lines() {
+        let code = line.trim_start();
+        if code.starts_with("//") {
+            continue;
+        }
+        if let Some(at) = code.find("#[path") {
+            let rest = &code[at..];
+            found.push(
+                rest.split('"')
+                    .nth(1)
+                    .map(|p| dir.join(p))
+                    .ok_or_else(|| rest.to_owned()),
+            );
+        }
+        for mac in ["include!(", "include_str!(", "include_bytes!("] {
+            let mut rest = code;
+            while let Some(at) = rest.find(mac) {
+                // `include_str!` also contains `include!`-free text; match whole macro names.
+                let before = rest[..at].chars().next_back();
+                rest = &rest[at + mac.len()..];
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let arg = rest.trim_start();
+                let resolved = if let Some(literal) = arg.strip_prefix('"') {
+                    literal.split('"').next().map(|p| dir.join(p))
+                } else if let Some(tail) = arg.strip_prefix("concat!(env!(\"CARGO_MANIFEST_DIR\"),")
+                {
+                    tail.split('"')
+                        .nth(1)
+                        .map(|p| manifest_dir.join(p.trim_start_matches('/')))
+                } else {
+                    None
+                };
+                found.push(resolved.ok_or_else(|| format!("{mac}{arg}")));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_crate_compiles_a_file_outside_its_directory() {
+    let root = normalized(&workspace_root());
+    let root_manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let mut violations = Vec::new();
+    let mut known_seen = Vec::new();
+    for member in members(&root_manifest) {
+        let member_dir = root.join(&member);
+        let mut files = Vec::new();
+        rust_files(&member_dir, &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let dir = file.parent().unwrap();
+            let shown = file.strip_prefix(&root).unwrap().display().to_string();
+            for target in included(&text, dir, &member_dir) {
+                let target = match target {
+                    Ok(target) => normalized(&target),
+                    Err(form) => {
+                        violations.push(format!("{shown}: cannot tell where `{form}` reaches"));
+                        continue;
+                    }
+                };
+                if target.starts_with(&member_dir) {
+                    continue;
+                }
+                let reached = target.strip_prefix(&root).map_or_else(
+                    |_| target.display().to_string(),
+                    |t| t.display().to_string(),
+                );
+                if KNOWN_OUTSIDE
+                    .iter()
+                    .any(|(from, to, _)| *from == shown && *to == reached)
+                {
+                    known_seen.push((shown.clone(), reached));
+                } else {
+                    violations.push(format!("{shown} compiles {reached}, outside {member}/"));
+                }
+            }
+        }
+    }
+    for (from, to, why) in KNOWN_OUTSIDE {
+        assert!(
+            known_seen.iter().any(|(f, t)| f == from && t == to),
+            "{from} no longer reaches {to} ({why}): remove it from KNOWN_OUTSIDE"
+        );
+    }
+    assert!(
+        violations.is_empty(),
+        "files compiled from outside their crate:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_include_checker_resolves_paths_and_macros() {
+    let dir = Path::new("/ws/keycard-axum/tests");
+    let manifest = Path::new("/ws/keycard-axum");
+    // Written with stand-ins, so that this file does not include what it tests with.
+    let code = r#"
+#[PATH = "../../keycard-jwks/tests/remote/provider.rs"]
+mod provider;
+// INCLUDE_str!("../../commented/out.md")
+#[doc = INCLUDE_str!("../../README.md")]
+const KEY: &str = INCLUDE_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys/a.pem"));
+const RAW: &[u8] = INCLUDE_bytes!(some_macro!());
+"#
+    .replace("PATH", "path")
+    .replace("INCLUDE", "include");
+    let found: Vec<_> = included(&code, dir, manifest)
+        .into_iter()
+        .map(|r| r.map(|p| normalized(&p)))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            Ok(PathBuf::from("/ws/keycard-jwks/tests/remote/provider.rs")),
+            Ok(PathBuf::from("/ws/README.md")),
+            Ok(PathBuf::from("/ws/keycard-axum/tests/keys/a.pem")),
+            Err(format!("{}_bytes!(some_macro!());", "include")),
+        ]
     );
 }

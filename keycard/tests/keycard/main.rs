@@ -4,12 +4,12 @@
 //! Wycheproof vectors, each file naming its source).
 
 mod common;
-mod lifecycle_common;
 
 mod allocations;
 mod architecture;
 mod attacks;
 mod builder;
+mod builder_times;
 mod fuzz_corpus;
 mod hardening;
 mod jwk;
@@ -19,14 +19,8 @@ mod jwks;
 mod jwks_wycheproof;
 mod key_formats;
 mod key_source;
-mod lifecycle;
-mod lifecycle_concurrency;
-mod lifecycle_interleavings;
-mod lifecycle_memory;
-mod lifecycle_source;
 mod oidc;
 mod properties;
-mod revocation;
 mod rfc7515_vectors;
 mod rfc_vectors_algorithms;
 mod rotation;

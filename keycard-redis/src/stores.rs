@@ -1,0 +1,357 @@
+//! [`RedisStore`]: keycard-lifecycle's [`FamilyStore`] and [`RevocationStore`] on Redis (a Lua
+//! script per write that must be atomic), and keycard's [`RevocationList`] answered from the
+//! local view.
+
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use keycard::time::OffsetDateTime;
+use keycard::{Error, RevocationList, SystemClock};
+use keycard_lifecycle::{Family, FamilyStore, RevocationStore, StoreFuture};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Script, Value};
+
+use crate::config::RedisConfig;
+use crate::layout::{cutoff_digits, millis, parse_cutoff, Keys};
+use crate::view::{self, Change, View};
+
+/// Refresh families and revocations in Redis, with a local revocation view; one per instance
+/// (clone it freely: clones share the connections and the view). See the [crate] docs.
+///
+/// The background task that follows the feed runs on the tokio runtime that called
+/// [`connect`](Self::connect), and stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct RedisStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    conn: ConnectionManager,
+    keys: Keys,
+    view: Arc<View>,
+    feed_length: u64,
+    _follower: Follower,
+}
+
+/// Aborts the feed follower when the store goes away.
+struct Follower(tokio::task::AbortHandle);
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.shared.keys.prefix)
+            .field("view", &self.shared.view)
+            .finish_non_exhaustive()
+    }
+}
+
+// Each script is hashed once; Redis runs it by its SHA (EVALSHA), loading it after a restart.
+/// A new family: the hash and its TTL.
+static INSERT_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/insert.lua")));
+/// Rotation: swap only if `current` is still the expected one.
+static SWAP_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/swap.lua")));
+/// A token revocation: keep the later expiry.
+static REVOKE_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/revoke.lua")));
+/// A session revocation, which forgets the session's family in the same step.
+static END_SESSION_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/end_session.lua")));
+/// A subject cutoff: keep the later cutoff and the later expiry.
+static CUTOFF_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/cutoff.lua")));
+
+/// A Redis failure, as the `source` of a keycard `store` error.
+#[derive(Debug)]
+pub(crate) struct RedisFailure(pub(crate) String);
+
+impl fmt::Display for RedisFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "redis: {}", self.0)
+    }
+}
+
+impl std::error::Error for RedisFailure {}
+
+pub(crate) fn failure(e: &redis::RedisError) -> Error {
+    Error::store(RedisFailure(e.to_string()))
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::store(RedisFailure(format!("unexpected data: {what}")))
+}
+
+impl RedisStore {
+    /// Connects (two connections: commands, and the feed follower), loads the revocation
+    /// snapshot into the local view, and starts following the feed. Reconnects by itself after
+    /// a lost connection; call it from inside a tokio runtime.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Store`](keycard::ErrorKind::Store) when Redis cannot be reached or the
+    /// snapshot cannot be read.
+    pub async fn connect(config: RedisConfig) -> Result<Self, Error> {
+        let client = redis::Client::open(config.url.as_str()).map_err(|e| failure(&e))?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(config.response_timeout))
+            .set_connection_timeout(Some(config.response_timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_with_config(client.clone(), manager_config.clone())
+            .await
+            .map_err(|e| failure(&e))?;
+        // The feed connection blocks in XREAD for up to a second: its own connection, with a
+        // response timeout above that.
+        let feed_conn = ConnectionManager::new_with_config(
+            client,
+            manager_config.set_response_timeout(Some(config.response_timeout + view::BLOCK)),
+        )
+        .await
+        .map_err(|e| failure(&e))?;
+        let keys = Keys {
+            prefix: config.prefix.clone(),
+        };
+        let view = Arc::new(View::new(config.max_staleness, Arc::new(SystemClock)));
+        let mut follower = view::Follower::new(feed_conn, keys.clone(), Arc::clone(&view));
+        follower.snapshot().await?;
+        let task = tokio::spawn(follower.run(config.full_resync));
+        Ok(RedisStore {
+            shared: Arc::new(Shared {
+                conn,
+                keys,
+                view,
+                feed_length: config.feed_length,
+                _follower: Follower(task.abort_handle()),
+            }),
+        })
+    }
+
+    /// Whether the session `sid` is revoked, read from Redis itself (not the local view).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Store`](keycard::ErrorKind::Store) when Redis cannot be reached.
+    pub async fn fetch_session_revoked(&self, sid: &str) -> Result<bool, Error> {
+        let exists: i64 = redis::cmd("EXISTS")
+            .arg(self.shared.keys.session(sid))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(|e| failure(&e))?;
+        Ok(exists == 1)
+    }
+
+    /// When the local view was last confirmed current (a feed read or a snapshot that
+    /// succeeded), if ever.
+    pub fn view_synced_at(&self) -> Option<Instant> {
+        self.shared.view.synced_at()
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.shared.conn.clone()
+    }
+
+    /// Announces a change on the feed.
+    async fn announce(&self, change: &Change) -> Result<(), Error> {
+        let (kind, id, value, until) = change.fields();
+        redis::cmd("XADD")
+            .arg(self.shared.keys.feed())
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.shared.feed_length)
+            .arg("*")
+            .arg("k")
+            .arg(kind)
+            .arg("i")
+            .arg(id)
+            .arg("v")
+            .arg(value)
+            .arg("u")
+            .arg(until)
+            .query_async::<Value>(&mut self.conn())
+            .await
+            .map_err(|e| failure(&e))?;
+        Ok(())
+    }
+}
+
+impl FamilyStore for RedisStore {
+    fn insert<'a>(
+        &'a self,
+        id: &'a str,
+        family: Family,
+        _now: OffsetDateTime,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let record = serde_json::to_string(&family).map_err(|e| corrupt(&e.to_string()))?;
+            INSERT_SCRIPT
+                .key(self.shared.keys.family(id))
+                .arg(&family.current)
+                .arg(record)
+                .arg(millis(family.expires_at.to_datetime()))
+                .invoke_async::<i64>(&mut self.conn())
+                .await
+                .map_err(|e| failure(&e))?;
+            Ok(())
+        })
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Family>> {
+        Box::pin(async move {
+            let record: Option<String> = redis::cmd("HGET")
+                .arg(self.shared.keys.family(id))
+                .arg("record")
+                .query_async(&mut self.conn())
+                .await
+                .map_err(|e| failure(&e))?;
+            record
+                .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("family record")))
+                .transpose()
+        })
+    }
+
+    fn compare_and_set<'a>(
+        &'a self,
+        id: &'a str,
+        expected: &'a Family,
+        new: Family,
+        _now: OffsetDateTime,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let record = serde_json::to_string(&new).map_err(|e| corrupt(&e.to_string()))?;
+            let swapped: i64 = SWAP_SCRIPT
+                .key(self.shared.keys.family(id))
+                .arg(&expected.current)
+                .arg(&new.current)
+                .arg(record)
+                .arg(millis(new.expires_at.to_datetime()))
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(|e| failure(&e))?;
+            Ok(swapped == 1)
+        })
+    }
+
+    fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            redis::cmd("DEL")
+                .arg(self.shared.keys.family(id))
+                .query_async::<i64>(&mut self.conn())
+                .await
+                .map_err(|e| failure(&e))?;
+            Ok(())
+        })
+    }
+}
+
+impl RedisStore {
+    /// A token or session revocation: announced on the feed first, then written to its key.
+    /// In that order, so that a failure between the two leaves the views refusing something
+    /// Redis does not hold (corrected at the next resync, and the caller got `store` and may
+    /// retry), never Redis holding a revocation that the views never hear of.
+    async fn revoke_key(&self, change: Change) -> Result<(), Error> {
+        self.announce(&change).await?;
+        let mut invocation = match &change {
+            Change::Session(sid, _) => {
+                let mut invocation = END_SESSION_SCRIPT.key(self.shared.keys.session(sid));
+                invocation.key(self.shared.keys.family(sid));
+                invocation
+            }
+            Change::Token(jti, _) => REVOKE_SCRIPT.key(self.shared.keys.token(jti)),
+            Change::Subject(..) => return Err(corrupt("not a token or session")),
+        };
+        invocation
+            .arg(change.until())
+            .invoke_async::<i64>(&mut self.conn())
+            .await
+            .map_err(|e| failure(&e))?;
+        // This instance refuses it at once, without waiting for its own feed.
+        self.shared.view.apply(&change);
+        Ok(())
+    }
+}
+
+impl RevocationStore for RedisStore {
+    fn revoke_token<'a>(
+        &'a self,
+        jti: &'a str,
+        until: OffsetDateTime,
+        _now: OffsetDateTime,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(self.revoke_key(Change::Token(jti.to_owned(), millis(until))))
+    }
+
+    fn revoke_session<'a>(
+        &'a self,
+        sid: &'a str,
+        until: OffsetDateTime,
+        _now: OffsetDateTime,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(self.revoke_key(Change::Session(sid.to_owned(), millis(until))))
+    }
+
+    fn revoke_subject<'a>(
+        &'a self,
+        subject: &'a str,
+        cutoff: OffsetDateTime,
+        until: OffsetDateTime,
+        _now: OffsetDateTime,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            // Announced first, as in `revoke_key`; views and the script keep the later cutoff.
+            let until = millis(until);
+            let change = Change::Subject(subject.to_owned(), cutoff, until);
+            self.announce(&change).await?;
+            CUTOFF_SCRIPT
+                .key(self.shared.keys.subject(subject))
+                .arg(cutoff_digits(cutoff))
+                .arg(until)
+                .invoke_async::<String>(&mut self.conn())
+                .await
+                .map_err(|e| failure(&e))?;
+            self.shared.view.apply(&change);
+            Ok(())
+        })
+    }
+
+    fn fetch_subject_cutoff<'a>(
+        &'a self,
+        subject: &'a str,
+    ) -> StoreFuture<'a, Option<OffsetDateTime>> {
+        Box::pin(async move {
+            let value: Option<String> = redis::cmd("GET")
+                .arg(self.shared.keys.subject(subject))
+                .query_async(&mut self.conn())
+                .await
+                .map_err(|e| failure(&e))?;
+            value
+                .map(|v| {
+                    parse_cutoff(&v)
+                        .map(|(cutoff, _)| cutoff)
+                        .ok_or_else(|| corrupt("cutoff"))
+                })
+                .transpose()
+        })
+    }
+}
+
+/// Answers from the local view: no I/O, and a `store` error once the view is older than its
+/// bound.
+impl RevocationList for RedisStore {
+    fn is_token_revoked(&self, jti: &str) -> Result<bool, Error> {
+        self.shared.view.is_token_revoked(jti)
+    }
+
+    fn is_session_revoked(&self, sid: &str) -> Result<bool, Error> {
+        self.shared.view.is_session_revoked(sid)
+    }
+
+    fn subject_cutoff(&self, sub: &str) -> Result<Option<OffsetDateTime>, Error> {
+        self.shared.view.subject_cutoff(sub)
+    }
+}
