@@ -33,15 +33,16 @@ impl Sql {
     pub(crate) fn new(schema: &str) -> Self {
         let s = schema;
         let cleanup = |table: &str, column: &str| {
-            // The rows are picked through the index on the time column and deleted by their
-            // physical address (ctid), at most $1 of them; SKIP LOCKED leaves a row that a
-            // rotation holds (or another instance's cleanup) alone, and the outer condition is
-            // checked again on the row actually deleted.
+            // The rows are picked through the index on the time column, at most $1 of them,
+            // locked (SKIP LOCKED leaves a row that a rotation or another instance's cleanup
+            // holds alone), and deleted by their physical address: a TID scan, whatever the
+            // planner's statistics say about the time column. A row updated after this
+            // statement's snapshot is either skipped by the lock (no longer expired) or at an
+            // address this snapshot cannot see, so only expired rows are ever deleted.
             format!(
                 "DELETE FROM {s}.{table} WHERE ctid = ANY(ARRAY(\
                    SELECT ctid FROM {s}.{table} WHERE {column} < now() - {CLEANUP_MARGIN} \
-                   LIMIT $1 FOR UPDATE SKIP LOCKED)) \
-                 AND {column} < now() - {CLEANUP_MARGIN}"
+                   LIMIT $1 FOR UPDATE SKIP LOCKED))"
             )
         };
         Sql {
