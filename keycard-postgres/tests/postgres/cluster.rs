@@ -251,6 +251,15 @@ fn path(p: &Path) -> &str {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        // A failing test shows the end of the server's log before it is removed.
+        if std::thread::panicking() {
+            if let Ok(log) = std::fs::read_to_string(self.dir.join("server.log")) {
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "--- server.log (end) ---\n{tail}");
+            }
+        }
         let _ = self
             .command("pg_ctl")
             .args(["-D", path(&self.data()), "-w", "stop", "-m", "fast"])
