@@ -134,7 +134,7 @@ fn is_private_pem(pem: &str) -> bool {
 pub(crate) fn pem_fits(pem: &str) -> Vec<Algorithm> {
     supported()
         .into_iter()
-        .filter(|&alg| keycard::verifier_from_pem(alg, pem).is_ok())
+        .filter(|&alg| keycard::pem::verifier(alg, pem).is_ok())
         .collect()
 }
 
@@ -220,7 +220,7 @@ pub(crate) fn verification_keys(
             let keys = algs
                 .iter()
                 .map(|&alg| {
-                    keycard::verifier_from_pem(alg, &pem)
+                    keycard::pem::verifier(alg, &pem)
                         .map(Arc::<dyn Verifier>::from)
                         .map_err(|e| mismatch(path, alg, &e, &pem_fits(&pem)))
                 })
@@ -328,14 +328,14 @@ pub(crate) fn signing_key(
             let fits = || -> Vec<Algorithm> {
                 supported()
                     .into_iter()
-                    .filter(|&a| keycard::signer_from_pem(a, &pem).is_ok())
+                    .filter(|&a| keycard::pem::signer(a, &pem).is_ok())
                     .collect()
             };
             let alg = match alg {
                 Some(alg) => alg,
                 None => only_fit("a PEM key", path, &fits())?,
             };
-            keycard::signer_from_pem(alg, &pem).map_err(|e| mismatch(path, alg, &e, &fits()))
+            keycard::pem::signer(alg, &pem).map_err(|e| mismatch(path, alg, &e, &fits()))
         }
         KeyFile::Jwk(jwk) => {
             if !jwk.is_private() {

@@ -56,7 +56,7 @@ pub(crate) fn run(args: &ThumbprintArgs) -> Outcome {
 fn pem_public_jwk(path: &str, pem: &str) -> Result<Jwk, Failure> {
     keys::asymmetric()
         .into_iter()
-        .find_map(|alg| keycard::verifier_from_pem(alg, pem).ok()?.public_jwk())
+        .find_map(|alg| keycard::pem::verifier(alg, pem).ok()?.public_jwk())
         .ok_or_else(|| {
             key(format!(
                 "{path} is not a key keycard can read (RSA of 2048 bits or more, EC P-256 or \

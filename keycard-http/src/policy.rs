@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use keycard::ErrorKind;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::authenticated::Authenticated;
@@ -170,8 +169,12 @@ impl Policy {
             }
         }
         if !self.scopes.is_empty() {
-            let granted = Scopes::deserialize(&claims).unwrap_or_default();
-            if self.scopes.iter().any(|scope| !granted.grant(scope)) {
+            // The core's one scope rule, on the claims the validator verified.
+            if self
+                .scopes
+                .iter()
+                .any(|scope| !keycard::scope::grants(&claims, scope))
+            {
                 return Err(self
                     .auth
                     .reject(Reason::InsufficientScope)
@@ -183,62 +186,5 @@ impl Policy {
             return Err(self.auth.reject(Reason::ClaimsRefused));
         }
         Ok(Authenticated::new(claims, token, self.auth.shared_realm()))
-    }
-}
-
-// TODO(integrator): a copy of keycard's scope rule (`keycard/src/validation/scope.rs`,
-// `granted`), which has no public form for the claims of an already verified token. Replace it
-// with the public item asked for in the report (`keycard::Scopes`, or `grants_scope`) and delete
-// this shim; until then the two must say the same, word for word.
-/// The scope claims of verified claims: `scope` (one space-separated string, RFC 9068 §2.2.3)
-/// and `scp` (an array of scopes, or a space-separated string).
-#[derive(Deserialize, Default)]
-struct Scopes<'a> {
-    #[serde(borrow, default)]
-    scope: Option<&'a str>,
-    #[serde(borrow, default)]
-    scp: Option<Scp<'a>>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Scp<'a> {
-    Words(&'a str),
-    #[serde(borrow)]
-    List(Vec<&'a str>),
-}
-
-impl Scopes<'_> {
-    /// Whether these claims grant `need`.
-    fn grant(&self, need: &str) -> bool {
-        let in_words = |words: &str| words.split(' ').any(|scope| scope == need);
-        self.scope.is_some_and(in_words)
-            || match &self.scp {
-                Some(Scp::Words(words)) => in_words(words),
-                Some(Scp::List(scopes)) => scopes.contains(&need),
-                None => false,
-            }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scopes_are_read_from_scope_and_scp() {
-        let read = |json: &str| serde_json::from_str::<Value>(json).unwrap();
-        let claims = read(r#"{"scope":"read write","scp":["admin"],"sub":"x"}"#);
-        let scopes = Scopes::deserialize(&claims).unwrap();
-        assert!(scopes.grant("write"));
-        assert!(scopes.grant("admin"));
-        assert!(!scopes.grant("rea"));
-        let words = read(r#"{"scp":"a b"}"#);
-        assert!(Scopes::deserialize(&words).unwrap().grant("b"));
-        let list = read(r#"{"scp":["a b"]}"#);
-        assert!(
-            !Scopes::deserialize(&list).unwrap().grant("a"),
-            "an array holds whole scopes"
-        );
     }
 }

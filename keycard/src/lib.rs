@@ -158,11 +158,11 @@ pub use error::{Error, ErrorCategory, ErrorKind, RevokedBy};
 pub use jwk::Jwk;
 pub use key_set::{KeySet, KeySource};
 pub use keys::{
-    signer_from_pem, verifier_from_pem, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey,
-    Ed25519PublicKey, HmacKey, RsaPrivateKey, RsaPublicKey, Signer, Verifier,
+    pem, EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey, Ed25519PublicKey, HmacKey,
+    RsaPrivateKey, RsaPublicKey, Signer, Verifier,
 };
 pub use token::{unverified, Audience, Builder, Claims, NumericDate};
-pub use validation::{DangerousOptions, RevocationList, Validator, ValidatorBuilder};
+pub use validation::{scope, DangerousOptions, RevocationList, Validator, ValidatorBuilder};
 
 /// Re-exported so callers name the same `time` types keycard uses.
 pub use time;

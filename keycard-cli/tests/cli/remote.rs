@@ -444,7 +444,7 @@ fn iss_and_issuer_must_agree() {
 fn an_rsa_key_without_alg_needs_alg_as_with_key() {
     // Without `alg`, an RSA key fits six algorithms: the command line says which.
     let pem = std::fs::read_to_string(key("rsa2048.spki.pem")).unwrap();
-    let public = keycard::verifier_from_pem(Algorithm::RS256, &pem)
+    let public = keycard::pem::verifier(Algorithm::RS256, &pem)
         .unwrap()
         .public_jwk()
         .unwrap()
@@ -503,7 +503,7 @@ fn a_provider_s_key_ids_are_escaped_in_notes() {
     // Beside the usable key, an RSA key without `alg` (left out, with a note) whose kid would
     // clear the screen and forge a line.
     let pem = std::fs::read_to_string(crate::common::key("rsa2048.spki.pem")).unwrap();
-    let rsa = keycard::verifier_from_pem(Algorithm::RS256, &pem)
+    let rsa = keycard::pem::verifier(Algorithm::RS256, &pem)
         .unwrap()
         .public_jwk()
         .unwrap()

@@ -1,6 +1,6 @@
 //! Choosing the key type from an algorithm, for callers that hold "a key for RS256" in some
-//! format rather than a known key type: a PEM file ([`verifier_from_pem`], [`signer_from_pem`])
-//! or a JWK ([`Jwk::to_verifier`], [`Jwk::to_signer`]).
+//! format rather than a known key type: a PEM file ([`pem`](super::pem)) or a JWK
+//! ([`Jwk::to_verifier`], [`Jwk::to_signer`]).
 
 use super::{
     EcdsaPrivateKey, EcdsaPublicKey, Ed25519PrivateKey, Ed25519PublicKey, HmacKey, RsaPrivateKey,
@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::jwk::{Jwk, Purpose};
 
 /// The key family an algorithm belongs to.
-enum Family {
+pub(super) enum Family {
     Hmac,
     Rsa,
     Ecdsa,
@@ -19,7 +19,7 @@ enum Family {
     Unsupported,
 }
 
-fn family(algorithm: Algorithm) -> Family {
+pub(super) fn family(algorithm: Algorithm) -> Family {
     match algorithm {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => Family::Hmac,
         Algorithm::RS256
@@ -31,65 +31,6 @@ fn family(algorithm: Algorithm) -> Family {
         Algorithm::ES256 | Algorithm::ES384 => Family::Ecdsa,
         Algorithm::EdDSA => Family::Ed25519,
         Algorithm::ES512 | Algorithm::ES256K => Family::Unsupported,
-    }
-}
-
-fn is_private(pem: &str) -> bool {
-    pem.contains("PRIVATE KEY-----")
-}
-
-/// A verifier for `algorithm` from a PEM key of the matching family: a public key (SPKI, or
-/// PKCS#1 for RSA) or a private key (PKCS#8, PKCS#1, SEC1), whose public half is then used.
-///
-/// ```
-/// use keycard::{verifier_from_pem, Algorithm, EcdsaPrivateKey};
-///
-/// let private = EcdsaPrivateKey::generate(Algorithm::ES256)?;
-/// let verifier = verifier_from_pem(Algorithm::ES256, &private.public_key().to_pem())?;
-/// assert_eq!(verifier.algorithm(), Algorithm::ES256);
-/// # Ok::<(), keycard::Error>(())
-/// ```
-///
-/// # Errors
-/// [`ErrorKind::Key`](crate::ErrorKind::Key) for a PEM that is not a key of `algorithm`'s
-/// family, and for HMAC (a secret is not a PEM key) and the algorithms `ring` lacks.
-pub fn verifier_from_pem(algorithm: Algorithm, pem: &str) -> Result<Box<dyn Verifier>, Error> {
-    let private = is_private(pem);
-    Ok(match family(algorithm) {
-        Family::Rsa if private => Box::new(RsaPrivateKey::from_pem(algorithm, pem)?.public_key()),
-        Family::Rsa => Box::new(RsaPublicKey::from_pem(algorithm, pem)?),
-        Family::Ecdsa if private => {
-            Box::new(EcdsaPrivateKey::from_pem(algorithm, pem)?.public_key())
-        }
-        Family::Ecdsa => Box::new(EcdsaPublicKey::from_pem(algorithm, pem)?),
-        Family::Ed25519 if private => Box::new(Ed25519PrivateKey::from_pem(pem)?.public_key()),
-        Family::Ed25519 => Box::new(Ed25519PublicKey::from_pem(pem)?),
-        Family::Hmac | Family::Unsupported => return Err(not_pem(algorithm)),
-    })
-}
-
-/// A signer for `algorithm` from a PEM private key of the matching family (PKCS#8, PKCS#1 for
-/// RSA, SEC1 for EC).
-///
-/// # Errors
-/// As [`verifier_from_pem`]; a public key cannot sign.
-pub fn signer_from_pem(algorithm: Algorithm, pem: &str) -> Result<Box<dyn Signer>, Error> {
-    Ok(match family(algorithm) {
-        Family::Rsa => Box::new(RsaPrivateKey::from_pem(algorithm, pem)?),
-        Family::Ecdsa => Box::new(EcdsaPrivateKey::from_pem(algorithm, pem)?),
-        Family::Ed25519 => Box::new(Ed25519PrivateKey::from_pem(pem)?),
-        Family::Hmac | Family::Unsupported => return Err(not_pem(algorithm)),
-    })
-}
-
-#[cold]
-fn not_pem(algorithm: Algorithm) -> Error {
-    if matches!(family(algorithm), Family::Hmac) {
-        Error::key(format!(
-            "{algorithm} uses a shared secret, not a PEM key: use HmacKey::new or a JWK of kty `oct`"
-        ))
-    } else {
-        Error::key(format!("{algorithm} keys are not supported by ring"))
     }
 }
 

@@ -17,9 +17,9 @@ mod crypto;
 mod ecdsa;
 mod eddsa;
 mod hmac;
+pub mod pem;
 mod rsa;
 
-pub use any::{signer_from_pem, verifier_from_pem};
 pub use ecdsa::{EcdsaPrivateKey, EcdsaPublicKey};
 pub use eddsa::{Ed25519PrivateKey, Ed25519PublicKey};
 pub use hmac::HmacKey;

@@ -14,7 +14,7 @@ use crate::token::claims::Registered;
 
 mod oidc;
 mod revocation;
-mod scope;
+pub mod scope;
 mod validator;
 
 pub use revocation::RevocationList;

@@ -119,3 +119,52 @@ fn impossible_scopes_are_refused_when_building() {
         assert!(err.to_string().contains("RFC 6749 §3.3"), "{err}");
     }
 }
+
+/// The rule per-route policies apply to claims already verified (`keycard::scope`) says what the
+/// validator's `require_scope` says, claim shape by claim shape.
+#[test]
+fn the_public_rule_agrees_with_the_validator() {
+    let cases = [
+        r#"{"scope":"read write","scp":["admin"]}"#,
+        r#"{"scope":"read"}"#,
+        r#"{"scp":"a b"}"#,
+        r#"{"scp":["a b"]}"#,
+        r#"{"scp":["read","write"]}"#,
+        r#"{"scope":""}"#,
+        r#"{"sub":"no scopes"}"#,
+    ];
+    for case in cases {
+        let claims: serde_json::Value = serde_json::from_str(case).unwrap();
+        let mut builder = Builder::new().expires_in(Duration::minutes(5));
+        for (name, value) in claims.as_object().unwrap() {
+            builder = builder.claim(name.as_str(), value.clone());
+        }
+        let token = builder.sign(&key()).unwrap();
+        for need in ["read", "write", "admin", "a", "b", "a b", "rea", ""] {
+            if need.is_empty() || need.contains(' ') {
+                // Never a scope (RFC 6749 §3.3): the validator refuses to be built with it, and
+                // the public rule grants it in no claims.
+                assert!(
+                    !keycard::scope::grants(&claims, need),
+                    "{case} granting {need:?}"
+                );
+                continue;
+            }
+            let by_validator = missing(&requiring(&[need]), &token).is_none();
+            assert_eq!(
+                keycard::scope::grants(&claims, need),
+                by_validator,
+                "{case} granting {need:?}"
+            );
+        }
+        let required = ["read", "admin"];
+        let by_validator = missing(&requiring(&required), &token);
+        let by_rule = keycard::scope::require(&claims, required)
+            .err()
+            .map(|e| match e {
+                Error::InsufficientScope { missing } => missing,
+                other => panic!("{other}"),
+            });
+        assert_eq!(by_rule, by_validator, "{case}: the first scope missing");
+    }
+}
