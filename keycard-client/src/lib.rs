@@ -38,10 +38,20 @@
 
 #![forbid(unsafe_code)]
 
+mod bearer;
 pub mod blocking;
+mod endpoint;
 mod lease;
 mod machine;
+mod oauth_error;
+mod oauth_source;
 mod source;
+mod token_set;
 
+pub use bearer::{Bearer, BearerLayer, ReplayBody, ResponseFuture, Streamed};
+pub use endpoint::{TokenEndpoint, TokenEndpointBuilder};
 pub use lease::Lease;
+pub use oauth_error::{Malformed, OAuthError};
+pub use oauth_source::{Grant, OAuthSourceBuilder};
 pub use source::{TokenSource, TokenSourceBuilder};
+pub use token_set::TokenSet;

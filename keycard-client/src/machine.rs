@@ -17,6 +17,7 @@ use std::sync::Arc;
 use keycard::time::{Duration, OffsetDateTime};
 use keycard::{Clock, Error, SystemClock};
 
+use crate::oauth_error::is_permanent;
 use crate::Lease;
 
 /// An error from a refresh function.
@@ -144,6 +145,9 @@ pub(crate) struct Machine {
     failures: u32,
     /// No refresh is started before this, after a failure.
     not_before: Option<OffsetDateTime>,
+    /// The last failure can never be fixed by retrying (a dead grant): no refresh is started
+    /// again, and callers receive that failure once no valid token is left.
+    dead: bool,
     /// Refreshes landed so far: a waiter waits for this to move past the flight it saw.
     generation: u64,
 }
@@ -173,6 +177,7 @@ impl Machine {
             failure: None,
             failures: 0,
             not_before: None,
+            dead: false,
             generation: 0,
         }
     }
@@ -200,7 +205,7 @@ impl Machine {
     /// A caller asks for a token at `now`. When the step is [`Step::Start`], the refresh is
     /// marked in flight: the caller must run it and [`land`](Self::land) its outcome.
     pub(crate) fn next(&mut self, now: OffsetDateTime) -> Step {
-        let may_start = !self.in_flight && self.not_before.is_none_or(|at| now >= at);
+        let may_start = !self.in_flight && !self.dead && self.not_before.is_none_or(|at| now >= at);
         if let Some(current) = self.valid(now) {
             let token = Arc::clone(&current.token);
             if now < current.refresh_at {
@@ -224,7 +229,8 @@ impl Machine {
                 flight: self.generation,
             }
         } else {
-            // Backing off, no valid token: the last failure, without calling the endpoint.
+            // Backing off or dead, no valid token: the last failure, without calling the
+            // endpoint.
             Step::Fail(self.failure_or_interrupted())
         }
     }
@@ -256,24 +262,13 @@ impl Machine {
     /// generation to announce to the waiters.
     pub(crate) fn land(&mut self, now: OffsetDateTime, outcome: Result<Lease, BoxError>) -> u64 {
         match outcome {
-            Ok(lease) if lease.expires_in().is_positive() => {
-                let lifetime = lease.expires_in();
-                let margin = self.policy.margin_for(lifetime);
-                // `later`: `expires_in` comes from the network and may be absurdly large.
-                self.current = Some(Current {
-                    token: Arc::from(lease.into_token()),
-                    expires_at: later(now, lifetime),
-                    refresh_at: later(now, lifetime - margin),
-                });
-                self.failure = None;
-                self.failures = 0;
-                self.not_before = None;
-            }
+            Ok(lease) if lease.expires_in().is_positive() => self.install(now, lease),
             other => {
                 let failure: SharedError = match other {
                     Ok(lease) => Arc::new(AlreadyExpired(lease.expires_in())),
                     Err(e) => Arc::from(e),
                 };
+                self.dead = is_permanent(&*failure);
                 self.failure = Some(failure);
                 self.failures = self.failures.saturating_add(1);
                 self.not_before = Some(later(now, self.policy.backoff(self.failures)));
@@ -282,6 +277,31 @@ impl Machine {
         self.in_flight = false;
         self.generation = self.generation.wrapping_add(1);
         self.generation
+    }
+
+    /// Caches `lease`, obtained at `obtained_at` (a token saved by an earlier run resumes
+    /// this way, without a refresh while it is valid), and ends any back-off.
+    pub(crate) fn install(&mut self, obtained_at: OffsetDateTime, lease: Lease) {
+        let lifetime = lease.expires_in();
+        let margin = self.policy.margin_for(lifetime);
+        // `later`: `expires_in` comes from the network and may be absurdly large.
+        self.current = Some(Current {
+            token: Arc::from(lease.into_token()),
+            expires_at: later(obtained_at, lifetime),
+            refresh_at: later(obtained_at, lifetime - margin),
+        });
+        self.failure = None;
+        self.failures = 0;
+        self.not_before = None;
+        self.dead = false;
+    }
+
+    /// The server refused `token` before its expiry (a 401 `invalid_token`): forget it,
+    /// unless it has been replaced already, so that the next caller refreshes, once for all.
+    pub(crate) fn reject(&mut self, token: &str) {
+        if self.current.as_ref().is_some_and(|c| &*c.token == token) {
+            self.current = None;
+        }
     }
 
     fn valid(&self, now: OffsetDateTime) -> Option<&Current> {

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use keycard::time::Duration;
+use keycard::time::{Duration, OffsetDateTime};
 use keycard::{Clock, Error};
 use tokio::sync::watch;
 
@@ -48,6 +48,7 @@ impl fmt::Debug for TokenSource {
 pub struct TokenSourceBuilder {
     refresh: Refresh,
     config: Config,
+    resume: Option<(Lease, OffsetDateTime)>,
 }
 
 impl fmt::Debug for TokenSourceBuilder {
@@ -83,6 +84,7 @@ impl TokenSource {
                 max_backoff: Self::DEFAULT_MAX_BACKOFF,
                 ..Policy::without_backoff(Ahead::Background)
             }),
+            resume: None,
         }
     }
 
@@ -118,6 +120,14 @@ impl TokenSource {
         let _ = landed.wait_for(|generation| *generation != flight).await;
         let now = self.inner.clock.now();
         self.inner.lock().after_wait(now)
+    }
+
+    /// Tells the source that the resource server refused `token` before its expiry (an HTTP
+    /// 401 with `error="invalid_token"`, RFC 6750 §3.1): unless it has been replaced already,
+    /// it is dropped, and the next [`token`](Self::token) refreshes, once for every task that
+    /// saw the refusal. [`BearerLayer`](crate::BearerLayer) calls this.
+    pub fn invalidate(&self, token: &str) {
+        self.inner.lock().reject(token);
     }
 
     /// Runs the refresh the machine put in flight, in its own task: a caller that gives up
@@ -179,12 +189,25 @@ impl TokenSourceBuilder {
         self
     }
 
+    /// Starts with `lease`, obtained at `obtained_at` (a token set saved by an earlier run): no
+    /// refresh is made while it is valid and outside the margin.
+    pub fn resume(mut self, lease: Lease, obtained_at: OffsetDateTime) -> Self {
+        self.resume = Some((lease, obtained_at));
+        self
+    }
+
     /// The source, empty until its first [`token`](TokenSource::token).
     pub fn build(self) -> TokenSource {
         let (landed, _) = watch::channel(0);
+        let mut machine = Machine::new(self.config.policy);
+        if let Some((lease, obtained_at)) = self.resume {
+            if lease.expires_in().is_positive() {
+                machine.install(obtained_at, lease);
+            }
+        }
         TokenSource {
             inner: Arc::new(Inner {
-                machine: Mutex::new(Machine::new(self.config.policy)),
+                machine: Mutex::new(machine),
                 refresh: Mutex::new(self.refresh),
                 landed,
                 clock: self.config.clock,
