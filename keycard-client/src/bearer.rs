@@ -172,10 +172,14 @@ where
                 .call(authorized(request, &token)?)
                 .await
                 .map_err(Into::into)?;
-            let Some(spare) = spare.filter(|_| refused_token(&response)) else {
+            if !refused_token(&response) {
+                return Ok(response);
+            }
+            // The token is dead for every request, replayable or not.
+            source.invalidate(&token);
+            let Some(spare) = spare else {
                 return Ok(response);
             };
-            source.invalidate(&token);
             let fresh = source.token().await?;
             if fresh == token {
                 // No new token to try: the refusal is the answer.

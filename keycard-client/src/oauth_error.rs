@@ -167,7 +167,12 @@ impl OAuthError {
     /// ```
     pub fn of(error: &keycard::Error) -> Option<&OAuthError> {
         let source: &(dyn StdError + 'static) = error.source()?;
-        source.downcast_ref::<OAuthError>()
+        // The refresh error is shared by every waiter behind an `Arc`, which may be the source
+        // itself rather than the error inside it.
+        match source.downcast_ref::<std::sync::Arc<dyn StdError + Send + Sync>>() {
+            Some(shared) => (**shared).downcast_ref::<OAuthError>(),
+            None => source.downcast_ref::<OAuthError>(),
+        }
     }
 }
 
