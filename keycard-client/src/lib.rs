@@ -20,6 +20,14 @@
 //! The refresh runs in its own tokio task, so a caller that gives up (a timeout, a dropped
 //! request) never cancels it for the others.
 //!
+//! Over an OAuth 2.0 authorization server, the refresh need not be written by hand:
+//! [`TokenEndpoint`] is an RFC 6749 token-endpoint client (refresh-token and client-credentials
+//! grants, three client authentication methods, discovery, typed errors with
+//! [`OAuthError::SignInAgain`] for a dead grant), [`TokenEndpoint::token_source`] makes a
+//! [`TokenSource`] of it with a persistence hook, and [`BearerLayer`] attaches the token to
+//! outgoing requests and refreshes once on a 401 `invalid_token`. The README's "Calling an API
+//! with a token that refreshes itself" shows the three together.
+//!
 //! ```
 //! use keycard::time::Duration;
 //! use keycard_client::{Lease, TokenSource};
@@ -37,6 +45,11 @@
 //! ```
 
 #![forbid(unsafe_code)]
+
+// The README's examples compile as doc tests, so the front page cannot drift.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+struct ReadmeDoctests;
 
 mod bearer;
 pub mod blocking;

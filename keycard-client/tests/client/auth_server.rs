@@ -59,6 +59,8 @@ struct Inner {
     token_gate: watch::Sender<bool>,
     /// Resource requests, per `x-request-id`, and how many reached the gate.
     resource_requests: AtomicUsize,
+    /// Resource requests carrying anything that looks like a refresh token.
+    refresh_token_leaks: AtomicUsize,
     per_request: Mutex<HashMap<String, usize>>,
     resource_arrived: watch::Sender<usize>,
     resource_gate: watch::Sender<bool>,
@@ -100,6 +102,7 @@ impl AuthServer {
             assertion_key: Mutex::new(None),
             token_gate,
             resource_requests: AtomicUsize::new(0),
+            refresh_token_leaks: AtomicUsize::new(0),
             per_request: Mutex::new(HashMap::new()),
             resource_arrived,
             resource_gate,
@@ -174,6 +177,11 @@ impl AuthServer {
 
     pub(crate) fn auth_seen(&self) -> Vec<String> {
         self.inner.auth_seen.lock().unwrap().clone()
+    }
+
+    /// Resource requests that carried a refresh token anywhere in their headers.
+    pub(crate) fn refresh_token_leaks(&self) -> usize {
+        self.inner.refresh_token_leaks.load(Ordering::SeqCst)
     }
 
     pub(crate) fn resource_requests(&self) -> usize {
@@ -375,6 +383,19 @@ fn authenticate(
 
 async fn resource(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
     inner.resource_requests.fetch_add(1, Ordering::SeqCst);
+    let known = inner
+        .refresh_tokens
+        .lock()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>();
+    if headers.values().any(|value| {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        known.iter().any(|refresh| value.contains(refresh.as_str()))
+    }) {
+        inner.refresh_token_leaks.fetch_add(1, Ordering::SeqCst);
+    }
     if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
         *inner
             .per_request

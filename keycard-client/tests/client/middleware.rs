@@ -98,6 +98,11 @@ async fn a_thousand_requests_across_an_expiry_make_one_refresh_and_none_fails() 
         "replayed at most once"
     );
     assert_eq!(server.reuse_detected(), 0);
+    assert_eq!(
+        server.refresh_token_leaks(),
+        0,
+        "the refresh token went to the API"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,6 +134,11 @@ async fn a_thousand_requests_refused_before_expiry_make_one_refresh_and_none_fai
         "replayed at most once"
     );
     assert_ne!(source.token().await.unwrap(), first);
+    assert_eq!(
+        server.refresh_token_leaks(),
+        0,
+        "the refresh token went to the API"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
