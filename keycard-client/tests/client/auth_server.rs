@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -59,6 +59,8 @@ struct Inner {
     token_gate: watch::Sender<bool>,
     /// Resource requests, per `x-request-id`, and how many reached the gate.
     resource_requests: AtomicUsize,
+    /// The resource server refuses every token.
+    refuse_all: AtomicBool,
     /// Resource requests carrying anything that looks like a refresh token.
     refresh_token_leaks: AtomicUsize,
     per_request: Mutex<HashMap<String, usize>>,
@@ -102,6 +104,7 @@ impl AuthServer {
             assertion_key: Mutex::new(None),
             token_gate,
             resource_requests: AtomicUsize::new(0),
+            refuse_all: AtomicBool::new(false),
             refresh_token_leaks: AtomicUsize::new(0),
             per_request: Mutex::new(HashMap::new()),
             resource_arrived,
@@ -149,6 +152,11 @@ impl AuthServer {
         let (access, refresh) = issue(&self.inner, true);
         let lifetime = *self.inner.lifetime.lock().unwrap();
         TokenSet::new(access, refresh, self.inner.clock.now(), lifetime)
+    }
+
+    /// From now on the resource server refuses every token, even a fresh one.
+    pub(crate) fn refuse_all(&self) {
+        self.inner.refuse_all.store(true, Ordering::SeqCst);
     }
 
     pub(crate) fn revoke_access(&self, token: &str) {
@@ -420,7 +428,7 @@ async fn resource(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Respon
         .unwrap()
         .get(token)
         .is_some_and(|expires| now < *expires);
-    if valid {
+    if valid && !inner.refuse_all.load(Ordering::SeqCst) {
         (StatusCode::OK, "ok").into_response()
     } else {
         (

@@ -157,3 +157,21 @@ async fn a_streamed_body_is_never_replayed_and_the_401_reaches_the_caller() {
     assert_eq!(server.resource_requests(), 1);
     assert_eq!(server.refresh_requests(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_refused_again_after_its_replay_gets_the_401_and_no_loop() {
+    let (server, _clock, _source, client) = rig().await;
+    server.refuse_all();
+    let request = Request::get(server.api_url())
+        .header("x-request-id", "refused")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = client.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.resource_requests(),
+        2,
+        "sent, replayed once, then the answer"
+    );
+    assert_eq!(server.refresh_requests(), 1);
+}

@@ -152,6 +152,25 @@ async fn bad_answers_from_the_server_are_typed_errors_without_tokens() {
     assert_eq!(server.token_requests(), 7);
 }
 
+#[tokio::test]
+async fn a_stalled_endpoint_times_out_as_a_retryable_error() {
+    let (server, clock) = server().await;
+    let endpoint = TokenEndpoint::builder(CLIENT_ID)
+        .client_secret_post(SECRET)
+        .clock(clock.clone())
+        .timeout(std::time::Duration::from_millis(200))
+        .url(&server.token_url())
+        .unwrap();
+    server.hold_tokens(true);
+    let err = endpoint.client_credentials(None).await.unwrap_err();
+    assert!(
+        matches!(err, OAuthError::Timeout { millis: 200 }),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+    server.hold_tokens(false);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_refresh_token_reaches_every_waiter_as_one_sign_in_again_with_one_request() {
     let (server, clock) = server().await;

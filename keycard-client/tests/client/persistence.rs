@@ -7,10 +7,12 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use keycard::time::Duration;
 use keycard::Clock as _;
-use keycard_client::{Grant, TokenEndpoint, TokenSet};
+use keycard_client::{Grant, OAuthError, TokenEndpoint, TokenSet};
 use keycard_test::TestClock;
 
 use crate::auth_server::{AuthServer, CLIENT_ID, SECRET};
@@ -128,4 +130,58 @@ async fn persistence_survives_sigkill_right_after_a_rotation() {
     assert_eq!(server.refresh_requests(), 2);
     assert_eq!(server.reuse_detected(), 0);
     std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_save_fails_the_refresh_and_the_retry_uses_the_rotated_refresh_token() {
+    let clock = TestClock::new();
+    let server = AuthServer::start(&clock).await;
+    let signed_in = server.sign_in();
+    let saved = Arc::new(Mutex::new(Vec::<TokenSet>::new()));
+    let fail = Arc::new(AtomicBool::new(true));
+    let source = endpoint()
+        .clock(clock.clone())
+        .url(&server.token_url())
+        .unwrap()
+        .token_source(Grant::RefreshToken(TokenSet::from_refresh_token(
+            signed_in.refresh_token().unwrap(),
+        )))
+        .persist({
+            let (saved, fail) = (Arc::clone(&saved), Arc::clone(&fail));
+            move |set| {
+                let (saved, fail) = (Arc::clone(&saved), Arc::clone(&fail));
+                async move {
+                    if fail.swap(false, Ordering::SeqCst) {
+                        return Err(std::io::Error::other("disk full"));
+                    }
+                    saved.lock().unwrap().push(set);
+                    Ok(())
+                }
+            }
+        })
+        .configure(|b| {
+            b.min_backoff(Duration::seconds(1))
+                .max_backoff(Duration::seconds(1))
+        })
+        .build();
+
+    // The save failed: the new access token is not used...
+    let err = source.token().await.unwrap_err();
+    assert!(
+        matches!(OAuthError::of(&err), Some(OAuthError::Persist(_))),
+        "{err}"
+    );
+    assert_eq!(server.refresh_requests(), 1);
+    // ...and the retry after the back-off presents the rotated refresh token, not the spent one.
+    clock.advance(Duration::seconds(1));
+    let token = source.token().await.unwrap();
+    assert_eq!(server.refresh_requests(), 2);
+    assert_eq!(server.reuse_detected(), 0);
+    let saved = saved.lock().unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(
+        saved[0].access_token(),
+        &*token,
+        "the token in use was saved first"
+    );
 }
