@@ -502,10 +502,17 @@ fn discovery_urls(issuer: &Url) -> Vec<Url> {
     vec![rfc8414, oidc]
 }
 
-/// `https`, or `http` to a loopback address (a local test server); no fragment.
+/// `https`, or `http` to a loopback address (a local test server); no credentials, no fragment.
 fn checked_url(url: &str) -> Result<Url, OAuthError> {
+    // The messages name the scheme and host only: a URL may carry what it should not.
     let parsed = Url::parse(url)
-        .map_err(|e| OAuthError::Configuration(format!("{}: {e}", escape(url, MAX_ECHOED))))?;
+        .map_err(|e| OAuthError::Configuration(format!("the URL does not parse: {e}")))?;
+    // Credentials go in the request (RFC 6749 §2.3), never in a URL that errors repeat.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(OAuthError::Configuration(
+            "a token endpoint URL carries no credentials".into(),
+        ));
+    }
     let loopback = match parsed.host() {
         Some(url::Host::Domain(host)) => host == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -515,10 +522,11 @@ fn checked_url(url: &str) -> Result<Url, OAuthError> {
     match parsed.scheme() {
         "https" => {}
         "http" if loopback => {}
-        _ => {
+        scheme => {
             return Err(OAuthError::Configuration(format!(
-                "{} is neither https nor a loopback http URL",
-                escape(url, MAX_ECHOED)
+                "{}://{} is neither https nor a loopback http URL",
+                escape(scheme, MAX_ECHOED),
+                escape(parsed.host_str().unwrap_or_default(), MAX_ECHOED)
             )))
         }
     }
@@ -643,6 +651,10 @@ mod tests {
         assert!(checked_url("http://example.com/token").is_err());
         assert!(checked_url("http://127.0.0.1:8080/token").is_ok());
         assert!(checked_url("https://example.com/token#x").is_err());
+        for leaky in ["https://id:SECRET@example.com/token", "ftp://id:SECRET@x/"] {
+            let err = checked_url(leaky).unwrap_err();
+            assert!(!err.to_string().contains("SECRET"), "{err}");
+        }
         let urls = discovery_urls(&Url::parse("https://as.example/tenant/").unwrap());
         assert_eq!(
             urls[0].as_str(),
