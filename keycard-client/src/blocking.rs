@@ -1,58 +1,19 @@
 //! The synchronous client side, for threads without an async runtime: [`TokenSource`] caches an
 //! access token and refreshes it ahead of expiry, one refresh at a time however many threads ask.
+//! It drives the same state machine as the async [`crate::TokenSource`], with std primitives:
+//! the refresh runs on the thread of the caller that starts it, and the others wait on a
+//! condition variable.
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use keycard::time::{Duration, OffsetDateTime};
-use keycard::{Clock, Error, SystemClock};
+use keycard::time::Duration;
+use keycard::{Clock, Error};
 
-use crate::later;
+use crate::machine::{self, Ahead, BoxError, Config, Interrupted, Machine, Policy, Step};
+pub use crate::Lease;
 
-type SharedError = Arc<dyn StdError + Send + Sync>;
-type Fetch = Box<dyn FnMut() -> Result<Lease, Box<dyn StdError + Send + Sync>> + Send>;
-
-/// An access token as your refresh function obtained it, with its lifetime (an OAuth 2.0 token
-/// response's `access_token` and `expires_in`, RFC 6749 §5.1).
-#[derive(Clone)]
-pub struct Lease {
-    token: String,
-    expires_in: Duration,
-}
-
-impl Lease {
-    /// A token valid for `expires_in` from now.
-    pub fn new(token: impl Into<String>, expires_in: Duration) -> Self {
-        Lease {
-            token: token.into(),
-            expires_in,
-        }
-    }
-
-    /// The access token.
-    pub fn token(&self) -> &str {
-        &self.token
-    }
-
-    /// Its lifetime when it was obtained.
-    pub fn expires_in(&self) -> Duration {
-        self.expires_in
-    }
-
-    /// The token, by value.
-    pub fn into_token(self) -> String {
-        self.token
-    }
-}
-
-impl fmt::Debug for Lease {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lease")
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
-    }
-}
+type Fetch = Box<dyn FnMut() -> Result<Lease, BoxError> + Send>;
 
 /// A thread-safe cache of one access token that refreshes it ahead of expiry, calling your
 /// refresh function once however many threads need a token at that moment (single flight).
@@ -82,33 +43,16 @@ impl fmt::Debug for Lease {
 /// # Ok::<(), keycard::Error>(())
 /// ```
 pub struct TokenSource {
-    state: Mutex<State>,
-    refreshed: Condvar,
+    machine: Mutex<Machine>,
+    landed: Condvar,
     fetch: Mutex<Fetch>,
-    margin: Option<Duration>,
     clock: Arc<dyn Clock>,
-}
-
-#[derive(Default)]
-struct State {
-    current: Option<Current>,
-    refreshing: bool,
-    /// How many refreshes have finished: a waiter wakes for the one it waited on.
-    finished: u64,
-    /// The failure of the last refresh, if it failed.
-    failure: Option<SharedError>,
-}
-
-struct Current {
-    token: Arc<str>,
-    expires_at: OffsetDateTime,
-    refresh_at: OffsetDateTime,
 }
 
 impl fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSource")
-            .field("margin", &self.margin)
+            .field("margin", &self.lock().policy().margin)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
@@ -116,14 +60,14 @@ impl fmt::Debug for TokenSource {
 
 impl TokenSource {
     /// The least default margin: 30 seconds.
-    pub const MIN_DEFAULT_MARGIN: Duration = Duration::seconds(30);
+    pub const MIN_DEFAULT_MARGIN: Duration = machine::MIN_DEFAULT_MARGIN;
 
     /// A source that obtains tokens from `refresh`, with the default margin and the system
     /// clock: `TokenSource::builder(refresh).build()`.
     pub fn new<F, E>(refresh: F) -> Self
     where
         F: FnMut() -> Result<Lease, E> + Send + 'static,
-        E: Into<Box<dyn StdError + Send + Sync>>,
+        E: Into<BoxError>,
     {
         Self::builder(refresh).build()
     }
@@ -147,12 +91,13 @@ impl TokenSource {
     pub fn builder<F, E>(mut refresh: F) -> TokenSourceBuilder
     where
         F: FnMut() -> Result<Lease, E> + Send + 'static,
-        E: Into<Box<dyn StdError + Send + Sync>>,
+        E: Into<BoxError>,
     {
         TokenSourceBuilder {
             fetch: Box::new(move || refresh().map_err(Into::into)),
-            margin: None,
-            clock: Arc::new(SystemClock),
+            // Each caller inside the margin waits for the refresh (it runs on a caller's thread),
+            // and the next call after a failure tries again.
+            config: Config::new(Policy::without_backoff(Ahead::Wait)),
         }
     }
 
@@ -162,24 +107,29 @@ impl TokenSource {
     /// [`ErrorKind::Refresh`](keycard::ErrorKind::Refresh) when the refresh function failed (or
     /// returned a token that is already expired) and no valid token is left.
     pub fn token(&self) -> Result<Arc<str>, Error> {
-        let mut state = self.lock_state();
+        let mut machine = self.lock();
+        // Read under the lock, once on entry: tests count readings to know who is waiting.
         let now = self.clock.now();
-        if let Some(current) = state.current.as_ref().filter(|c| now < c.refresh_at) {
-            return Ok(Arc::clone(&current.token));
-        }
-        if state.refreshing {
-            let waited_for = state.finished;
-            while state.refreshing && state.finished == waited_for {
-                state = self
-                    .refreshed
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
+        let flight = match machine.next(now) {
+            Step::Serve(token) => return Ok(token),
+            Step::Fail(error) => return Err(error),
+            Step::Wait { flight } => flight,
+            Step::Start { .. } => {
+                drop(machine);
+                return self.run();
             }
-            return state.outcome(self.clock.now());
+        };
+        while !machine.landed(flight) {
+            machine = self
+                .landed
+                .wait(machine)
+                .unwrap_or_else(PoisonError::into_inner);
         }
-        state.refreshing = true;
-        drop(state);
+        machine.after_wait(self.clock.now())
+    }
 
+    /// Runs the refresh the machine put in flight, on this thread.
+    fn run(&self) -> Result<Arc<str>, Error> {
         let mut flight = Flight {
             source: self,
             landed: false,
@@ -191,16 +141,9 @@ impl TokenSource {
         flight.land(lease)
     }
 
-    fn lock_state(&self) -> MutexGuard<'_, State> {
-        // State is updated in one step under the lock, so a poisoned lock holds consistent data.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn margin_for(&self, lifetime: Duration) -> Duration {
-        let margin = self
-            .margin
-            .unwrap_or_else(|| (lifetime / 10_i32).max(Self::MIN_DEFAULT_MARGIN));
-        margin.clamp(Duration::ZERO, lifetime / 2_i32)
+    fn lock(&self) -> MutexGuard<'_, Machine> {
+        // The machine is updated in one step under the lock: a poisoned lock holds consistent data.
+        self.machine.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -208,17 +151,7 @@ impl TokenSource {
 #[must_use = "call `build` to get a TokenSource"]
 pub struct TokenSourceBuilder {
     fetch: Fetch,
-    margin: Option<Duration>,
-    clock: Arc<dyn Clock>,
-}
-
-impl fmt::Debug for TokenSourceBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenSourceBuilder")
-            .field("margin", &self.margin)
-            .field("clock", &self.clock)
-            .finish_non_exhaustive()
-    }
+    config: Config,
 }
 
 impl TokenSourceBuilder {
@@ -226,37 +159,30 @@ impl TokenSourceBuilder {
     /// 30 seconds). Never more than half the lifetime, so that a short-lived token is not
     /// refreshed on every call.
     pub fn margin(mut self, margin: Duration) -> Self {
-        self.margin = Some(margin);
+        self.config.policy.margin = Some(margin);
         self
     }
 
     /// Uses `clock` instead of the system clock.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.config.clock = Arc::new(clock);
         self
     }
 
     /// The source, empty until its first [`token`](TokenSource::token).
     pub fn build(self) -> TokenSource {
         TokenSource {
-            state: Mutex::new(State::default()),
-            refreshed: Condvar::new(),
+            machine: Mutex::new(Machine::new(self.config.policy)),
+            landed: Condvar::new(),
             fetch: Mutex::new(self.fetch),
-            margin: self.margin,
-            clock: self.clock,
+            clock: self.config.clock,
         }
     }
 }
 
-impl State {
-    /// What the callers of a finished refresh receive.
-    fn outcome(&self, now: OffsetDateTime) -> Result<Arc<str>, Error> {
-        match (&self.current, &self.failure) {
-            (Some(current), None) => Ok(Arc::clone(&current.token)),
-            (Some(current), Some(_)) if now < current.expires_at => Ok(Arc::clone(&current.token)),
-            (_, Some(failure)) => Err(Error::Refresh(Arc::clone(failure))),
-            (None, None) => Err(Error::Refresh(Arc::new(Interrupted))),
-        }
+impl fmt::Debug for TokenSourceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.config.debug_as("TokenSourceBuilder", f)
     }
 }
 
@@ -267,73 +193,22 @@ struct Flight<'a> {
 }
 
 impl Flight<'_> {
-    fn land(
-        &mut self,
-        lease: Result<Lease, Box<dyn StdError + Send + Sync>>,
-    ) -> Result<Arc<str>, Error> {
-        let source = self.source;
-        let now = source.clock.now();
-        let mut state = source.lock_state();
-        match lease {
-            Ok(lease) if lease.expires_in.is_positive() => {
-                // `later`: `expires_in` comes from the network and may be absurdly large.
-                let margin = source.margin_for(lease.expires_in);
-                state.current = Some(Current {
-                    token: Arc::from(lease.token),
-                    expires_at: later(now, lease.expires_in),
-                    refresh_at: later(now, lease.expires_in - margin),
-                });
-                state.failure = None;
-            }
-            Ok(lease) => {
-                state.failure = Some(Arc::new(AlreadyExpired(lease.expires_in)));
-            }
-            Err(e) => state.failure = Some(Arc::from(e)),
-        }
-        state.refreshing = false;
-        state.finished = state.finished.wrapping_add(1);
+    fn land(&mut self, lease: Result<Lease, BoxError>) -> Result<Arc<str>, Error> {
+        let now = self.source.clock.now();
+        let mut machine = self.source.lock();
+        machine.land(now, lease);
         self.landed = true;
-        source.refreshed.notify_all();
-        state.outcome(now)
+        self.source.landed.notify_all();
+        machine.after_wait(now)
     }
 }
 
 impl Drop for Flight<'_> {
     fn drop(&mut self) {
         if !self.landed {
-            let mut state = self.source.lock_state();
-            state.failure = Some(Arc::new(Interrupted));
-            state.refreshing = false;
-            state.finished = state.finished.wrapping_add(1);
-            self.source.refreshed.notify_all();
+            let now = self.source.clock.now();
+            self.source.lock().land(now, Err(Box::new(Interrupted)));
+            self.source.landed.notify_all();
         }
     }
 }
-
-/// The refresh function panicked.
-#[derive(Debug)]
-struct Interrupted;
-
-impl fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the refresh function panicked")
-    }
-}
-
-impl StdError for Interrupted {}
-
-/// The refresh function returned a token with no lifetime left.
-#[derive(Debug)]
-struct AlreadyExpired(Duration);
-
-impl fmt::Display for AlreadyExpired {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the refresh function returned a token that expires in {} s",
-            self.0.whole_seconds()
-        )
-    }
-}
-
-impl StdError for AlreadyExpired {}

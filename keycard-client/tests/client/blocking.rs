@@ -7,20 +7,20 @@ use std::error::Error as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::ManualClock;
 use keycard::time::Duration;
 use keycard::ErrorKind;
 use keycard_client::blocking::{Lease, TokenSource, TokenSourceBuilder};
+use keycard_test::TestClock;
 
 /// A source whose n-th refresh returns `token-n` living `lifetime`, and the count of refreshes.
-fn counting(clock: &ManualClock, lifetime: Duration) -> (TokenSource, Arc<AtomicUsize>) {
+fn counting(clock: &TestClock, lifetime: Duration) -> (TokenSource, Arc<AtomicUsize>) {
     let (builder, calls) = counting_builder(clock, lifetime);
     (builder.build(), calls)
 }
 
 /// The builder of [`counting`], to configure further.
 fn counting_builder(
-    clock: &ManualClock,
+    clock: &TestClock,
     lifetime: Duration,
 ) -> (TokenSourceBuilder, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
@@ -34,7 +34,7 @@ fn counting_builder(
 }
 
 /// How many seconds after a fetch the source first refreshes.
-fn refresh_point(source: &TokenSource, clock: &ManualClock, calls: &AtomicUsize) -> i64 {
+fn refresh_point(source: &TokenSource, clock: &TestClock, calls: &AtomicUsize) -> i64 {
     source.token().unwrap();
     let before = calls.load(Ordering::SeqCst);
     for second in 1..100_000 {
@@ -49,28 +49,28 @@ fn refresh_point(source: &TokenSource, clock: &ManualClock, calls: &AtomicUsize)
 
 #[test]
 fn the_default_margin_is_a_tenth_of_the_lifetime() {
-    let clock = ManualClock::new();
+    let clock = common::clock();
     let (source, calls) = counting(&clock, Duration::hours(1));
     assert_eq!(refresh_point(&source, &clock, &calls), 3600 - 360);
 }
 
 #[test]
 fn the_default_margin_is_at_least_30_seconds() {
-    let clock = ManualClock::new();
+    let clock = common::clock();
     let (source, calls) = counting(&clock, Duration::minutes(2));
     assert_eq!(refresh_point(&source, &clock, &calls), 120 - 30);
 }
 
 #[test]
 fn the_margin_is_at_most_half_the_lifetime() {
-    let clock = ManualClock::new();
+    let clock = common::clock();
     let (source, calls) = counting(&clock, Duration::seconds(20));
     assert_eq!(refresh_point(&source, &clock, &calls), 10);
 }
 
 #[test]
 fn the_margin_is_configurable() {
-    let clock = ManualClock::new();
+    let clock = common::clock();
     let (builder, calls) = counting_builder(&clock, Duration::hours(1));
     let source = builder.margin(Duration::minutes(5)).build();
     assert_eq!(refresh_point(&source, &clock, &calls), 3600 - 300);
@@ -115,7 +115,7 @@ fn a_panicking_refresh_function_fails_that_call_and_the_next_retries() {
 
 #[test]
 fn debug_shows_no_token() {
-    let clock = ManualClock::new();
+    let clock = common::clock();
     let (source, _) = counting(&clock, Duration::hours(1));
     source.token().unwrap();
     let debug = format!("{source:?}");

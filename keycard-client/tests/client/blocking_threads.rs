@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use common::ManualClock;
-use keycard::time::{Duration, OffsetDateTime};
-use keycard::{Clock, ErrorKind};
+use keycard::time::Duration;
+use keycard::ErrorKind;
 use keycard_client::blocking::{Lease, TokenSource};
+use keycard_test::TestClock;
 
 const THREADS: usize = 16;
 
@@ -30,29 +30,17 @@ fn race<T: Send>(f: impl Fn() -> T + Sync) -> Vec<T> {
     })
 }
 
-/// The source's clock, counting its readings. `TokenSource::token` reads the clock once on entry,
-/// under its lock, and holds that lock until it returns or waits; so once a refresh function
-/// has seen `THREADS` readings since a round began, every other caller of the round is waiting
-/// for that refresh. This makes "they all waited for the one call" deterministic, not likely.
-#[derive(Debug, Clone)]
-struct CountingClock {
-    clock: ManualClock,
-    readings: Arc<AtomicUsize>,
-}
-
-impl Clock for CountingClock {
-    fn now(&self) -> OffsetDateTime {
-        self.readings.fetch_add(1, Ordering::SeqCst);
-        self.clock.now()
-    }
-}
+// The source's clock counts its readings. `TokenSource::token` reads the clock once on entry,
+// under its lock, and holds that lock until it returns or waits; so once a refresh function
+// has seen `THREADS` readings since a round began, every other caller of the round is waiting
+// for that refresh. This makes "they all waited for the one call" deterministic, not likely.
 
 /// Inside a refresh function: waits until every thread of the round has entered `token`.
-fn until_all_entered(readings: &AtomicUsize, round_start: &AtomicUsize) {
+fn until_all_entered(clock: &TestClock, round_start: &AtomicUsize) {
     let target = round_start.load(Ordering::SeqCst) + THREADS;
     // Bounded, so that a broken TokenSource fails the assertions instead of hanging the test.
     for _ in 0..50_000_000 {
-        if readings.load(Ordering::SeqCst) >= target {
+        if clock.readings() >= target {
             return;
         }
         thread::yield_now();
@@ -62,8 +50,7 @@ fn until_all_entered(readings: &AtomicUsize, round_start: &AtomicUsize) {
 /// A source whose refresh function counts its calls, waits for the whole round, then returns
 /// `token-N` for 10 minutes, or fails while `fail` is set.
 struct Rig {
-    clock: ManualClock,
-    readings: Arc<AtomicUsize>,
+    clock: TestClock,
     round_start: Arc<AtomicUsize>,
     calls: Arc<AtomicUsize>,
     fail: Arc<AtomicBool>,
@@ -72,13 +59,12 @@ struct Rig {
 
 impl Rig {
     fn new() -> Self {
-        let clock = ManualClock::new();
-        let readings = Arc::new(AtomicUsize::new(0));
+        let clock = common::clock();
         let round_start = Arc::new(AtomicUsize::new(0));
         let calls = Arc::new(AtomicUsize::new(0));
         let fail = Arc::new(AtomicBool::new(false));
         let source = {
-            let (seen, round_start) = (Arc::clone(&readings), Arc::clone(&round_start));
+            let (seen, round_start) = (clock.clone(), Arc::clone(&round_start));
             let (calls, fail) = (Arc::clone(&calls), Arc::clone(&fail));
             TokenSource::builder(move || {
                 let n = calls.fetch_add(1, Ordering::SeqCst);
@@ -89,15 +75,11 @@ impl Rig {
                     Ok(Lease::new(format!("token-{n}"), Duration::minutes(10)))
                 }
             })
-            .clock(CountingClock {
-                clock: clock.clone(),
-                readings: Arc::clone(&readings),
-            })
+            .clock(clock.clone())
             .build()
         };
         Rig {
             clock,
-            readings,
             round_start,
             calls,
             fail,
@@ -108,7 +90,7 @@ impl Rig {
     /// `THREADS` concurrent calls of `token`.
     fn round(&self) -> Vec<Result<Arc<str>, keycard::Error>> {
         self.round_start
-            .store(self.readings.load(Ordering::SeqCst), Ordering::SeqCst);
+            .store(self.clock.readings(), Ordering::SeqCst);
         race(|| self.source.token())
     }
 

@@ -3,37 +3,14 @@
 //! its readings, refresh functions that wait for a signal), never left to timing.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use keycard::time::{Duration, OffsetDateTime};
-use keycard::{Clock, ErrorKind};
+use keycard::time::Duration;
+use keycard::ErrorKind;
 use keycard_client::{Lease, TokenSource};
+use keycard_test::TestClock;
 use tokio::sync::Semaphore;
-
-/// A clock the test moves by hand, counting how often it is read.
-#[derive(Debug, Clone, Default)]
-struct TestClock {
-    seconds: Arc<AtomicI64>,
-    readings: Arc<AtomicUsize>,
-}
-
-impl TestClock {
-    fn advance(&self, seconds: i64) {
-        self.seconds.fetch_add(seconds, Ordering::SeqCst);
-    }
-    fn readings(&self) -> usize {
-        self.readings.load(Ordering::SeqCst)
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> OffsetDateTime {
-        self.readings.fetch_add(1, Ordering::SeqCst);
-        OffsetDateTime::from_unix_timestamp(1_800_000_000 + self.seconds.load(Ordering::SeqCst))
-            .unwrap()
-    }
-}
 
 /// A refresh function whose calls each wait for one permit of `gate`, then return `token-N`
 /// for 10 minutes, or fail while `fail` holds.
@@ -49,7 +26,7 @@ impl Rig {
     fn new(
         configure: impl FnOnce(keycard_client::TokenSourceBuilder) -> keycard_client::TokenSourceBuilder,
     ) -> Rig {
-        let clock = TestClock::default();
+        let clock = TestClock::at_unix(1_800_000_000);
         let calls = Arc::new(AtomicUsize::new(0));
         let gate = Arc::new(Semaphore::new(0));
         let fail = Arc::new(Mutex::new(false));
@@ -129,7 +106,7 @@ async fn inside_the_margin_callers_get_the_cached_token_while_one_refresh_runs_b
     assert_eq!(&*rig.source.token().await.unwrap(), "token-0");
     // Default margin of a 10-minute token: 60 s. Inside it, the refresh starts but cannot
     // finish (no permit): every call still returns at once with the cached token.
-    rig.clock.advance(541);
+    rig.clock.advance(Duration::seconds(541));
     for _ in 0..100 {
         assert_eq!(&*rig.source.token().await.unwrap(), "token-0");
     }
@@ -166,7 +143,7 @@ async fn failures_back_off_with_jitter_instead_of_one_attempt_per_call() {
     );
     assert_eq!(rig.calls(), 1);
     // The first delay is between 5 and 10 s: nothing is tried before 5 s, however many calls.
-    rig.clock.advance(4);
+    rig.clock.advance(Duration::seconds(4));
     for _ in 0..50 {
         assert_eq!(
             rig.source.token().await.unwrap_err().kind(),
@@ -174,27 +151,27 @@ async fn failures_back_off_with_jitter_instead_of_one_attempt_per_call() {
         );
     }
     assert_eq!(rig.calls(), 1);
-    rig.clock.advance(6);
+    rig.clock.advance(Duration::seconds(6));
     rig.source.token().await.unwrap_err();
     assert_eq!(rig.calls(), 2);
     // The second is between 10 and 20 s; the third and later between 20 and 40 (the cap).
-    rig.clock.advance(9);
+    rig.clock.advance(Duration::seconds(9));
     rig.source.token().await.unwrap_err();
     assert_eq!(rig.calls(), 2);
-    rig.clock.advance(11);
+    rig.clock.advance(Duration::seconds(11));
     rig.source.token().await.unwrap_err();
     assert_eq!(rig.calls(), 3);
     for expected in 4..7 {
-        rig.clock.advance(19);
+        rig.clock.advance(Duration::seconds(19));
         rig.source.token().await.unwrap_err();
         assert_eq!(rig.calls(), expected - 1);
-        rig.clock.advance(21);
+        rig.clock.advance(Duration::seconds(21));
         rig.source.token().await.unwrap_err();
         assert_eq!(rig.calls(), expected);
     }
     // A success ends the back-off.
     rig.fail(false);
-    rig.clock.advance(40);
+    rig.clock.advance(Duration::seconds(40));
     assert_eq!(&*rig.source.token().await.unwrap(), "token-6");
 }
 
@@ -204,7 +181,7 @@ async fn a_failed_background_refresh_keeps_serving_the_valid_token_then_reports_
     rig.open(100);
     assert_eq!(&*rig.source.token().await.unwrap(), "token-0");
     rig.fail(true);
-    rig.clock.advance(541);
+    rig.clock.advance(Duration::seconds(541));
     rig.source.token().await.unwrap();
     // Until the background attempt has landed (its Debug shows the failure count).
     until(|| format!("{:?}", rig.source).contains("refreshing: false, failures: 1")).await;
@@ -214,7 +191,7 @@ async fn a_failed_background_refresh_keeps_serving_the_valid_token_then_reports_
         assert_eq!(&*rig.source.token().await.unwrap(), "token-0");
     }
     // Once it has expired, the failure (the back-off has passed: one new attempt).
-    rig.clock.advance(60);
+    rig.clock.advance(Duration::seconds(60));
     let err = rig.source.token().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Refresh);
     assert_eq!(rig.calls(), 3);
