@@ -1,0 +1,668 @@
+//! The token service: [`TokenService`] answers the token endpoint (RFC 6749 §3.2), the metadata
+//! (RFC 8414) and the JWK Set, on `http` types, over a [`TokenIssuer`] and a [`ClientRegistry`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use keycard::{
+    Builder, Claims, Clock, EcdsaPrivateKey, Error, FixedClock, KeySet, Signer, SystemClock,
+    Validator, ValidatorBuilder,
+};
+use keycard_lifecycle::{
+    FamilyStore, MemoryFamilyStore, MemoryRevocationStore, RevocationStore, TokenIssuer, TokenKind,
+};
+use ring::rand::{SecureRandom as _, SystemRandom};
+use serde::Serialize;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use crate::auth::authenticate;
+use crate::client::{AuthMethod, Client, ClientRegistry, GrantType};
+use crate::error::{invalid_request, ErrorCode, OAuthError};
+use crate::form::Form;
+use crate::scope;
+use crate::throttle::Throttle;
+
+/// The claim that binds a token to the client it was issued to (RFC 9068 §2.2, RFC 8693 §4.3).
+const CLIENT_ID: &str = "client_id";
+
+/// An endpoint of the service, and the path it is served at below the issuer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// The token endpoint (RFC 6749 §3.2): `POST /token`.
+    Token,
+    /// The authorization server metadata (RFC 8414 §3): `GET /.well-known/oauth-authorization-server`.
+    Metadata,
+    /// The OpenID Provider configuration subset that discovery needs (OpenID Connect Discovery
+    /// §4): `GET /.well-known/openid-configuration`.
+    OpenIdConfiguration,
+    /// The public signing keys (RFC 7517 §5): `GET /jwks.json`.
+    Jwks,
+}
+
+impl Endpoint {
+    /// Every endpoint, to mount them all.
+    pub const ALL: [Endpoint; 4] = [
+        Endpoint::Token,
+        Endpoint::Metadata,
+        Endpoint::OpenIdConfiguration,
+        Endpoint::Jwks,
+    ];
+
+    /// The path of the endpoint below the issuer.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Token => "/token",
+            Endpoint::Metadata => "/.well-known/oauth-authorization-server",
+            Endpoint::OpenIdConfiguration => "/.well-known/openid-configuration",
+            Endpoint::Jwks => "/jwks.json",
+        }
+    }
+
+    /// The method the endpoint answers.
+    pub fn method(self) -> Method {
+        match self {
+            Endpoint::Token => Method::POST,
+            _ => Method::GET,
+        }
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1). `Debug` shows no token.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct TokenResponse {
+    /// The access token, an RFC 9068 JWT.
+    pub access_token: String,
+    /// Always `Bearer` (RFC 6750).
+    pub token_type: &'static str,
+    /// The access token's lifetime in seconds.
+    pub expires_in: i64,
+    /// The refresh token, for grants that issue one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The scope granted, space-delimited.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &self.refresh_token.is_some())
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An embedded OAuth 2.0 token service: the token endpoint with `client_credentials` and
+/// `refresh_token`, client authentication, RFC 9068 access tokens, metadata and the JWK Set.
+///
+/// Framework-neutral: [`handle`](Self::handle) takes an `http::Request` whose body has been
+/// read (at most [`MAX_BODY`](crate::MAX_BODY) bytes) and returns the response; `keycard-axum`
+/// mounts it as a `Router`. Cheap to clone; share it.
+///
+/// ```
+/// use keycard::{Algorithm, EcdsaPrivateKey};
+/// use keycard_oauth::{AuthMethod, Client, GrantType, SecretHash, StaticClients, TokenService};
+///
+/// # fn main() -> Result<(), keycard::Error> {
+/// let (secret, hash) = SecretHash::generate()?;
+/// let clients = StaticClients::new().with(
+///     Client::confidential("billing", AuthMethod::ClientSecretBasic, hash)
+///         .grant(GrantType::ClientCredentials)
+///         .scope("invoices:read"),
+/// );
+/// let key = EcdsaPrivateKey::generate(Algorithm::ES256)?.with_key_id("k1");
+/// let service = TokenService::builder("https://auth.example.com", key)
+///     .audience("api")
+///     .clients(clients)
+///     .build()?;
+/// assert_eq!(service.issuer(), "https://auth.example.com");
+/// # let _ = secret;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct TokenService {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for TokenService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenService")
+            .field("issuer", &self.inner.issuer)
+            .field("audiences", &self.inner.audiences)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    issuer: String,
+    audiences: Vec<String>,
+    lifecycle: TokenIssuer,
+    signer: Arc<EcdsaPrivateKey>,
+    jwks: String,
+    jwks_max_age: Duration,
+    access_lifetime: Duration,
+    refresh_tokens: Validator,
+    clients: Arc<dyn ClientRegistry>,
+    throttle: Throttle,
+    clock: Arc<dyn Clock>,
+}
+
+/// Configures a [`TokenService`]; finish with [`build`](Self::build).
+#[must_use = "call `build` to get a TokenService"]
+pub struct TokenServiceBuilder {
+    issuer: String,
+    key: EcdsaPrivateKey,
+    audiences: Vec<String>,
+    clients: Arc<dyn ClientRegistry>,
+    families: Arc<dyn FamilyStore>,
+    revocations: Arc<dyn RevocationStore>,
+    clock: Arc<dyn Clock>,
+    access_lifetime: Duration,
+    refresh_lifetime: Duration,
+    grace: Option<Duration>,
+    jwks_max_age: Duration,
+}
+
+impl fmt::Debug for TokenServiceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenServiceBuilder")
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenServiceBuilder {
+    /// Adds an audience of the access tokens: the resource servers (RFC 9068 §3). At least one.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// The registered clients (default: none).
+    pub fn clients(mut self, clients: impl ClientRegistry + 'static) -> Self {
+        self.clients = Arc::new(clients);
+        self
+    }
+
+    /// Keeps refresh-token families in `store` (default: in memory, one process).
+    pub fn families(mut self, store: Arc<dyn FamilyStore>) -> Self {
+        self.families = store;
+        self
+    }
+
+    /// Keeps revocations in `store` (default: in memory); share it with local validators.
+    pub fn revocations(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.revocations = store;
+        self
+    }
+
+    /// The clock for minting and checking (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The longest access-token lifetime (default 15 minutes); a client's own lifetime is
+    /// capped by it.
+    pub fn access_lifetime(mut self, lifetime: Duration) -> Self {
+        self.access_lifetime = lifetime;
+        self
+    }
+
+    /// The refresh-token lifetime (default 14 days), counted from each rotation.
+    pub fn refresh_lifetime(mut self, lifetime: Duration) -> Self {
+        self.refresh_lifetime = lifetime;
+        self
+    }
+
+    /// The refresh grace period, as [`TokenIssuerBuilder::grace_period`](keycard_lifecycle::TokenIssuerBuilder::grace_period).
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace = Some(grace);
+        self
+    }
+
+    /// The `max-age` of the JWK Set and metadata responses (default 5 minutes).
+    pub fn jwks_max_age(mut self, max_age: Duration) -> Self {
+        self.jwks_max_age = max_age;
+        self
+    }
+
+    /// Checks the configuration and returns the service.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Configuration`](keycard::ErrorKind::Configuration)(keycard::ErrorKind::Configuration) for a signing key without
+    /// a `kid`, an issuer that is not an `https` or `http` URL or ends in `/`, and anything
+    /// [`TokenIssuerBuilder::build`](keycard_lifecycle::TokenIssuerBuilder::build) refuses.
+    pub fn build(self) -> Result<TokenService, Error> {
+        let configuration = |reason: &'static str| Error::Configuration {
+            reason: reason.into(),
+        };
+        if self.key.key_id().is_none() {
+            return Err(configuration(
+                "the signing key needs a `kid`, so that resource servers can pick it",
+            ));
+        }
+        if !(self.issuer.starts_with("https://") || self.issuer.starts_with("http://"))
+            || self.issuer.ends_with('/')
+        {
+            return Err(configuration(
+                "the issuer must be an http(s) URL without a trailing `/`",
+            ));
+        }
+        let signer = Arc::new(self.key);
+        let public = signer.public_key();
+        let mut keys = KeySet::new();
+        keys.insert(public.clone());
+        let mut lifecycle = TokenIssuer::builder(Arc::clone(&signer), public.clone())
+            .issuer(self.issuer.clone())
+            .access_lifetime(self.access_lifetime)
+            .refresh_lifetime(self.refresh_lifetime)
+            .families(self.families)
+            .revocations(Arc::clone(&self.revocations))
+            .clock(Arc::clone(&self.clock));
+        for audience in &self.audiences {
+            lifecycle = lifecycle.audience(audience.clone());
+        }
+        if let Some(grace) = self.grace {
+            lifecycle = lifecycle.grace_period(grace);
+        }
+        let lifecycle = lifecycle.build()?;
+        // The lifecycle's own rules for refresh tokens, read here before a rotation so that a
+        // token of another client never rotates the family.
+        let refresh_tokens = Validator::builder(public)
+            .issuer(self.issuer.clone())
+            .audience(self.issuer.clone())
+            .token_type(TokenKind::Refresh)
+            .require_claim("jti")
+            .require_claim("sid")
+            .require_claim("sub")
+            .revocations(self.revocations)
+            .clock(Arc::clone(&self.clock))
+            .build()?;
+        Ok(TokenService {
+            inner: Arc::new(Inner {
+                issuer: self.issuer,
+                audiences: self.audiences,
+                lifecycle,
+                signer,
+                jwks: keys.to_json(),
+                jwks_max_age: self.jwks_max_age,
+                access_lifetime: self.access_lifetime,
+                refresh_tokens,
+                clients: self.clients,
+                throttle: Throttle::default(),
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+impl TokenService {
+    /// Starts a service whose issuer identifier is `issuer` (an `https` URL without a trailing
+    /// `/`; the endpoints are served below it) and that signs with `key`, which must carry a
+    /// `kid`.
+    pub fn builder(issuer: impl Into<String>, key: EcdsaPrivateKey) -> TokenServiceBuilder {
+        TokenServiceBuilder {
+            issuer: issuer.into(),
+            key,
+            audiences: Vec::new(),
+            clients: Arc::new(crate::StaticClients::new()),
+            families: Arc::new(MemoryFamilyStore::new()),
+            revocations: Arc::new(MemoryRevocationStore::new()),
+            clock: Arc::new(SystemClock),
+            access_lifetime: TokenIssuer::DEFAULT_ACCESS_LIFETIME,
+            refresh_lifetime: TokenIssuer::DEFAULT_REFRESH_LIFETIME,
+            grace: None,
+            jwks_max_age: Duration::minutes(5),
+        }
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The URL of `endpoint`.
+    pub fn url(&self, endpoint: Endpoint) -> String {
+        format!("{}{}", self.inner.issuer, endpoint.path())
+    }
+
+    /// A validator for this service's access tokens in the same process (revocations
+    /// included), to finish with your own rules. Resource servers elsewhere use `keycard-jwks`
+    /// discovery on [`issuer`](Self::issuer) instead.
+    pub fn access_validator(&self) -> ValidatorBuilder {
+        self.inner.lifecycle.access_validator()
+    }
+
+    /// The lifecycle issuer underneath, for what the HTTP endpoints do not cover
+    /// (`revoke_subject`, ...).
+    pub fn lifecycle(&self) -> &TokenIssuer {
+        &self.inner.lifecycle
+    }
+
+    /// Answers `request` at `endpoint`. The body must already be read, at most
+    /// [`MAX_BODY`](crate::MAX_BODY) bytes (a longer one is refused with `invalid_request`).
+    pub async fn handle(&self, endpoint: Endpoint, request: Request<Bytes>) -> Response<Bytes> {
+        if request.method() != endpoint.method() {
+            let mut response = error_response(&invalid_request("method not allowed"));
+            *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            let allow = HeaderValue::from_static(if endpoint.method() == Method::POST {
+                "POST"
+            } else {
+                "GET"
+            });
+            response.headers_mut().insert(header::ALLOW, allow);
+            return response;
+        }
+        match endpoint {
+            Endpoint::Token => match self.token(&request).await {
+                Ok(answer) => json_response(StatusCode::OK, &answer, None),
+                Err(error) => error_response(&error),
+            },
+            Endpoint::Metadata => self.document(&self.metadata()),
+            Endpoint::OpenIdConfiguration => self.document(&self.openid_configuration()),
+            Endpoint::Jwks => {
+                let mut response = Response::new(Bytes::from(self.inner.jwks.clone()));
+                self.cacheable(&mut response, "application/jwk-set+json");
+                response
+            }
+        }
+    }
+
+    /// Signs `subject` in for `client_id` (the application's own login handler, which has
+    /// authenticated the user itself) and returns a pair, as the `refresh_token` grant will
+    /// rotate it. `scope` defaults to every scope the client may have.
+    ///
+    /// # Errors
+    /// `invalid_client` for an unknown client, `unauthorized_client` for a client that may not
+    /// use refresh tokens, `invalid_scope`, and `temporarily_unavailable` when a store fails.
+    pub async fn issue_pair(
+        &self,
+        client_id: &str,
+        subject: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let inner = &*self.inner;
+        let client = inner
+            .clients
+            .find(client_id)
+            .await
+            .map_err(|e| OAuthError::internal(&e))?
+            .ok_or_else(crate::error::invalid_client)?;
+        if !client.allows(GrantType::RefreshToken) {
+            return Err(unauthorized());
+        }
+        let scope = scope::narrow(scope, client.scopes())?;
+        let pair = inner
+            .lifecycle
+            .issue(subject, &json!({ CLIENT_ID: client.id(), "scope": scope }))
+            .await
+            .map_err(|e| match e.kind() {
+                keycard::ErrorKind::Configuration => {
+                    OAuthError::new(ErrorCode::InvalidRequest, "the subject is invalid")
+                }
+                _ => OAuthError::internal(&e),
+            })?;
+        let claims: Claims = inner
+            .refresh_tokens
+            .verify(&pair.refresh_token)
+            .map_err(|e| OAuthError::internal(&e))?;
+        let session = claims.session_id.as_deref();
+        self.answer(&client, subject, &scope, session, Some(pair.refresh_token))
+    }
+
+    async fn token(&self, request: &Request<Bytes>) -> Result<TokenResponse, OAuthError> {
+        let inner = &*self.inner;
+        let form = Form::parse(request.headers(), request.body())?;
+        let now = inner.clock.now();
+        let (client, basic) = authenticate(
+            &*inner.clients,
+            &inner.throttle,
+            request.headers(),
+            &form,
+            now,
+        )
+        .await?;
+        let result = async {
+            let grant = form
+                .get("grant_type")
+                .ok_or(invalid_request("grant_type is missing"))?;
+            let grant = GrantType::parse(grant).ok_or(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "the grant type is not supported",
+            ))?;
+            if !client.allows(grant) {
+                return Err(unauthorized());
+            }
+            match grant {
+                GrantType::ClientCredentials => self.client_credentials(&client, &form),
+                GrantType::RefreshToken => self.refresh(&client, &form).await,
+            }
+        };
+        result.await.map_err(|e| e.after_basic(basic))
+    }
+
+    /// RFC 6749 §4.4: the client's own access token, its id as `sub`, no refresh token
+    /// (§4.4.3).
+    fn client_credentials(
+        &self,
+        client: &Client,
+        form: &Form,
+    ) -> Result<TokenResponse, OAuthError> {
+        if client.auth_method() == AuthMethod::None {
+            return Err(unauthorized());
+        }
+        let scope = scope::narrow(form.get("scope"), client.scopes())?;
+        self.answer(client, client.id(), &scope, None, None)
+    }
+
+    /// RFC 6749 §6: rotation by the lifecycle, for the client the family is bound to, with a
+    /// scope no wider than the one granted.
+    async fn refresh(&self, client: &Client, form: &Form) -> Result<TokenResponse, OAuthError> {
+        let inner = &*self.inner;
+        let token = form
+            .get("refresh_token")
+            .ok_or(invalid_request("refresh_token is missing"))?;
+        let claims: Claims = inner
+            .refresh_tokens
+            .verify(token)
+            .map_err(|e| OAuthError::grant(&e))?;
+        // The client bound to the family: another client's refresh token is not a grant of
+        // this one (RFC 6749 §6: "the refresh token was issued to the authenticated client").
+        if claims.extra.get(CLIENT_ID).and_then(|v| v.as_str()) != Some(client.id()) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidGrant,
+                "the grant is invalid",
+            ));
+        }
+        let granted = claims.scope.as_deref().unwrap_or("");
+        let granted: Vec<&str> = granted.split(' ').filter(|s| !s.is_empty()).collect();
+        // Narrowing only (RFC 6749 §6), and never past what the client may still have.
+        let allowed: Vec<&str> = granted
+            .iter()
+            .copied()
+            .filter(|s| client.scopes().iter().any(|c| c == s))
+            .collect();
+        let scope = match form.get("scope") {
+            Some(requested) => scope::narrow(Some(requested), &allowed)?,
+            None => allowed.join(" "),
+        };
+        let pair = inner
+            .lifecycle
+            .refresh(token)
+            .await
+            .map_err(|e| OAuthError::grant(&e))?;
+        let subject = claims.subject.as_deref().unwrap_or_default();
+        self.answer(
+            client,
+            subject,
+            &scope,
+            claims.session_id.as_deref(),
+            Some(pair.refresh_token),
+        )
+    }
+
+    /// The token response: a fresh RFC 9068 access token for `subject`, `client` and `scope`,
+    /// in session `session` when there is one, with `refresh_token`.
+    fn answer(
+        &self,
+        client: &Client,
+        subject: &str,
+        scope: &str,
+        session: Option<&str>,
+        refresh_token: Option<String>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let inner = &*self.inner;
+        let now = whole_seconds(inner.clock.now());
+        // Capped by the service's lifetime: a session's revocation lasts that long.
+        let lifetime = client
+            .lifetime()
+            .map_or(inner.access_lifetime, |l| l.min(inner.access_lifetime));
+        let jti = random_id().map_err(|e| OAuthError::internal(&e))?;
+        // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; `scope` when there is one.
+        let mut access = Builder::new()
+            .clock(FixedClock(now))
+            .token_type(TokenKind::Access)
+            .issuer(inner.issuer.as_str())
+            .subject(subject)
+            .jwt_id(jti)
+            .expires_in(lifetime)
+            .claim(CLIENT_ID, client.id());
+        for audience in &inner.audiences {
+            access = access.audience(audience.as_str());
+        }
+        if !scope.is_empty() {
+            access = access.claim("scope", scope);
+        }
+        if let Some(session) = session {
+            access = access.claim("sid", session);
+        }
+        let access_token = access
+            .sign(&*inner.signer)
+            .map_err(|e| OAuthError::internal(&e))?;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: lifetime.whole_seconds(),
+            refresh_token,
+            scope: scope.to_owned(),
+        })
+    }
+
+    /// RFC 8414 §2.
+    fn metadata(&self) -> serde_json::Value {
+        json!({
+            "issuer": self.inner.issuer,
+            "token_endpoint": self.url(Endpoint::Token),
+            "jwks_uri": self.url(Endpoint::Jwks),
+            "grant_types_supported": ["client_credentials", "refresh_token"],
+            "token_endpoint_auth_methods_supported":
+                ["client_secret_basic", "client_secret_post", "none"],
+            "response_types_supported": [],
+        })
+    }
+
+    /// The OpenID Provider Metadata members that discovery reads (OpenID Connect Discovery §3);
+    /// no ID tokens are issued.
+    fn openid_configuration(&self) -> serde_json::Value {
+        let mut document = self.metadata();
+        if let Some(map) = document.as_object_mut() {
+            map.insert("subject_types_supported".into(), json!(["public"]));
+            map.insert(
+                "id_token_signing_alg_values_supported".into(),
+                json!([self.inner.signer.algorithm().as_str()]),
+            );
+        }
+        document
+    }
+
+    fn document(&self, document: &serde_json::Value) -> Response<Bytes> {
+        let mut response = Response::new(Bytes::from(document.to_string()));
+        self.cacheable(&mut response, "application/json");
+        response
+    }
+
+    fn cacheable(&self, response: &mut Response<Bytes>, content_type: &'static str) {
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        let max_age = format!(
+            "public, max-age={}",
+            self.inner.jwks_max_age.whole_seconds()
+        );
+        if let Ok(value) = HeaderValue::from_str(&max_age) {
+            headers.insert(header::CACHE_CONTROL, value);
+        }
+    }
+}
+
+fn unauthorized() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::UnauthorizedClient,
+        "the client may not use this grant type",
+    )
+}
+
+/// A JSON answer with RFC 6749 §5.1's `Cache-Control: no-store` and `Pragma: no-cache`.
+fn json_response(
+    status: StatusCode,
+    body: &impl Serialize,
+    challenge: Option<HeaderValue>,
+) -> Response<Bytes> {
+    let body =
+        serde_json::to_vec(body).unwrap_or_else(|_| b"{\"error\":\"server_error\"}".to_vec());
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if let Some(challenge) = challenge {
+        headers.insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    response
+}
+
+/// The §5.2 error answer of `error`.
+pub(crate) fn error_response(error: &OAuthError) -> Response<Bytes> {
+    let challenge = (error.status() == StatusCode::UNAUTHORIZED)
+        .then(|| HeaderValue::from_static("Basic realm=\"oauth\", charset=\"UTF-8\""));
+    let body = json!({
+        "error": error.code().as_str(),
+        "error_description": error.description(),
+    });
+    let mut response = json_response(error.status(), &body, challenge);
+    if error.code() == ErrorCode::TemporarilyUnavailable {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    let _ = error.basic();
+    response
+}
+
+/// 16 random bytes (128 bits), base64url: a token id that never collides.
+fn random_id() -> Result<String, Error> {
+    let mut bytes = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| Error::random_failure())?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}

@@ -1,0 +1,7 @@
+//! keycard-oauth's integration tests, one binary: the service answered through
+//! `TokenService::handle`, as any HTTP adapter calls it. keycard-axum's tests run the same
+//! service behind a real server.
+
+mod common;
+mod concurrency;
+mod token;
