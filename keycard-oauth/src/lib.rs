@@ -11,6 +11,7 @@
 //!   time; repeated failures per client id slow down, in bounded memory;
 //! - **RFC 9068 access tokens** (`typ: at+jwt`, `client_id`, `scope`, `jti`), which any keycard
 //!   validator over the published keys accepts;
+//! - **revocation** (RFC 7009) and **introspection** (RFC 7662);
 //! - **metadata** (RFC 8414, and the OpenID configuration subset discovery reads) and the
 //!   **JWK Set** (public keys only, cacheable).
 //!

@@ -36,6 +36,10 @@ const CLIENT_ID: &str = "client_id";
 pub enum Endpoint {
     /// The token endpoint (RFC 6749 §3.2): `POST /token`.
     Token,
+    /// The revocation endpoint (RFC 7009 §2): `POST /revoke`.
+    Revocation,
+    /// The introspection endpoint (RFC 7662 §2): `POST /introspect`.
+    Introspection,
     /// The authorization server metadata (RFC 8414 §3): `GET /.well-known/oauth-authorization-server`.
     Metadata,
     /// The OpenID Provider configuration subset that discovery needs (OpenID Connect Discovery
@@ -47,8 +51,10 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// Every endpoint, to mount them all.
-    pub const ALL: [Endpoint; 4] = [
+    pub const ALL: [Endpoint; 6] = [
         Endpoint::Token,
+        Endpoint::Revocation,
+        Endpoint::Introspection,
         Endpoint::Metadata,
         Endpoint::OpenIdConfiguration,
         Endpoint::Jwks,
@@ -58,6 +64,8 @@ impl Endpoint {
     pub fn path(self) -> &'static str {
         match self {
             Endpoint::Token => "/token",
+            Endpoint::Revocation => "/revoke",
+            Endpoint::Introspection => "/introspect",
             Endpoint::Metadata => "/.well-known/oauth-authorization-server",
             Endpoint::OpenIdConfiguration => "/.well-known/openid-configuration",
             Endpoint::Jwks => "/jwks.json",
@@ -67,7 +75,7 @@ impl Endpoint {
     /// The method the endpoint answers.
     pub fn method(self) -> Method {
         match self {
-            Endpoint::Token => Method::POST,
+            Endpoint::Token | Endpoint::Revocation | Endpoint::Introspection => Method::POST,
             _ => Method::GET,
         }
     }
@@ -152,6 +160,11 @@ struct Inner {
     jwks_max_age: Duration,
     access_lifetime: Duration,
     refresh_tokens: Validator,
+    /// This service's access tokens, revocations included (introspection).
+    access_tokens: Validator,
+    /// This service's access tokens, revocations excluded (revocation of one already revoked).
+    any_access_tokens: Validator,
+    families: Arc<dyn FamilyStore>,
     clients: Arc<dyn ClientRegistry>,
     throttle: Throttle,
     clock: Arc<dyn Clock>,
@@ -268,7 +281,7 @@ impl TokenServiceBuilder {
             .issuer(self.issuer.clone())
             .access_lifetime(self.access_lifetime)
             .refresh_lifetime(self.refresh_lifetime)
-            .families(self.families)
+            .families(Arc::clone(&self.families))
             .revocations(Arc::clone(&self.revocations))
             .clock(Arc::clone(&self.clock));
         for audience in &self.audiences {
@@ -280,6 +293,16 @@ impl TokenServiceBuilder {
         let lifecycle = lifecycle.build()?;
         // The lifecycle's own rules for refresh tokens, read here before a rotation so that a
         // token of another client never rotates the family.
+        let mut any_access_tokens = Validator::builder(public.clone())
+            .issuer(self.issuer.clone())
+            .token_type(TokenKind::Access)
+            .require_claim("jti")
+            .clock(Arc::clone(&self.clock));
+        for audience in &self.audiences {
+            any_access_tokens = any_access_tokens.audience(audience.clone());
+        }
+        let any_access_tokens = any_access_tokens.build()?;
+        let access_tokens = lifecycle.access_validator().build()?;
         let refresh_tokens = Validator::builder(public)
             .issuer(self.issuer.clone())
             .audience(self.issuer.clone())
@@ -300,6 +323,9 @@ impl TokenServiceBuilder {
                 jwks_max_age: self.jwks_max_age,
                 access_lifetime: self.access_lifetime,
                 refresh_tokens,
+                access_tokens,
+                any_access_tokens,
+                families: self.families,
                 clients: self.clients,
                 throttle: Throttle::default(),
                 clock: self.clock,
@@ -367,6 +393,14 @@ impl TokenService {
         }
         match endpoint {
             Endpoint::Token => match self.token(&request).await {
+                Ok(answer) => json_response(StatusCode::OK, &answer, None),
+                Err(error) => error_response(&error),
+            },
+            Endpoint::Revocation => match self.revoke(&request).await {
+                Ok(()) => json_response(StatusCode::OK, &json!({}), None),
+                Err(error) => error_response(&error),
+            },
+            Endpoint::Introspection => match self.introspect(&request).await {
                 Ok(answer) => json_response(StatusCode::OK, &answer, None),
                 Err(error) => error_response(&error),
             },
@@ -560,15 +594,121 @@ impl TokenService {
         })
     }
 
+    /// Authenticates the client of a revocation or introspection request.
+    async fn caller(&self, request: &Request<Bytes>) -> Result<(Form, Client, bool), OAuthError> {
+        let inner = &*self.inner;
+        let form = Form::parse(request.headers(), request.body())?;
+        let (client, basic) = authenticate(
+            &*inner.clients,
+            &inner.throttle,
+            request.headers(),
+            &form,
+            inner.clock.now(),
+        )
+        .await?;
+        Ok((form, client, basic))
+    }
+
+    /// RFC 7009 §2: a refresh token ends its family (its session, access tokens included), an
+    /// access token is revoked by `jti`. A token that is unknown, invalid, expired, already
+    /// revoked or issued to another client answers 200 and changes nothing (§2.2): the answer
+    /// tells the caller nothing about a token that is not its own.
+    async fn revoke(&self, request: &Request<Bytes>) -> Result<(), OAuthError> {
+        let (form, client, basic) = self.caller(request).await?;
+        let token = form
+            .get("token")
+            .ok_or(invalid_request("token is missing").after_basic(basic))?;
+        let inner = &*self.inner;
+        let claims: Claims = match inner
+            .refresh_tokens
+            .verify(token)
+            .or_else(|_| inner.any_access_tokens.verify(token))
+        {
+            Ok(claims) => claims,
+            Err(e) if e.kind() == keycard::ErrorKind::Store => {
+                return Err(OAuthError::internal(&e).after_basic(basic))
+            }
+            Err(_) => return Ok(()),
+        };
+        if claims.extra.get(CLIENT_ID).and_then(|v| v.as_str()) != Some(client.id()) {
+            return Ok(());
+        }
+        match inner.lifecycle.revoke(token).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.category() == keycard::ErrorCategory::Token => Ok(()),
+            Err(e) => Err(OAuthError::internal(&e).after_basic(basic)),
+        }
+    }
+
+    /// RFC 7662 §2: for confidential clients (the resource servers). `{"active": false}` for
+    /// anything this service would not accept now, with no reason; a refresh token is active
+    /// only while it is its family's current one, and only to the client it was issued to.
+    async fn introspect(&self, request: &Request<Bytes>) -> Result<serde_json::Value, OAuthError> {
+        let (form, client, basic) = self.caller(request).await?;
+        if client.auth_method() == AuthMethod::None {
+            return Err(crate::error::invalid_client().after_basic(basic));
+        }
+        let token = form
+            .get("token")
+            .ok_or(invalid_request("token is missing").after_basic(basic))?;
+        let inner = &*self.inner;
+        let inactive = json!({ "active": false });
+        let store_failed = |e: &Error| OAuthError::internal(e).after_basic(basic);
+        let (claims, token_type) = match inner.access_tokens.verify::<Claims>(token) {
+            Ok(claims) => (claims, "Bearer"),
+            Err(e) if e.kind() == keycard::ErrorKind::Store => return Err(store_failed(&e)),
+            Err(_) => match inner.refresh_tokens.verify::<Claims>(token) {
+                Ok(claims) => {
+                    let own =
+                        claims.extra.get(CLIENT_ID).and_then(|v| v.as_str()) == Some(client.id());
+                    let session = claims.session_id.as_deref().unwrap_or_default();
+                    let family = inner
+                        .families
+                        .get(session)
+                        .await
+                        .map_err(|e| store_failed(&e))?;
+                    let current = family.is_some_and(|f| Some(f.current) == claims.jwt_id);
+                    if !(own && current) {
+                        return Ok(inactive);
+                    }
+                    (claims, "refresh_token")
+                }
+                Err(e) if e.kind() == keycard::ErrorKind::Store => return Err(store_failed(&e)),
+                Err(_) => return Ok(inactive),
+            },
+        };
+        let mut answer = json!({
+            "active": true,
+            "token_type": token_type,
+            "iss": claims.issuer,
+            "sub": claims.subject,
+            "aud": claims.audience,
+            "exp": claims.expires_at.map(keycard::NumericDate::unix_timestamp),
+            "iat": claims.issued_at.map(keycard::NumericDate::unix_timestamp),
+            "jti": claims.jwt_id,
+            CLIENT_ID: claims.extra.get(CLIENT_ID),
+        });
+        if let (Some(map), Some(scope)) = (answer.as_object_mut(), claims.scope) {
+            map.insert("scope".into(), scope.into());
+        }
+        Ok(answer)
+    }
+
     /// RFC 8414 §2.
     fn metadata(&self) -> serde_json::Value {
         json!({
             "issuer": self.inner.issuer,
             "token_endpoint": self.url(Endpoint::Token),
             "jwks_uri": self.url(Endpoint::Jwks),
+            "revocation_endpoint": self.url(Endpoint::Revocation),
+            "introspection_endpoint": self.url(Endpoint::Introspection),
             "grant_types_supported": ["client_credentials", "refresh_token"],
             "token_endpoint_auth_methods_supported":
                 ["client_secret_basic", "client_secret_post", "none"],
+            "revocation_endpoint_auth_methods_supported":
+                ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint_auth_methods_supported":
+                ["client_secret_basic", "client_secret_post"],
             "response_types_supported": [],
         })
     }

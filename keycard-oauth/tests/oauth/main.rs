@@ -4,4 +4,6 @@
 
 mod common;
 mod concurrency;
+mod metadata;
+mod revocation;
 mod token;
