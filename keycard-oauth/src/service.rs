@@ -414,6 +414,14 @@ impl TokenService {
         }
     }
 
+    /// The answer to a request whose body is longer than [`MAX_BODY`](crate::MAX_BODY), for
+    /// an adapter that stops reading it: 413 with an `invalid_request` body.
+    pub fn body_too_large(&self) -> Response<Bytes> {
+        let mut response = error_response(&invalid_request("the body is larger than 16 KiB"));
+        *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        response
+    }
+
     /// Signs `subject` in for `client_id` (the application's own login handler, which has
     /// authenticated the user itself) and returns a pair, as the `refresh_token` grant will
     /// rotate it. `scope` defaults to every scope the client may have.

@@ -1,0 +1,217 @@
+//! keycard-oauth's token service behind `keycard_axum::oauth::router` on 127.0.0.1, and a
+//! resource server on keycard-axum that knows nothing but the issuer URL (discovery, JWKS) and
+//! shares the revocation store, as instances share it in Redis.
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use keycard::{Algorithm, Claims, EcdsaPrivateKey, Validator};
+use keycard_axum::{Authorizer, Verified};
+use keycard_jwks::{RemoteKeySet, ValidatorExt};
+use keycard_lifecycle::MemoryRevocationStore;
+use keycard_oauth::{AuthMethod, Client, GrantType, SecretHash, StaticClients, TokenService};
+use serde_json::Value;
+
+use crate::get as fetch;
+
+struct Setup {
+    issuer: String,
+    api: String,
+    secret: String,
+    service: TokenService,
+    http: reqwest::Client,
+}
+
+async fn setup() -> Setup {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let (secret, hash) = SecretHash::generate().unwrap();
+    let clients = StaticClients::new()
+        .with(
+            Client::confidential("service", AuthMethod::ClientSecretBasic, hash.clone())
+                .grant(GrantType::ClientCredentials)
+                .scope("orders:read"),
+        )
+        .with(Client::confidential("api", AuthMethod::ClientSecretPost, hash).scope("introspect"))
+        .with(
+            Client::public("app")
+                .grant(GrantType::RefreshToken)
+                .scope("orders:read")
+                .scope("profile"),
+        );
+    let revocations = Arc::new(MemoryRevocationStore::new());
+    let key = EcdsaPrivateKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_key_id("k1");
+    let service = TokenService::builder(issuer.clone(), key)
+        .audience("api")
+        .clients(clients)
+        .revocations(revocations.clone())
+        .build()
+        .unwrap();
+    let router = keycard_axum::oauth::router(service.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    // The resource server: the issuer URL, its audience, RFC 9068's `typ`; revocations shared.
+    let keys = RemoteKeySet::discover(issuer.clone())
+        .algorithms([Algorithm::ES256])
+        .allow_http()
+        .await
+        .unwrap();
+    let validator = Validator::builder_with_remote(&keys)
+        .issuer(issuer.clone())
+        .audience("api")
+        .token_type("at+jwt")
+        .revocations(revocations)
+        .build()
+        .unwrap();
+    let auth = Authorizer::new(validator);
+    let app = Router::new().route(
+        "/orders",
+        get(|Verified(c): Verified<Claims>| async move { c.subject.unwrap_or_default() })
+            .layer(auth.require_scope("orders:read")),
+    );
+    let api = crate::serve(app).await;
+    Setup {
+        issuer,
+        api,
+        secret,
+        service,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Setup {
+    async fn form(&self, path: &str, basic: Option<(&str, &str)>, body: &str) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.issuer))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned());
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn introspect(&self, token: &str) -> bool {
+        let body = format!("token={token}&client_id=api&client_secret={}", self.secret);
+        let (status, answer) = self.form("/introspect", None, &body).await;
+        assert_eq!(status, 200);
+        answer["active"].as_bool().unwrap()
+    }
+
+    async fn orders(&self, token: &str) -> u16 {
+        fetch(
+            &format!("{}/orders", self.api),
+            &[&format!("Bearer {token}")],
+        )
+        .await
+        .status
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discovering_resource_server_accepts_the_tokens_until_they_are_revoked() {
+    let s = setup().await;
+
+    // client_credentials, then the API, introspection agreeing.
+    let (status, reply) = s
+        .form(
+            "/token",
+            Some(("service", &s.secret)),
+            "grant_type=client_credentials",
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let service_token = reply["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(s.orders(&service_token).await, 200);
+    assert!(s.introspect(&service_token).await);
+
+    // The application's own login, then a refresh by its public client.
+    let login = s
+        .service
+        .issue_pair("app", "alice", Some("orders:read profile"))
+        .await
+        .unwrap();
+    let (status, refreshed) = s
+        .form(
+            "/token",
+            None,
+            &format!(
+                "grant_type=refresh_token&client_id=app&scope=orders:read&refresh_token={}",
+                login.refresh_token.as_deref().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(refreshed["scope"], "orders:read");
+    let access = refreshed["access_token"].as_str().unwrap().to_owned();
+    let refresh = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(s.orders(&access).await, 200);
+    assert!(s.introspect(&access).await);
+
+    // Sign-out: the refresh token's revocation ends the session, its access tokens included.
+    let (status, _) = s
+        .form("/revoke", None, &format!("token={refresh}&client_id=app"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(s.orders(&access).await, 401);
+    assert!(!s.introspect(&access).await);
+    let (status, reply) = s
+        .form(
+            "/token",
+            None,
+            &format!("grant_type=refresh_token&client_id=app&refresh_token={refresh}"),
+        )
+        .await;
+    assert_eq!(
+        (status, reply["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    // The service's own token, revoked by `jti`.
+    let (status, _) = s
+        .form(
+            "/revoke",
+            Some(("service", &s.secret)),
+            &format!("token={service_token}"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(s.orders(&service_token).await, 401);
+    assert!(!s.introspect(&service_token).await);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413_and_a_wrong_basic_secret_401_with_its_challenge() {
+    let s = setup().await;
+    let big = format!("grant_type=client_credentials&x={}", "a".repeat(20 * 1024));
+    let (status, reply) = s.form("/token", Some(("service", &s.secret)), &big).await;
+    assert_eq!(
+        (status, reply["error"].as_str()),
+        (413, Some("invalid_request"))
+    );
+
+    let response = s
+        .http
+        .post(format!("{}/token", s.issuer))
+        .basic_auth(
+            "service",
+            Some("a-wrong-secret-that-is-long-enough-to-be-one"),
+        )
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert!(response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic "));
+    assert_eq!(response.headers()["cache-control"], "no-store");
+}
