@@ -17,6 +17,9 @@ use time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GrantType {
+    /// `authorization_code` with PKCE (RFC 6749 §4.1, RFC 7636 S256): a code the application's
+    /// login page obtained with [`TokenService::issue_code`](crate::TokenService::issue_code).
+    AuthorizationCode,
     /// `client_credentials` (RFC 6749 §4.4): a confidential client's own token, no refresh
     /// token.
     ClientCredentials,
@@ -28,6 +31,7 @@ impl GrantType {
     /// The `grant_type` value.
     pub fn as_str(self) -> &'static str {
         match self {
+            GrantType::AuthorizationCode => "authorization_code",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::RefreshToken => "refresh_token",
         }
@@ -35,9 +39,13 @@ impl GrantType {
 
     /// The grant type named `value`, if the service supports it.
     pub fn parse(value: &str) -> Option<GrantType> {
-        [GrantType::ClientCredentials, GrantType::RefreshToken]
-            .into_iter()
-            .find(|g| g.as_str() == value)
+        [
+            GrantType::AuthorizationCode,
+            GrantType::ClientCredentials,
+            GrantType::RefreshToken,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == value)
     }
 }
 

@@ -3,9 +3,11 @@
 //! An OAuth 2.0 token service to embed in your own application, on
 //! [keycard-lifecycle](https://docs.rs/keycard-lifecycle)'s `TokenIssuer` and its stores:
 //!
-//! - the **token endpoint** (RFC 6749 §3.2): `client_credentials` (§4.4) and `refresh_token`
-//!   (§6: rotation with reuse detection and a grace period, scope narrowing only, the family
-//!   bound to its client), and [`TokenService::issue_pair`] for the application's own login;
+//! - the **token endpoint** (RFC 6749 §3.2): `authorization_code` with PKCE (§4.1, RFC 7636
+//!   S256 only; the application's login page calls [`TokenService::issue_code`]),
+//!   `client_credentials` (§4.4) and `refresh_token` (§6: rotation with reuse detection and a
+//!   grace period, scope narrowing only, the family bound to its client), and
+//!   [`TokenService::issue_pair`] for a first-party login without redirects;
 //! - **client authentication** (RFC 6749 §2.3): `client_secret_basic`, `client_secret_post`,
 //!   public clients; secrets kept only as SHA-256 hashes ([`SecretHash`]), compared in constant
 //!   time; repeated failures per client id slow down, in bounded memory;
@@ -32,6 +34,7 @@
 
 mod auth;
 mod client;
+mod code;
 mod error;
 mod form;
 mod scope;
@@ -39,9 +42,12 @@ mod service;
 mod throttle;
 
 pub use client::{AuthMethod, Client, ClientRegistry, GrantType, SecretHash, StaticClients};
+pub use code::{CodeGrant, CodeStore, MemoryCodeStore, Redeemed, CODE_LIFETIME};
 pub use error::{ErrorCode, OAuthError};
 pub use form::MAX_BODY;
-pub use service::{Endpoint, TokenResponse, TokenService, TokenServiceBuilder};
+pub use service::{
+    AuthorizationRequest, Endpoint, TokenResponse, TokenService, TokenServiceBuilder,
+};
 
 /// The README's code blocks, compiled as doc tests so that it cannot drift.
 #[doc = include_str!("../README.md")]

@@ -22,6 +22,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::auth::authenticate;
 use crate::client::{AuthMethod, Client, ClientRegistry, GrantType};
+use crate::code::{self, CodeGrant, CodeStore, MemoryCodeStore, Redeemed, CODE_LIFETIME};
 use crate::error::{invalid_request, ErrorCode, OAuthError};
 use crate::form::Form;
 use crate::scope;
@@ -165,6 +166,8 @@ struct Inner {
     /// This service's access tokens, revocations excluded (revocation of one already revoked).
     any_access_tokens: Validator,
     families: Arc<dyn FamilyStore>,
+    codes: Arc<dyn CodeStore>,
+    authorization_endpoint: Option<String>,
     clients: Arc<dyn ClientRegistry>,
     throttle: Throttle,
     clock: Arc<dyn Clock>,
@@ -179,6 +182,8 @@ pub struct TokenServiceBuilder {
     clients: Arc<dyn ClientRegistry>,
     families: Arc<dyn FamilyStore>,
     revocations: Arc<dyn RevocationStore>,
+    codes: Arc<dyn CodeStore>,
+    authorization_endpoint: Option<String>,
     clock: Arc<dyn Clock>,
     access_lifetime: Duration,
     refresh_lifetime: Duration,
@@ -217,6 +222,19 @@ impl TokenServiceBuilder {
     /// Keeps revocations in `store` (default: in memory); share it with local validators.
     pub fn revocations(mut self, store: Arc<dyn RevocationStore>) -> Self {
         self.revocations = store;
+        self
+    }
+
+    /// Keeps authorization codes in `store` (default: in memory, one process).
+    pub fn codes(mut self, store: Arc<dyn CodeStore>) -> Self {
+        self.codes = store;
+        self
+    }
+
+    /// The URL of the application's login page, published as the `authorization_endpoint`
+    /// (RFC 8414 §2) with `response_types_supported: ["code"]`.
+    pub fn authorization_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.authorization_endpoint = Some(url.into());
         self
     }
 
@@ -326,6 +344,8 @@ impl TokenServiceBuilder {
                 access_tokens,
                 any_access_tokens,
                 families: self.families,
+                codes: self.codes,
+                authorization_endpoint: self.authorization_endpoint,
                 clients: self.clients,
                 throttle: Throttle::default(),
                 clock: self.clock,
@@ -346,6 +366,8 @@ impl TokenService {
             clients: Arc::new(crate::StaticClients::new()),
             families: Arc::new(MemoryFamilyStore::new()),
             revocations: Arc::new(MemoryRevocationStore::new()),
+            codes: Arc::new(MemoryCodeStore::new()),
+            authorization_endpoint: None,
             clock: Arc::new(SystemClock),
             access_lifetime: TokenIssuer::DEFAULT_ACCESS_LIFETIME,
             refresh_lifetime: TokenIssuer::DEFAULT_REFRESH_LIFETIME,
@@ -488,11 +510,139 @@ impl TokenService {
                 return Err(unauthorized());
             }
             match grant {
+                GrantType::AuthorizationCode => self.authorization_code(&client, &form).await,
                 GrantType::ClientCredentials => self.client_credentials(&client, &form),
                 GrantType::RefreshToken => self.refresh(&client, &form).await,
             }
         };
         result.await.map_err(|e| e.after_basic(basic))
+    }
+
+    /// Issues a one-time authorization code for `request`, once the application's login page
+    /// has authenticated the user (RFC 6749 §4.1.2): bound to the client, the redirect URI
+    /// (registered, compared exactly), the PKCE challenge (S256 only, RFC 9700 §2.1.1), the
+    /// scope and the user; redeemable once, within [`CODE_LIFETIME`].
+    ///
+    /// # Errors
+    /// `invalid_client` for an unknown client, `unauthorized_client` for one that may not use
+    /// codes, `invalid_request` for a redirect URI that is not registered (do not redirect to
+    /// it, RFC 6749 §4.1.2.1), a method other than `S256` or a malformed challenge,
+    /// `invalid_scope`, and `temporarily_unavailable` when the code store fails.
+    pub async fn issue_code(&self, request: &AuthorizationRequest) -> Result<String, OAuthError> {
+        let inner = &*self.inner;
+        let client = inner
+            .clients
+            .find(&request.client_id)
+            .await
+            .map_err(|e| OAuthError::internal(&e))?
+            .ok_or_else(crate::error::invalid_client)?;
+        if !client.allows(GrantType::AuthorizationCode) {
+            return Err(unauthorized());
+        }
+        if !client.redirect_uris().contains(&request.redirect_uri) {
+            return Err(invalid_request("the redirect URI is not registered"));
+        }
+        if request.code_challenge_method != "S256" {
+            return Err(invalid_request(
+                "only the S256 code challenge method is supported",
+            ));
+        }
+        // RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters.
+        let challenge_ok = request.code_challenge.len() == 43
+            && URL_SAFE_NO_PAD.decode(&request.code_challenge).is_ok();
+        if !challenge_ok {
+            return Err(invalid_request("the code challenge is malformed"));
+        }
+        let scope = scope::narrow(request.scope.as_deref(), client.scopes())?;
+        let now = inner.clock.now();
+        let code = random_id().map_err(|e| OAuthError::internal(&e))?;
+        let grant = CodeGrant {
+            client_id: client.id().to_owned(),
+            redirect_uri: request.redirect_uri.clone(),
+            code_challenge: request.code_challenge.clone(),
+            scope,
+            subject: request.subject.clone(),
+            expires_at: now + CODE_LIFETIME,
+        };
+        inner
+            .codes
+            .insert(&code::key(&code), grant, now + code::REMEMBER_USED, now)
+            .await
+            .map_err(|e| OAuthError::internal(&e))?;
+        Ok(code)
+    }
+
+    /// RFC 6749 §4.1.3 with RFC 7636 §4.6: the code is used up by its first presentation,
+    /// whatever follows; client, redirect URI and verifier must match its grant. A code
+    /// presented again is refused and the tokens of its first use are revoked (§4.1.2).
+    async fn authorization_code(
+        &self,
+        client: &Client,
+        form: &Form,
+    ) -> Result<TokenResponse, OAuthError> {
+        let inner = &*self.inner;
+        let presented = form.get("code").ok_or(invalid_request("code is missing"))?;
+        let redirect_uri = form
+            .get("redirect_uri")
+            .ok_or(invalid_request("redirect_uri is missing"))?;
+        let verifier = form
+            .get("code_verifier")
+            .ok_or(invalid_request("code_verifier is missing"))?;
+        let invalid = || OAuthError::new(ErrorCode::InvalidGrant, "the grant is invalid");
+        let key = code::key(presented);
+        let now = inner.clock.now();
+        let grant = match inner
+            .codes
+            .redeem(&key, now)
+            .await
+            .map_err(|e| OAuthError::internal(&e))?
+        {
+            Redeemed::Fresh(grant) => grant,
+            Redeemed::Replayed(first) => {
+                if let Some(refresh_token) = first {
+                    match inner.lifecycle.revoke(&refresh_token).await {
+                        Err(e) if e.category() != keycard::ErrorCategory::Token => {
+                            return Err(OAuthError::internal(&e))
+                        }
+                        _ => {}
+                    }
+                }
+                return Err(invalid());
+            }
+            _ => return Err(invalid()),
+        };
+        let verifier_ok = code::is_verifier(verifier)
+            && constant_time_eq(
+                code::s256(verifier).as_bytes(),
+                grant.code_challenge.as_bytes(),
+            );
+        if grant.client_id != client.id() || grant.redirect_uri != redirect_uri || !verifier_ok {
+            return Err(invalid());
+        }
+        let pair = inner
+            .lifecycle
+            .issue(
+                &grant.subject,
+                &json!({ CLIENT_ID: client.id(), "scope": grant.scope }),
+            )
+            .await
+            .map_err(|e| OAuthError::internal(&e))?;
+        if let Err(e) = inner.codes.bind(&key, pair.refresh_token.clone()).await {
+            // Unbound, a replay could not revoke these tokens: give them up instead.
+            let _ = inner.lifecycle.revoke(&pair.refresh_token).await;
+            return Err(OAuthError::internal(&e));
+        }
+        let claims: Claims = inner
+            .refresh_tokens
+            .verify(&pair.refresh_token)
+            .map_err(|e| OAuthError::internal(&e))?;
+        self.answer(
+            client,
+            &grant.subject,
+            &grant.scope,
+            claims.session_id.as_deref(),
+            Some(pair.refresh_token),
+        )
     }
 
     /// RFC 6749 §4.4: the client's own access token, its id as `sub`, no refresh token
@@ -704,13 +854,14 @@ impl TokenService {
 
     /// RFC 8414 §2.
     fn metadata(&self) -> serde_json::Value {
-        json!({
+        let mut document = json!({
             "issuer": self.inner.issuer,
             "token_endpoint": self.url(Endpoint::Token),
             "jwks_uri": self.url(Endpoint::Jwks),
             "revocation_endpoint": self.url(Endpoint::Revocation),
             "introspection_endpoint": self.url(Endpoint::Introspection),
-            "grant_types_supported": ["client_credentials", "refresh_token"],
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported":
                 ["client_secret_basic", "client_secret_post", "none"],
             "revocation_endpoint_auth_methods_supported":
@@ -718,7 +869,15 @@ impl TokenService {
             "introspection_endpoint_auth_methods_supported":
                 ["client_secret_basic", "client_secret_post"],
             "response_types_supported": [],
-        })
+        });
+        if let (Some(map), Some(url)) = (
+            document.as_object_mut(),
+            self.inner.authorization_endpoint.as_ref(),
+        ) {
+            map.insert("authorization_endpoint".into(), json!(url));
+            map.insert("response_types_supported".into(), json!(["code"]));
+        }
+        document
     }
 
     /// The OpenID Provider Metadata members that discovery reads (OpenID Connect Discovery §3);
@@ -752,6 +911,52 @@ impl TokenService {
             headers.insert(header::CACHE_CONTROL, value);
         }
     }
+}
+
+/// What the application's login page asks [`TokenService::issue_code`] for, from the
+/// authorization request it received (RFC 6749 §4.1.1, RFC 7636 §4.3) and the user it signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationRequest {
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    code_challenge_method: String,
+    scope: Option<String>,
+    subject: String,
+}
+
+impl AuthorizationRequest {
+    /// A request of `client_id` to return to `redirect_uri`, with the PKCE `code_challenge`
+    /// and `code_challenge_method` it sent, for the user `subject` the page signed in.
+    pub fn new(
+        client_id: impl Into<String>,
+        redirect_uri: impl Into<String>,
+        code_challenge: impl Into<String>,
+        code_challenge_method: impl Into<String>,
+        subject: impl Into<String>,
+    ) -> Self {
+        AuthorizationRequest {
+            client_id: client_id.into(),
+            redirect_uri: redirect_uri.into(),
+            code_challenge: code_challenge.into(),
+            code_challenge_method: code_challenge_method.into(),
+            scope: None,
+            subject: subject.into(),
+        }
+    }
+
+    /// The `scope` of the request (default: every scope the client may have).
+    #[must_use]
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+}
+
+/// `a == b` in time that depends on the lengths only.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
 }
 
 fn unauthorized() -> OAuthError {

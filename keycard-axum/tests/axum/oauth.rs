@@ -10,7 +10,9 @@ use keycard::{Algorithm, Claims, EcdsaPrivateKey, Validator};
 use keycard_axum::{Authorizer, Verified};
 use keycard_jwks::{RemoteKeySet, ValidatorExt};
 use keycard_lifecycle::MemoryRevocationStore;
-use keycard_oauth::{AuthMethod, Client, GrantType, SecretHash, StaticClients, TokenService};
+use keycard_oauth::{
+    AuthMethod, AuthorizationRequest, Client, GrantType, SecretHash, StaticClients, TokenService,
+};
 use serde_json::Value;
 
 use crate::get as fetch;
@@ -37,6 +39,8 @@ async fn setup() -> Setup {
         .with(
             Client::public("app")
                 .grant(GrantType::RefreshToken)
+                .grant(GrantType::AuthorizationCode)
+                .redirect_uri("http://127.0.0.1/callback")
                 .scope("orders:read")
                 .scope("profile"),
         );
@@ -131,19 +135,40 @@ async fn a_discovering_resource_server_accepts_the_tokens_until_they_are_revoked
     assert_eq!(s.orders(&service_token).await, 200);
     assert!(s.introspect(&service_token).await);
 
-    // The application's own login, then a refresh by its public client.
-    let login = s
-        .service
-        .issue_pair("app", "alice", Some("orders:read profile"))
-        .await
-        .unwrap();
+    // The login page issues a code for the public client, which redeems it with PKCE.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; // RFC 7636 Appendix B
+    let request = AuthorizationRequest::new(
+        "app",
+        "http://127.0.0.1/callback",
+        challenge,
+        "S256",
+        "alice",
+    );
+    let code = s.service.issue_code(&request).await.unwrap();
+    let (status, login) = s
+        .form(
+            "/token",
+            None,
+            &format!(
+                "grant_type=authorization_code&client_id=app&code={code}\
+                 &redirect_uri=http://127.0.0.1/callback&code_verifier={verifier}"
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{login}");
+    let first_access = login["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(s.orders(&first_access).await, 200);
+    assert!(s.introspect(&first_access).await);
+
+    // A refresh by the public client, narrowing the scope.
     let (status, refreshed) = s
         .form(
             "/token",
             None,
             &format!(
                 "grant_type=refresh_token&client_id=app&scope=orders:read&refresh_token={}",
-                login.refresh_token.as_deref().unwrap()
+                login["refresh_token"].as_str().unwrap()
             ),
         )
         .await;
@@ -161,6 +186,11 @@ async fn a_discovering_resource_server_accepts_the_tokens_until_they_are_revoked
     assert_eq!(status, 200);
     assert_eq!(s.orders(&access).await, 401);
     assert!(!s.introspect(&access).await);
+    assert_eq!(
+        s.orders(&first_access).await,
+        401,
+        "the code's session ended"
+    );
     let (status, reply) = s
         .form(
             "/token",

@@ -11,13 +11,15 @@ use http::{Request, Response};
 use keycard::{Algorithm, EcdsaPrivateKey, Error};
 use keycard_lifecycle::{Family, FamilyStore, MemoryFamilyStore, StoreFuture};
 use keycard_oauth::{
-    AuthMethod, Client, Endpoint, GrantType, SecretHash, StaticClients, TokenService,
+    AuthMethod, Client, CodeGrant, CodeStore, Endpoint, GrantType, MemoryCodeStore, Redeemed,
+    SecretHash, StaticClients, TokenService,
 };
 use keycard_test::TestClock;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 pub(crate) const ISSUER: &str = "https://auth.example.com";
+pub(crate) const REDIRECT: &str = "https://app.example/callback";
 
 pub(crate) struct Fixture {
     pub(crate) service: TokenService,
@@ -25,6 +27,7 @@ pub(crate) struct Fixture {
     /// The secret of `basic-client` (client_secret_basic) and `post-client` (client_secret_post).
     pub(crate) secret: String,
     pub(crate) families: Arc<Gated>,
+    pub(crate) codes: Arc<GatedCodes>,
 }
 
 pub(crate) fn key() -> EcdsaPrivateKey {
@@ -37,6 +40,8 @@ pub(crate) fn clients(hash: &SecretHash) -> StaticClients {
     let grants = |c: Client| {
         c.grant(GrantType::ClientCredentials)
             .grant(GrantType::RefreshToken)
+            .grant(GrantType::AuthorizationCode)
+            .redirect_uri(REDIRECT)
             .scope("read")
             .scope("write")
     };
@@ -69,7 +74,9 @@ pub(crate) fn fixture_with(
     let (secret, hash) = SecretHash::generate().unwrap();
     let clock = TestClock::new();
     let families = Arc::new(Gated::default());
+    let codes = Arc::new(GatedCodes::default());
     let builder = TokenService::builder(ISSUER, key())
+        .codes(codes.clone())
         .audience("api")
         .clients(clients(&hash))
         .families(families.clone())
@@ -80,6 +87,7 @@ pub(crate) fn fixture_with(
         clock,
         secret,
         families,
+        codes,
     }
 }
 
@@ -230,5 +238,54 @@ impl FamilyStore for Gated {
             }
             self.inner.remove(id).await
         })
+    }
+}
+
+/// A code store over memory whose first `n` redemptions wait at a barrier until all `n` are in
+/// flight, so that they race on the one atomic redemption.
+#[derive(Debug, Default)]
+pub(crate) struct GatedCodes {
+    inner: MemoryCodeStore,
+    gate: std::sync::Mutex<Option<(Arc<tokio::sync::Barrier>, usize)>>,
+}
+
+impl GatedCodes {
+    pub(crate) fn hold_first_redemptions(&self, n: usize) {
+        *self.gate.lock().unwrap() = Some((Arc::new(tokio::sync::Barrier::new(n)), n));
+    }
+}
+
+impl CodeStore for GatedCodes {
+    fn insert<'a>(
+        &'a self,
+        key: &'a str,
+        grant: CodeGrant,
+        keep_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreFuture<'a, ()> {
+        self.inner.insert(key, grant, keep_until, now)
+    }
+
+    fn redeem<'a>(&'a self, key: &'a str, now: OffsetDateTime) -> StoreFuture<'a, Redeemed> {
+        Box::pin(async move {
+            let barrier = {
+                let mut gate = self.gate.lock().unwrap();
+                match gate.as_mut() {
+                    Some((barrier, left)) if *left > 0 => {
+                        *left -= 1;
+                        Some(Arc::clone(barrier))
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(barrier) = barrier {
+                barrier.wait().await;
+            }
+            self.inner.redeem(key, now).await
+        })
+    }
+
+    fn bind<'a>(&'a self, key: &'a str, refresh_token: String) -> StoreFuture<'a, ()> {
+        self.inner.bind(key, refresh_token)
     }
 }
