@@ -7,7 +7,7 @@ use std::future::ready;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use keycard::Error;
+use keycard::{Error, KeySet};
 use keycard_lifecycle::StoreFuture;
 use ring::digest::{digest, SHA256};
 use ring::rand::{SecureRandom as _, SystemRandom};
@@ -59,6 +59,9 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// `none`: a public client, identified by `client_id` but not authenticated.
     None,
+    /// `private_key_jwt`: a JWT signed with the client's own key (RFC 7523 §2.2, OpenID
+    /// Connect Core §9), checked against the public keys registered for it.
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -68,6 +71,7 @@ impl AuthMethod {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::None => "none",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -154,6 +158,7 @@ pub struct Client {
     id: String,
     method: AuthMethod,
     secret: Option<SecretHash>,
+    keys: Option<KeySet>,
     grants: Vec<GrantType>,
     scopes: Vec<String>,
     redirect_uris: Vec<String>,
@@ -169,6 +174,7 @@ impl Client {
             id: id.into(),
             method,
             secret: Some(secret),
+            keys: None,
             grants: Vec::new(),
             scopes: Vec::new(),
             redirect_uris: Vec::new(),
@@ -183,6 +189,22 @@ impl Client {
             id: id.into(),
             method: AuthMethod::None,
             secret: None,
+            keys: None,
+            grants: Vec::new(),
+            scopes: Vec::new(),
+            redirect_uris: Vec::new(),
+            access_lifetime: None,
+        }
+    }
+
+    /// A confidential client that authenticates with `private_key_jwt` (RFC 7523 §2.2): its
+    /// assertions are signed by one of `keys`, its public keys (a JWK Set it registered).
+    pub fn private_key_jwt(id: impl Into<String>, keys: KeySet) -> Client {
+        Client {
+            id: id.into(),
+            method: AuthMethod::PrivateKeyJwt,
+            secret: None,
+            keys: Some(keys),
             grants: Vec::new(),
             scopes: Vec::new(),
             redirect_uris: Vec::new(),
@@ -252,6 +274,11 @@ impl Client {
     /// The client's own access-token lifetime, if set.
     pub fn lifetime(&self) -> Option<Duration> {
         self.access_lifetime
+    }
+
+    /// The public keys of a `private_key_jwt` client.
+    pub(crate) fn keys(&self) -> Option<&KeySet> {
+        self.keys.as_ref()
     }
 
     /// The hash of the client's secret (`None` for a public client).

@@ -9,8 +9,9 @@
 //!   grace period, scope narrowing only, the family bound to its client), and
 //!   [`TokenService::issue_pair`] for a first-party login without redirects;
 //! - **client authentication** (RFC 6749 §2.3): `client_secret_basic`, `client_secret_post`,
-//!   public clients; secrets kept only as SHA-256 hashes ([`SecretHash`]), compared in constant
-//!   time; repeated failures per client id slow down, in bounded memory;
+//!   `private_key_jwt` (RFC 7523 §2.2) and public clients; secrets kept only as SHA-256 hashes
+//!   ([`SecretHash`]), compared in constant time; repeated failures per client id slow down, in
+//!   bounded memory;
 //! - **RFC 9068 access tokens** (`typ: at+jwt`, `client_id`, `scope`, `jti`), which any keycard
 //!   validator over the published keys accepts;
 //! - **revocation** (RFC 7009) and **introspection** (RFC 7662);

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use crate::auth::authenticate;
+use crate::auth::{authenticate, Audiences, SeenAssertions};
 use crate::client::{AuthMethod, Client, ClientRegistry, GrantType};
 use crate::code::{self, CodeGrant, CodeStore, MemoryCodeStore, Redeemed, CODE_LIFETIME};
 use crate::error::{invalid_request, ErrorCode, OAuthError};
@@ -170,6 +170,8 @@ struct Inner {
     authorization_endpoint: Option<String>,
     clients: Arc<dyn ClientRegistry>,
     throttle: Throttle,
+    assertions: SeenAssertions,
+    token_endpoint: String,
     clock: Arc<dyn Clock>,
 }
 
@@ -333,7 +335,7 @@ impl TokenServiceBuilder {
             .build()?;
         Ok(TokenService {
             inner: Arc::new(Inner {
-                issuer: self.issuer,
+                issuer: self.issuer.clone(),
                 audiences: self.audiences,
                 lifecycle,
                 signer,
@@ -348,6 +350,8 @@ impl TokenServiceBuilder {
                 authorization_endpoint: self.authorization_endpoint,
                 clients: self.clients,
                 throttle: Throttle::default(),
+                assertions: SeenAssertions::default(),
+                token_endpoint: format!("{}{}", self.issuer, Endpoint::Token.path()),
                 clock: self.clock,
             }),
         })
@@ -490,9 +494,14 @@ impl TokenService {
         let inner = &*self.inner;
         let form = Form::parse(request.headers(), request.body())?;
         let now = inner.clock.now();
+        let audiences = Audiences {
+            issuer: &inner.issuer,
+            endpoint: &inner.token_endpoint,
+        };
         let (client, basic) = authenticate(
             &*inner.clients,
             &inner.throttle,
+            (&inner.assertions, &audiences, &inner.clock),
             request.headers(),
             &form,
             now,
@@ -756,9 +765,14 @@ impl TokenService {
     async fn caller(&self, request: &Request<Bytes>) -> Result<(Form, Client, bool), OAuthError> {
         let inner = &*self.inner;
         let form = Form::parse(request.headers(), request.body())?;
+        let audiences = Audiences {
+            issuer: &inner.issuer,
+            endpoint: &inner.token_endpoint,
+        };
         let (client, basic) = authenticate(
             &*inner.clients,
             &inner.throttle,
+            (&inner.assertions, &audiences, &inner.clock),
             request.headers(),
             &form,
             inner.clock.now(),
@@ -863,11 +877,12 @@ impl TokenService {
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported":
-                ["client_secret_basic", "client_secret_post", "none"],
+                ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+            "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "RS256", "PS256", "EdDSA"],
             "revocation_endpoint_auth_methods_supported":
-                ["client_secret_basic", "client_secret_post", "none"],
+                ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "introspection_endpoint_auth_methods_supported":
-                ["client_secret_basic", "client_secret_post"],
+                ["client_secret_basic", "client_secret_post", "private_key_jwt"],
             "response_types_supported": [],
         });
         if let (Some(map), Some(url)) = (

@@ -36,6 +36,16 @@ pub(crate) fn key() -> EcdsaPrivateKey {
         .with_key_id("k1")
 }
 
+/// The private key of `jwt-client` (private_key_jwt).
+pub(crate) fn client_key() -> &'static EcdsaPrivateKey {
+    static KEY: std::sync::OnceLock<EcdsaPrivateKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        EcdsaPrivateKey::generate(Algorithm::ES256)
+            .unwrap()
+            .with_key_id("client-1")
+    })
+}
+
 pub(crate) fn clients(hash: &SecretHash) -> StaticClients {
     let grants = |c: Client| {
         c.grant(GrantType::ClientCredentials)
@@ -57,6 +67,15 @@ pub(crate) fn clients(hash: &SecretHash) -> StaticClients {
             hash.clone(),
         )))
         .with(grants(Client::public("public-client")))
+        .with(
+            Client::private_key_jwt("jwt-client", {
+                let mut keys = keycard::KeySet::new();
+                keys.insert(client_key().public_key());
+                keys
+            })
+            .grant(GrantType::ClientCredentials)
+            .scope("read"),
+        )
         .with(
             Client::confidential("cc-only", AuthMethod::ClientSecretBasic, hash.clone())
                 .grant(GrantType::ClientCredentials)

@@ -2,6 +2,7 @@
 //! `TokenService::handle`, as any HTTP adapter calls it. keycard-axum's tests run the same
 //! service behind a real server.
 
+mod assertion;
 mod code;
 mod common;
 mod concurrency;
