@@ -15,6 +15,9 @@
 //! - **RFC 9068 access tokens** (`typ: at+jwt`, `client_id`, `scope`, `jti`), which any keycard
 //!   validator over the published keys accepts;
 //! - **revocation** (RFC 7009) and **introspection** (RFC 7662);
+//! - a **signing-key ring**: the next key published before it signs, retired keys kept until
+//!   their tokens expire, rotated on a schedule or on demand, shared through a
+//!   [`KeyRingStore`];
 //! - **metadata** (RFC 8414, and the OpenID configuration subset discovery reads) and the
 //!   **JWK Set** (public keys only, cacheable).
 //!
@@ -38,6 +41,7 @@ mod client;
 mod code;
 mod error;
 mod form;
+mod keyring;
 mod scope;
 mod service;
 mod throttle;
@@ -46,6 +50,7 @@ pub use client::{AuthMethod, Client, ClientRegistry, GrantType, SecretHash, Stat
 pub use code::{CodeGrant, CodeStore, MemoryCodeStore, Redeemed, CODE_LIFETIME};
 pub use error::{ErrorCode, OAuthError};
 pub use form::MAX_BODY;
+pub use keyring::{KeyRingStore, MemoryKeyRingStore, RingDocument, StoredKey};
 pub use service::{
     AuthorizationRequest, Endpoint, TokenResponse, TokenService, TokenServiceBuilder,
 };

@@ -9,8 +9,8 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use keycard::{
-    Builder, Claims, Clock, EcdsaPrivateKey, Error, FixedClock, KeySet, Signer, SystemClock,
-    Validator, ValidatorBuilder,
+    Builder, Claims, Clock, EcdsaPrivateKey, Error, FixedClock, Signer, SystemClock, Validator,
+    ValidatorBuilder,
 };
 use keycard_lifecycle::{
     FamilyStore, MemoryFamilyStore, MemoryRevocationStore, RevocationStore, TokenIssuer, TokenKind,
@@ -25,6 +25,7 @@ use crate::client::{AuthMethod, Client, ClientRegistry, GrantType};
 use crate::code::{self, CodeGrant, CodeStore, MemoryCodeStore, Redeemed, CODE_LIFETIME};
 use crate::error::{invalid_request, ErrorCode, OAuthError};
 use crate::form::Form;
+use crate::keyring::{KeyRing, KeyRingStore, MemoryKeyRingStore, Policy};
 use crate::scope;
 use crate::throttle::Throttle;
 
@@ -156,8 +157,9 @@ struct Inner {
     issuer: String,
     audiences: Vec<String>,
     lifecycle: TokenIssuer,
-    signer: Arc<EcdsaPrivateKey>,
-    jwks: String,
+    ring: Arc<KeyRing>,
+    /// When this instance last read the ring from its store.
+    ring_synced: std::sync::Mutex<Option<OffsetDateTime>>,
     jwks_max_age: Duration,
     access_lifetime: Duration,
     refresh_tokens: Validator,
@@ -191,6 +193,9 @@ pub struct TokenServiceBuilder {
     refresh_lifetime: Duration,
     grace: Option<Duration>,
     jwks_max_age: Duration,
+    key_ring: Arc<dyn KeyRingStore>,
+    rotation_period: Option<Duration>,
+    publish_ahead: Option<Duration>,
 }
 
 impl fmt::Debug for TokenServiceBuilder {
@@ -271,6 +276,27 @@ impl TokenServiceBuilder {
         self
     }
 
+    /// Shares the signing-key ring with other instances through `store` (default: in memory,
+    /// this instance only).
+    pub fn key_ring(mut self, store: Arc<dyn KeyRingStore>) -> Self {
+        self.key_ring = store;
+        self
+    }
+
+    /// Rotates the signing key every `period` (default: only on demand, with
+    /// [`TokenService::rotate_keys`]).
+    pub fn rotation_period(mut self, period: Duration) -> Self {
+        self.rotation_period = Some(period);
+        self
+    }
+
+    /// How long the next key is published before it signs (default: the JWKS `max-age` plus a
+    /// minute); at least the `max-age`, so that every resource server has fetched it first.
+    pub fn publish_ahead(mut self, ahead: Duration) -> Self {
+        self.publish_ahead = Some(ahead);
+        self
+    }
+
     /// Checks the configuration and returns the service.
     ///
     /// # Errors
@@ -293,11 +319,29 @@ impl TokenServiceBuilder {
                 "the issuer must be an http(s) URL without a trailing `/`",
             ));
         }
-        let signer = Arc::new(self.key);
-        let public = signer.public_key();
-        let mut keys = KeySet::new();
-        keys.insert(public.clone());
-        let mut lifecycle = TokenIssuer::builder(Arc::clone(&signer), public.clone())
+        let publish_ahead = self
+            .publish_ahead
+            .unwrap_or(self.jwks_max_age + Duration::minutes(1));
+        if publish_ahead < self.jwks_max_age {
+            return Err(configuration(
+                "the next key must be published at least one JWKS max-age before it signs",
+            ));
+        }
+        let leeway = keycard::limits::MAX_LEEWAY;
+        let policy = Policy {
+            period: self.rotation_period,
+            publish_ahead,
+            publish_after: self.access_lifetime + leeway + self.jwks_max_age,
+            verify_after: self.refresh_lifetime + leeway,
+        };
+        let ring = Arc::new(KeyRing::new(
+            &self.key,
+            self.key_ring,
+            policy,
+            Arc::clone(&self.clock),
+        )?);
+        let public = ring.verifier();
+        let mut lifecycle = TokenIssuer::builder(ring.signer(), public.clone())
             .issuer(self.issuer.clone())
             .access_lifetime(self.access_lifetime)
             .refresh_lifetime(self.refresh_lifetime)
@@ -338,8 +382,8 @@ impl TokenServiceBuilder {
                 issuer: self.issuer.clone(),
                 audiences: self.audiences,
                 lifecycle,
-                signer,
-                jwks: keys.to_json(),
+                ring,
+                ring_synced: std::sync::Mutex::new(None),
                 jwks_max_age: self.jwks_max_age,
                 access_lifetime: self.access_lifetime,
                 refresh_tokens,
@@ -377,6 +421,9 @@ impl TokenService {
             refresh_lifetime: TokenIssuer::DEFAULT_REFRESH_LIFETIME,
             grace: None,
             jwks_max_age: Duration::minutes(5),
+            key_ring: Arc::new(MemoryKeyRingStore::new()),
+            rotation_period: None,
+            publish_ahead: None,
         }
     }
 
@@ -417,6 +464,7 @@ impl TokenService {
             response.headers_mut().insert(header::ALLOW, allow);
             return response;
         }
+        self.maintain_keys().await;
         match endpoint {
             Endpoint::Token => match self.token(&request).await {
                 Ok(answer) => json_response(StatusCode::OK, &answer, None),
@@ -433,10 +481,54 @@ impl TokenService {
             Endpoint::Metadata => self.document(&self.metadata()),
             Endpoint::OpenIdConfiguration => self.document(&self.openid_configuration()),
             Endpoint::Jwks => {
-                let mut response = Response::new(Bytes::from(self.inner.jwks.clone()));
+                let jwks = self.inner.ring.jwks(self.inner.clock.now());
+                let mut response = Response::new(Bytes::from(jwks));
                 self.cacheable(&mut response, "application/jwk-set+json");
                 response
             }
+        }
+    }
+
+    /// Rotates the signing key now (on demand): the next key, published since at least
+    /// [`publish_ahead`](TokenServiceBuilder::publish_ahead), starts signing; the current one
+    /// retires and stays published until its last access token has expired; a new next key is
+    /// published. `Ok(false)` when the next key is not old enough yet, or another instance
+    /// rotated first (its ring is adopted).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Store`](keycard::ErrorKind::Store) from the key-ring store.
+    pub async fn rotate_keys(&self) -> Result<bool, Error> {
+        self.inner.ring.rotate(self.inner.clock.now(), true).await
+    }
+
+    /// Reads the key ring from its store now, and rotates it if the schedule says so: what
+    /// every request does at most every 10 seconds.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Store`](keycard::ErrorKind::Store) from the key-ring store.
+    pub async fn sync_keys(&self) -> Result<(), Error> {
+        let now = self.inner.clock.now();
+        self.inner.ring.rotate(now, false).await?;
+        *self
+            .inner
+            .ring_synced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
+        Ok(())
+    }
+
+    /// [`sync_keys`](Self::sync_keys) when the last one is 10 seconds old. A failing store
+    /// leaves the ring as it is: its current key stays valid, so signing with it is safe.
+    async fn maintain_keys(&self) {
+        let now = self.inner.clock.now();
+        let due = self
+            .inner
+            .ring_synced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_none_or(|last| now - last >= Duration::seconds(10) || now < last);
+        if due {
+            let _ = self.sync_keys().await;
         }
     }
 
@@ -461,6 +553,7 @@ impl TokenService {
         subject: &str,
         scope: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
+        self.maintain_keys().await;
         let inner = &*self.inner;
         let client = inner
             .clients
@@ -750,7 +843,7 @@ impl TokenService {
             access = access.claim("sid", session);
         }
         let access_token = access
-            .sign(&*inner.signer)
+            .sign(&*inner.ring.current())
             .map_err(|e| OAuthError::internal(&e))?;
         Ok(TokenResponse {
             access_token,
@@ -903,7 +996,7 @@ impl TokenService {
             map.insert("subject_types_supported".into(), json!(["public"]));
             map.insert(
                 "id_token_signing_alg_values_supported".into(),
-                json!([self.inner.signer.algorithm().as_str()]),
+                json!([self.inner.ring.current().algorithm().as_str()]),
             );
         }
         document

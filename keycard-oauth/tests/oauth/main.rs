@@ -6,6 +6,7 @@ mod assertion;
 mod code;
 mod common;
 mod concurrency;
+mod keyring;
 mod metadata;
 mod revocation;
 mod token;
