@@ -245,3 +245,51 @@ async fn an_oversized_body_is_413_and_a_wrong_basic_secret_401_with_its_challeng
         .starts_with("Basic "));
     assert_eq!(response.headers()["cache-control"], "no-store");
 }
+
+/// Python's authlib, an OAuth client library written against the RFCs by others, runs
+/// client_credentials, introspection, code + PKCE, refresh and revocation against the service.
+/// Skipped (with a note) where `python3` with authlib and requests is not installed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_independent_client_library_interoperates() {
+    let has_authlib = std::process::Command::new("python3")
+        .args(["-c", "import authlib, requests"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_authlib {
+        eprintln!("skipped: `pip install authlib requests` to run the authlib interop test");
+        return;
+    }
+    let s = setup().await;
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let request = AuthorizationRequest::new(
+        "app",
+        "http://127.0.0.1/callback",
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "S256",
+        "alice",
+    );
+    let code = s.service.issue_code(&request).await.unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/authlib_client.py"
+    );
+    let mut command = std::process::Command::new("python3");
+    command
+        .arg(script)
+        .env("ISSUER", &s.issuer)
+        .env("SECRET", &s.secret)
+        .env("CODE", code)
+        .env("VERIFIER", verifier)
+        .env("REDIRECT", "http://127.0.0.1/callback");
+    // The server runs on this runtime's other worker meanwhile.
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
