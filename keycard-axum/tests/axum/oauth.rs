@@ -293,3 +293,114 @@ async fn an_independent_client_library_interoperates() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Two instances behind one issuer share the key ring (and the other stores); a resource server
+/// discovers the keys once and refreshes them once per cache lifetime, on a clock both sides
+/// share. Keys rotate three times while both instances mint: no valid token is refused, because
+/// every next key is published a cache lifetime before it signs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_rotations_across_two_instances_refuse_no_valid_token() {
+    use keycard_lifecycle::MemoryFamilyStore;
+    use keycard_oauth::MemoryKeyRingStore;
+    use keycard_test::TestClock;
+
+    let clock = TestClock::new();
+    let ring = Arc::new(MemoryKeyRingStore::new());
+    let families = Arc::new(MemoryFamilyStore::new());
+    let revocations = Arc::new(MemoryRevocationStore::new());
+    let (secret, hash) = SecretHash::generate().unwrap();
+    let listeners = [
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    ];
+    let urls: Vec<String> = listeners
+        .iter()
+        .map(|l| format!("http://{}", l.local_addr().unwrap()))
+        .collect();
+    let issuer = urls[0].clone();
+    let mut services = Vec::new();
+    for listener in listeners {
+        let service = TokenService::builder(
+            issuer.clone(),
+            EcdsaPrivateKey::generate(Algorithm::ES256)
+                .unwrap()
+                .with_key_id("first"),
+        )
+        .audience("api")
+        .clients(
+            StaticClients::new().with(
+                Client::confidential("service", AuthMethod::ClientSecretBasic, hash.clone())
+                    .grant(GrantType::ClientCredentials),
+            ),
+        )
+        .key_ring(ring.clone())
+        .families(families.clone())
+        .revocations(revocations.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+        let router = keycard_axum::oauth::router(service.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        services.push(service);
+    }
+    // Instance A's first request stores its ring; B adopts it on its first.
+    services[0].sync_keys().await.unwrap();
+    services[1].sync_keys().await.unwrap();
+
+    let keys = RemoteKeySet::discover(issuer.clone())
+        .algorithms([Algorithm::ES256])
+        .allow_http()
+        .clock(clock.clone())
+        .no_background_refresh()
+        .await
+        .unwrap();
+    let validator = Validator::builder_with_remote(&keys)
+        .issuer(issuer.clone())
+        .audience("api")
+        .token_type("at+jwt")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let (mut minted, mut refused, mut kids) = (0, 0, std::collections::BTreeSet::new());
+    for round in 0..4 {
+        for url in &urls {
+            for _ in 0..5 {
+                let reply: Value = http
+                    .post(format!("{url}/token"))
+                    .basic_auth("service", Some(&secret))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("grant_type=client_credentials")
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let token = reply["access_token"].as_str().unwrap();
+                let header = keycard::unverified::decode_header(token).unwrap();
+                kids.insert(header.key_id().unwrap_or_default().to_owned());
+                minted += 1;
+                if validator.verify::<Claims>(token).is_err() {
+                    refused += 1;
+                }
+            }
+        }
+        if round == 3 {
+            break;
+        }
+        // One publish-ahead later (max-age + 1 min): the resource server has refreshed its
+        // cache once meanwhile, and instance A rotates; B follows on its next sync.
+        clock.advance(time::Duration::minutes(6));
+        keys.refresh().await.unwrap();
+        assert!(services[0].rotate_keys().await.unwrap(), "round {round}");
+        services[1].sync_keys().await.unwrap();
+    }
+    eprintln!(
+        "minted {minted} tokens under {} keys, {refused} refused",
+        kids.len()
+    );
+    assert_eq!((minted, refused, kids.len()), (40, 0, 4));
+    // Every new key was in the cache before it signed: no refetch for an unknown `kid`.
+    assert_eq!(keys.stats().unknown_kid_refetches, 0);
+}
