@@ -884,11 +884,14 @@ impl TokenService {
             .get("token")
             .ok_or(invalid_request("token is missing").after_basic(basic))?;
         let inner = &*self.inner;
-        let claims: Claims = match inner
-            .refresh_tokens
-            .verify(token)
-            .or_else(|_| inner.any_access_tokens.verify(token))
-        {
+        // A store failure while reading either kind fails the request: answering 200 without
+        // revoking would tell the client its token is gone when it is not.
+        let claims = match inner.refresh_tokens.verify::<Claims>(token) {
+            Err(e) if e.kind() == keycard::ErrorKind::Store => Err(e),
+            Err(_) => inner.any_access_tokens.verify::<Claims>(token),
+            ok => ok,
+        };
+        let claims: Claims = match claims {
             Ok(claims) => claims,
             Err(e) if e.kind() == keycard::ErrorKind::Store => {
                 return Err(OAuthError::internal(&e).after_basic(basic))

@@ -169,3 +169,33 @@ async fn another_clients_token_and_unknown_tokens_answer_200_and_change_nothing(
         .await;
     assert_eq!(missing.error(), "invalid_request");
 }
+
+#[tokio::test]
+async fn a_failing_store_during_revocation_is_503_not_a_silent_200() {
+    let f = fixture();
+    let login = f
+        .service
+        .issue_pair("basic-client", "alice", None)
+        .await
+        .unwrap();
+    let refresh = login.refresh_token.unwrap();
+    f.families
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let reply = f
+        .post(
+            Endpoint::Revocation,
+            Some(&basic("basic-client", &f.secret)),
+            &format!("token={refresh}"),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (503, "temporarily_unavailable")
+    );
+    f.families
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(f.revoke(&refresh).await, 200);
+    assert_eq!(f.introspect(&login.access_token).await["active"], false);
+}
