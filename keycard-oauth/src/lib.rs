@@ -24,6 +24,9 @@
 //! The service is framework-neutral ([`TokenService::handle`] on `http` types); `keycard-axum`
 //! mounts it as a `Router`. See the README for the conformance table.
 //!
+//! With the `redis` feature, `RedisOAuthStore` shares authorization codes and the key ring
+//! between instances.
+//!
 //! ## Design choices
 //!
 //! - **Nothing is echoed**: every error description is a fixed text.
@@ -42,6 +45,8 @@ mod code;
 mod error;
 mod form;
 mod keyring;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod scope;
 mod service;
 mod throttle;
@@ -51,6 +56,8 @@ pub use code::{CodeGrant, CodeStore, MemoryCodeStore, Redeemed, CODE_LIFETIME};
 pub use error::{ErrorCode, OAuthError};
 pub use form::MAX_BODY;
 pub use keyring::{KeyRingStore, MemoryKeyRingStore, RingDocument, StoredKey};
+#[cfg(feature = "redis")]
+pub use redis_store::RedisOAuthStore;
 pub use service::{
     AuthorizationRequest, Endpoint, TokenResponse, TokenService, TokenServiceBuilder,
 };

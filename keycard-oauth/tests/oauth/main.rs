@@ -8,5 +8,7 @@ mod common;
 mod concurrency;
 mod keyring;
 mod metadata;
+#[cfg(feature = "redis")]
+mod redis;
 mod revocation;
 mod token;
