@@ -37,12 +37,17 @@
 //! | a refused claims check | 403 `insufficient_scope`, `error_description="claims"` |
 //! | a failing key source or revocation store, an unknown `kid` the failing source could not fetch | 503, `Retry-After`, `{"error":"temporarily_unavailable"}` |
 //! | a configuration failure, an extractor without its layer | 500 `{"error":"server_error"}`, no detail |
+//!
+//! With the `oauth` feature (on by default), [`oauth::router`] mounts keycard-oauth's token
+//! service: the token, revocation and introspection endpoints, the metadata and the JWK Set.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod authorizer;
 mod extract;
+#[cfg(feature = "oauth")]
+pub mod oauth;
 mod rejection;
 
 pub use authorizer::{AuthLayer, AuthService, Authorizer, AuthorizerBuilder};
