@@ -2,7 +2,10 @@
 //! Its `Debug` hides the password of the URL.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use keycard::{Clock, SystemClock};
 
 /// How to reach Redis and how the local revocation view behaves. `Debug` hides a password in
 /// the URL.
@@ -15,6 +18,7 @@ pub struct RedisConfig {
     pub(crate) full_resync: Duration,
     pub(crate) response_timeout: Duration,
     pub(crate) feed_length: u64,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for RedisConfig {
@@ -31,6 +35,7 @@ impl fmt::Debug for RedisConfig {
             .field("full_resync", &self.full_resync)
             .field("response_timeout", &self.response_timeout)
             .field("feed_length", &self.feed_length)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -57,6 +62,7 @@ impl RedisConfig {
             full_resync: Self::DEFAULT_FULL_RESYNC,
             response_timeout: Duration::from_secs(2),
             feed_length: 100_000,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -93,6 +99,14 @@ impl RedisConfig {
     /// interval.
     pub fn feed_length(mut self, entries: u64) -> Self {
         self.feed_length = entries;
+        self
+    }
+
+    /// Reads the time of day from `clock` instead of the system clock (default): whether a
+    /// family or a revocation is past its time is decided by it. Redis still expires its keys
+    /// by its own clock, so keep `clock` near the real time; for tests that move time.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 }

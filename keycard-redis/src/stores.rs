@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use keycard::time::OffsetDateTime;
-use keycard::{Error, RevocationList, SystemClock};
+use keycard::{Clock, Error, RevocationList};
 use keycard_lifecycle::{Family, FamilyStore, RevocationStore, StoreFuture};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
@@ -31,6 +31,7 @@ struct Shared {
     keys: Keys,
     view: Arc<View>,
     feed_length: u64,
+    clock: Arc<dyn Clock>,
     _follower: Follower,
 }
 
@@ -118,7 +119,7 @@ impl RedisStore {
         let keys = Keys {
             prefix: config.prefix.clone(),
         };
-        let view = Arc::new(View::new(config.max_staleness, Arc::new(SystemClock)));
+        let view = Arc::new(View::new(config.max_staleness, Arc::clone(&config.clock)));
         let mut follower = view::Follower::new(feed_conn, keys.clone(), Arc::clone(&view));
         follower.snapshot().await?;
         let task = tokio::spawn(follower.run(config.full_resync));
@@ -128,6 +129,7 @@ impl RedisStore {
                 keys,
                 view,
                 feed_length: config.feed_length,
+                clock: config.clock,
                 _follower: Follower(task.abort_handle()),
             }),
         })
@@ -144,6 +146,27 @@ impl RedisStore {
             .await
             .map_err(|e| failure(&e))?;
         Ok(exists == 1)
+    }
+
+    /// Waits until the local view has caught up with every revocation Redis acknowledged before
+    /// this call (on any instance): its follower has completed a feed read sent after the call.
+    /// For tests, and for a process that must see a revocation made elsewhere before it goes on.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Store`](keycard::ErrorKind::Store) when the view has not caught up within
+    /// `timeout` (Redis unreachable, the follower resyncing).
+    pub async fn sync_view(&self, timeout: Duration) -> Result<(), Error> {
+        let asked = Instant::now();
+        while self.shared.view.synced_at().is_none_or(|at| at < asked) {
+            if asked.elapsed() >= timeout {
+                return Err(Error::store(RedisFailure(format!(
+                    "the revocation view did not catch up within {} ms",
+                    timeout.as_millis()
+                ))));
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Ok(())
     }
 
     /// When the local view was last confirmed current (a feed read or a snapshot that
@@ -209,9 +232,13 @@ impl FamilyStore for RedisStore {
                 .query_async(&mut self.conn())
                 .await
                 .map_err(|e| failure(&e))?;
-            record
+            let family: Option<Family> = record
                 .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("family record")))
-                .transpose()
+                .transpose()?;
+            // Past its expiry by this store's clock it is gone, whether or not Redis has
+            // expired the key yet.
+            let now = self.shared.clock.now();
+            Ok(family.filter(|family| family.expires_at.to_datetime() > now))
         })
     }
 
@@ -329,13 +356,13 @@ impl RevocationStore for RedisStore {
                 .query_async(&mut self.conn())
                 .await
                 .map_err(|e| failure(&e))?;
-            value
-                .map(|v| {
-                    parse_cutoff(&v)
-                        .map(|(cutoff, _)| cutoff)
-                        .ok_or_else(|| corrupt("cutoff"))
-                })
-                .transpose()
+            let now = millis(self.shared.clock.now());
+            let entry = value
+                .map(|v| parse_cutoff(&v).ok_or_else(|| corrupt("cutoff")))
+                .transpose()?;
+            Ok(entry
+                .filter(|(_, until)| *until > now)
+                .map(|(cutoff, _)| cutoff))
         })
     }
 }

@@ -16,6 +16,8 @@
 //!   stopped (and the directory removed) when dropped; skipped, loudly, when `redis-server` is
 //!   not installed, unless `KEYCARD_REQUIRE_REDIS=1` makes that a failure.
 //! - [`keys`]: fresh signing keys and the JWK Set that publishes them.
+//! - [`conformance`]: the suite every `FamilyStore` and `RevocationStore` backend runs
+//!   unchanged (memory, Redis, PostgreSQL), up to a `TokenIssuer` on it.
 //!
 //! ```no_run
 //! use keycard_test::{keys, IdentityProvider, JwksReply, TestClock};
@@ -37,6 +39,7 @@
 #![forbid(unsafe_code)]
 
 mod clock;
+pub mod conformance;
 pub mod keys;
 mod provider;
 mod redis;

@@ -7,6 +7,7 @@
 mod common;
 
 mod concurrency;
+mod conformance;
 mod interleavings;
 mod issuer;
 mod memory;

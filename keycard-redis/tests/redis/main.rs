@@ -6,6 +6,7 @@
 mod common;
 
 mod concurrency;
+mod conformance;
 mod faults;
 mod memory;
 mod propagation;
