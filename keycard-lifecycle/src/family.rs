@@ -50,6 +50,11 @@ pub struct Superseded {
     pub until: NumericDate,
     /// The pair issued in exchange for it.
     pub successor: TokenPair,
+    /// When the pair was recorded, while it is not known to have reached the client: a refresh
+    /// that failed after its rotation was stored (a store error, a lost answer) leaves it set,
+    /// and a retry of `jti` receives `successor` whatever the grace interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed_since: Option<NumericDate>,
 }
 
 /// Where [`TokenIssuer`](crate::TokenIssuer) keeps refresh-token families.

@@ -12,3 +12,4 @@ mod interleavings;
 mod issuer;
 mod memory;
 mod revocation;
+mod store_errors;
