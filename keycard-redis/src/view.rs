@@ -18,6 +18,9 @@ use crate::stores::failure;
 /// bound).
 pub(crate) const BLOCK: Duration = Duration::from_secs(1);
 
+/// The cutoff a corrupt subject-cutoff key stands for: every token of the subject is refused.
+const CORRUPT_CUTOFF: OffsetDateTime = keycard::time::PrimitiveDateTime::MAX.assume_utc();
+
 /// How far back in the feed a snapshot replays, in milliseconds.
 const REPLAY_MS: u64 = 60_000;
 
@@ -264,14 +267,25 @@ impl Follower {
                     .await
                     .map_err(|e| failure(&e))?;
                 for (key, value) in keys.iter().zip(values) {
-                    let (Some((kind, id)), Some(value)) = (self.keys.parse(key), value) else {
+                    let Some((kind, id)) = self.keys.parse(key) else {
                         continue;
                     };
+                    let value = match value {
+                        Some(value) => Some(value),
+                        // Nil: the key expired since the scan, or it is not a string at all.
+                        None => match self.key_type(key).await?.as_str() {
+                            "none" => continue,
+                            _ => None,
+                        },
+                    };
+                    // A value that is not the stored form (corrupted, or the wrong type) fails
+                    // closed: whatever it revoked counts as revoked until the key is repaired
+                    // (a new revocation overwrites it), never as absent.
                     match kind {
                         b't' | b's' => {
-                            let Ok(until) = value.parse::<i64>() else {
-                                continue;
-                            };
+                            let until = value
+                                .and_then(|value| value.parse::<i64>().ok())
+                                .unwrap_or(i64::MAX);
                             if until > now {
                                 let map = if kind == b't' {
                                     &mut fresh.tokens
@@ -282,9 +296,11 @@ impl Follower {
                             }
                         }
                         _ => {
-                            if let Some((cutoff, until)) = parse_cutoff(&value) {
-                                fresh.subjects.insert(id, (cutoff, until));
-                            }
+                            let entry = value
+                                .as_deref()
+                                .and_then(parse_cutoff)
+                                .unwrap_or((CORRUPT_CUTOFF, i64::MAX));
+                            fresh.subjects.insert(id, entry);
                         }
                     }
                 }
@@ -300,6 +316,15 @@ impl Follower {
         self.catch_up().await?;
         self.view.mark_synced(started);
         Ok(())
+    }
+
+    /// The type of `key` (`none` when it does not exist).
+    async fn key_type(&mut self, key: &str) -> Result<String, Error> {
+        redis::cmd("TYPE")
+            .arg(key)
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| failure(&e))
     }
 
     /// Applies the feed from the cursor without blocking.

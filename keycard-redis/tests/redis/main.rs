@@ -7,7 +7,9 @@ mod common;
 
 mod concurrency;
 mod conformance;
+mod corrupt;
 mod faults;
 mod memory;
 mod propagation;
+mod store_errors;
 mod stores;
