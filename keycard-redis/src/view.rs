@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use keycard::time::OffsetDateTime;
 use keycard::{Clock, Error};
-use redis::aio::ConnectionManager;
 use redis::Value;
 
+use crate::conn::Conn;
 use crate::layout::{cutoff_digits, millis, parse_cutoff, Keys};
 use crate::stores::failure;
 
@@ -205,14 +205,14 @@ impl View {
 
 /// The background task's state: its own connection, where it is in the feed.
 pub(crate) struct Follower {
-    conn: ConnectionManager,
+    conn: Conn,
     keys: Keys,
     view: Arc<View>,
     cursor: String,
 }
 
 impl Follower {
-    pub(crate) fn new(conn: ConnectionManager, keys: Keys, view: Arc<View>) -> Self {
+    pub(crate) fn new(conn: Conn, keys: Keys, view: Arc<View>) -> Self {
         Follower {
             conn,
             keys,
@@ -248,67 +248,67 @@ impl Follower {
             },
         );
         let mut fresh = Entries::default();
-        let mut scan = "0".to_owned();
         let now = self.view.now_ms();
-        loop {
-            let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
-                .arg(&scan)
-                .arg("MATCH")
-                .arg(self.keys.revocation_pattern())
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut self.conn)
-                .await
-                .map_err(|e| failure(&e))?;
-            if !keys.is_empty() {
-                let values: Vec<Option<String>> = redis::cmd("MGET")
-                    .arg(&keys)
-                    .query_async(&mut self.conn)
+        // Every primary of a cluster holds its own slots' keys: scan each, to its end.
+        let nodes = self.conn.nodes().await.map_err(|e| failure(&e))?;
+        for node in &nodes {
+            let mut scan = "0".to_owned();
+            loop {
+                let (next, keys) = self
+                    .conn
+                    .scan(node, &scan, &self.keys.revocation_pattern())
                     .await
                     .map_err(|e| failure(&e))?;
-                for (key, value) in keys.iter().zip(values) {
-                    let Some((kind, id)) = self.keys.parse(key) else {
-                        continue;
-                    };
-                    let value = match value {
-                        Some(value) => Some(value),
-                        // Nil: the key expired since the scan, or it is not a string at all.
-                        None => match self.key_type(key).await?.as_str() {
-                            "none" => continue,
-                            _ => None,
-                        },
-                    };
-                    // A value that is not the stored form (corrupted, or the wrong type) fails
-                    // closed: whatever it revoked counts as revoked until the key is repaired
-                    // (a new revocation overwrites it), never as absent.
-                    match kind {
-                        b't' | b's' => {
-                            let until = value
-                                .and_then(|value| value.parse::<i64>().ok())
-                                .unwrap_or(i64::MAX);
-                            if until > now {
-                                let map = if kind == b't' {
-                                    &mut fresh.tokens
-                                } else {
-                                    &mut fresh.sessions
-                                };
-                                map.insert(id, until);
+                if !keys.is_empty() {
+                    let values: Vec<Option<String>> = redis::cmd("MGET")
+                        .arg(&keys)
+                        .query_async(&mut self.conn)
+                        .await
+                        .map_err(|e| failure(&e))?;
+                    for (key, value) in keys.iter().zip(values) {
+                        let Some((kind, id)) = self.keys.parse(key) else {
+                            continue;
+                        };
+                        let value = match value {
+                            Some(value) => Some(value),
+                            // Nil: the key expired since the scan, or it is not a string at all.
+                            None => match self.key_type(key).await?.as_str() {
+                                "none" => continue,
+                                _ => None,
+                            },
+                        };
+                        // A value that is not the stored form (corrupted, or the wrong type) fails
+                        // closed: whatever it revoked counts as revoked until the key is repaired
+                        // (a new revocation overwrites it), never as absent.
+                        match kind {
+                            b't' | b's' => {
+                                let until = value
+                                    .and_then(|value| value.parse::<i64>().ok())
+                                    .unwrap_or(i64::MAX);
+                                if until > now {
+                                    let map = if kind == b't' {
+                                        &mut fresh.tokens
+                                    } else {
+                                        &mut fresh.sessions
+                                    };
+                                    map.insert(id, until);
+                                }
                             }
-                        }
-                        _ => {
-                            let entry = value
-                                .as_deref()
-                                .and_then(parse_cutoff)
-                                .unwrap_or((CORRUPT_CUTOFF, i64::MAX));
-                            fresh.subjects.insert(id, entry);
+                            _ => {
+                                let entry = value
+                                    .as_deref()
+                                    .and_then(parse_cutoff)
+                                    .unwrap_or((CORRUPT_CUTOFF, i64::MAX));
+                                fresh.subjects.insert(id, entry);
+                            }
                         }
                     }
                 }
+                if next == "0" {
+                    break;
+                }
+                scan = next;
             }
-            if next == "0" {
-                break;
-            }
-            scan = next;
         }
         // Changes applied locally meanwhile are in Redis too, so in the snapshot or the feed.
         *write(&self.view.entries) = fresh;

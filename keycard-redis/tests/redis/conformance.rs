@@ -6,24 +6,32 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration as StdDuration;
 
 use keycard_lifecycle::{FamilyStore, RevocationStore};
-use keycard_redis::RedisStore;
+use keycard_redis::{RedisConfig, RedisStore};
 use keycard_test::conformance::{self, Backend, BoxFuture};
 use keycard_test::{RedisServer, TestClock};
 
 use crate::common::config;
 
-struct Redis<'a> {
-    server: &'a RedisServer,
+/// Stores on one Redis (a server or a cluster), each under a prefix of its own.
+pub(crate) struct Redis {
+    base: RedisConfig,
     made: Mutex<Vec<RedisStore>>,
 }
 
-impl Redis<'_> {
+impl Redis {
+    pub(crate) fn new(base: RedisConfig) -> Self {
+        Redis {
+            base,
+            made: Mutex::new(Vec::new()),
+        }
+    }
+
     async fn store(&self, clock: &TestClock) -> RedisStore {
         let prefix = {
             let made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
             format!("conformance{}", made.len())
         };
-        let store = RedisStore::connect(config(self.server).prefix(prefix).clock(clock.clone()))
+        let store = RedisStore::connect(self.base.clone().prefix(prefix).clock(clock.clone()))
             .await
             .expect("connects");
         self.made
@@ -34,7 +42,7 @@ impl Redis<'_> {
     }
 }
 
-impl Backend for Redis<'_> {
+impl Backend for Redis {
     fn family_store(&self, clock: &TestClock) -> BoxFuture<'_, Arc<dyn FamilyStore>> {
         let clock = clock.clone();
         Box::pin(async move { Arc::new(self.store(&clock).await) as Arc<dyn FamilyStore> })
@@ -67,9 +75,5 @@ async fn redis_stores_pass_the_store_conformance_suite() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let backend = Redis {
-        server: &server,
-        made: Mutex::new(Vec::new()),
-    };
-    conformance::run(&backend).await;
+    conformance::run(&Redis::new(config(&server))).await;
 }
