@@ -266,3 +266,49 @@ async fn a_primary_killed_mid_storm_without_wait_for_replicas_counts_what_is_los
     };
     assert_eq!(losses.forks, 0, "no client saw two successors of one token");
 }
+
+/// Revocation propagation on the cluster: from `revoke` on instance A until `verify` on
+/// instance B refuses, over 500 revocations whose keys spread over the three primaries (the
+/// feed is on one of them). Printed, not asserted; B refusing every one is asserted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_one_instance_reaches_verify_on_another_across_the_cluster() {
+    let Some(cluster) = RedisCluster::start() else {
+        return;
+    };
+    let clock = TestClock::new();
+    let config = cluster_config(&cluster);
+    let issuers = issuers(&config, &clock, 2).await;
+    let api_b = issuers[1].access_validator().build().unwrap();
+    let mut tokens = Vec::new();
+    for i in 0..500 {
+        let pair = issuers[0].issue(&format!("user-{i}"), &()).await.unwrap();
+        api_b.verify::<keycard::Claims>(&pair.access_token).unwrap();
+        tokens.push(pair.access_token);
+    }
+    let mut delays = Vec::with_capacity(tokens.len());
+    for token in &tokens {
+        let start = Instant::now();
+        issuers[0].revoke(token).await.unwrap();
+        loop {
+            match api_b.verify::<keycard::Claims>(token) {
+                Err(e) if e.kind() == ErrorKind::Revoked => break,
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+            assert!(
+                start.elapsed() < StdDuration::from_secs(20),
+                "never refused"
+            );
+            tokio::task::yield_now().await;
+        }
+        delays.push(start.elapsed());
+    }
+    delays.sort();
+    eprintln!(
+        "FIGURE cluster propagation over {} revocations: p50 {:?}, p99 {:?}, max {:?}",
+        delays.len(),
+        crate::common::percentile(&delays, 50),
+        crate::common::percentile(&delays, 99),
+        delays[delays.len() - 1]
+    );
+}
