@@ -3,14 +3,14 @@
 
 use std::fmt;
 use std::future::ready;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::memory::ExpiringMap;
 use crate::{StoreFuture, TokenPair};
-use keycard::NumericDate;
+use keycard::{Clock, NumericDate};
 
 /// One login session as a [`FamilyStore`] keeps it: which refresh token may be used next.
 ///
@@ -50,6 +50,11 @@ pub struct Superseded {
     pub until: NumericDate,
     /// The pair issued in exchange for it.
     pub successor: TokenPair,
+    /// When the pair was recorded, while it is not known to have reached the client: a refresh
+    /// that failed after its rotation was stored (a store error, a lost answer) leaves it set,
+    /// and a retry of `jti` receives `successor` whatever the grace interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed_since: Option<NumericDate>,
 }
 
 /// Where [`TokenIssuer`](crate::TokenIssuer) keeps refresh-token families.
@@ -119,6 +124,8 @@ pub trait FamilyStore: fmt::Debug + Send + Sync {
 /// [`ErrorKind::Store`](keycard::ErrorKind::Store) rather than forget live sessions.
 pub struct MemoryFamilyStore {
     families: Mutex<ExpiringMap<Family>>,
+    /// Set by [`clock`](MemoryFamilyStore::clock): reads leave out families past their time.
+    clock: Option<Arc<dyn Clock>>,
 }
 
 /// Sizes only: the map holds session ids and refresh-token ids, which are never printed.
@@ -151,7 +158,22 @@ impl MemoryFamilyStore {
     pub fn with_capacity(capacity: usize) -> Self {
         MemoryFamilyStore {
             families: Mutex::new(ExpiringMap::new(capacity, "refresh family")),
+            clock: None,
         }
+    }
+
+    /// Reads the time from `clock`: a family past its `expires_at` by that clock is no longer
+    /// returned nor swapped. Without one (the default) a family is returned until it is pruned
+    /// (the issuer checks `expires_at` on its own clock either way).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Whether a family kept until `until` is still there.
+    fn live(&self, until: OffsetDateTime) -> bool {
+        self.clock.as_ref().is_none_or(|clock| until > clock.now())
     }
 
     /// How many families the store holds, pruned or not yet.
@@ -183,9 +205,11 @@ impl FamilyStore for MemoryFamilyStore {
     }
 
     fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Family>> {
+        // A family past its expiry is gone, as if the store had pruned it already.
         Box::pin(ready(Ok(self
             .lock()
             .get(id)
+            .filter(|(_, until)| self.live(*until))
             .map(|(family, _)| family.clone()))))
     }
 
@@ -198,7 +222,7 @@ impl FamilyStore for MemoryFamilyStore {
     ) -> StoreFuture<'a, bool> {
         let mut families = self.lock();
         let result = match families.get(id) {
-            Some((stored, _)) if stored.current == expected.current => {
+            Some((stored, until)) if stored.current == expected.current && self.live(*until) => {
                 let until = new.expires_at.to_datetime();
                 families.insert(id, new, until, now).map(|()| true)
             }

@@ -61,6 +61,11 @@ fn seconds_in<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D:
     i64::deserialize(deserializer).map(Duration::seconds)
 }
 
+/// How long a rotation may stay unconfirmed before a repeat of its token counts as a retry of a
+/// refresh that failed (and receives the successor), rather than a concurrent request: longer
+/// than a refresh takes from its swap to its answer, store timeouts included.
+const RETRY_SETTLE: Duration = Duration::seconds(10);
+
 /// Claims a login may not set: the issuer writes them.
 const RESERVED: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid"];
 
@@ -276,8 +281,13 @@ impl TokenIssuer {
     ///   lifetime), or the subject was signed out everywhere after the token was issued.
     /// - Any error of [`Validator::verify`]: an expired, forged or wrong-kind token
     ///   ([`ErrorKind::TokenType`] for an access token), ...
-    /// - [`ErrorKind::Store`] from the stores; nothing is issued then. When a reuse cannot be
-    ///   recorded as a revoked session, the family is kept, so the next replay tries again.
+    /// - [`ErrorKind::Store`] from the stores. Retrying the same refresh token is safe: if the
+    ///   rotation was stored before the error, the retry receives the pair it recorded (the
+    ///   same pair every time, whatever the grace period, unless the session was revoked
+    ///   meanwhile), never reuse. A repeat within 10 s of the rotation counts as a concurrent
+    ///   request, judged by the grace period. When a reuse cannot be recorded as a revoked
+    ///   session, no refresh token of the session rotates any more, and the family is kept,
+    ///   so the next replay tries again.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error> {
         let inner = &*self.inner;
         let claims: Claims = inner.refresh_tokens.verify(refresh_token)?;
@@ -310,35 +320,46 @@ impl TokenIssuer {
             if family.current == jti {
                 let (pair, mut next) =
                     inner.mint(&subject, &session, &claims, now, family.session_ends_at)?;
-                let grace = inner.config.grace();
-                if grace.is_positive() {
-                    next.previous = Some(Superseded {
-                        jti: jti.clone(),
-                        until: NumericDate::from(later(now, grace)),
-                        successor: pair.clone(),
-                    });
-                }
+                // The successor is remembered, whatever the grace period, until it is known to
+                // be handed out: if anything after the swap fails (or the swap's answer is
+                // lost), a retry of this token receives this pair instead of tripping reuse
+                // detection.
+                next.previous = Some(Superseded {
+                    jti: jti.clone(),
+                    until: NumericDate::from(later(now, inner.config.grace())),
+                    successor: pair.clone(),
+                    unconfirmed_since: Some(NumericDate::from(now)),
+                });
                 if inner
                     .config
                     .families
-                    .compare_and_set(&session, &family, next, now)
+                    .compare_and_set(&session, &family, next.clone(), now)
                     .await?
                 {
-                    inner.still_live(&presented).await?;
-                    return Ok(pair);
+                    return inner.hand_out(&presented, next, pair, now).await;
                 }
                 continue;
             }
-            if let Some(previous) = family.previous.filter(|p| p.jti == jti) {
-                if now < previous.until.to_datetime() {
-                    inner.still_live(&presented).await?;
-                    return Ok(previous.successor);
+            if let Some(previous) = family.previous.as_ref().filter(|p| p.jti == jti) {
+                // A retry after a failed refresh: unconfirmed for longer than any request in
+                // flight takes (a concurrent repeat within that time is one, and is judged by
+                // the grace period alone).
+                let retry = previous
+                    .unconfirmed_since
+                    .is_some_and(|since| now >= later(since.to_datetime(), RETRY_SETTLE));
+                if retry || now < previous.until.to_datetime() {
+                    let successor = previous.successor.clone();
+                    return inner.hand_out(&presented, family, successor, now).await;
                 }
             }
             // A retired refresh token came back: it was stolen, or the client was. Revoke the
-            // whole session (RFC 9700 §4.14.2); if that cannot be recorded, fail with the store
-            // error and keep the family, so that nothing of the session is forgotten.
-            inner.revoke_session(&session).await?;
+            // whole session (RFC 9700 §4.14.2). If that cannot be recorded, fail with the store
+            // error, but first retire every refresh token of the family (issue 22): the session
+            // no longer rotates, and the family is kept so that the next replay is detected.
+            if let Err(e) = inner.revoke_session(&session).await {
+                inner.retire_family(&session, &family, now).await;
+                return Err(e);
+            }
             return Err(Error::RefreshReuse {
                 session: escape(&session, MAX_ECHO),
             });
@@ -558,6 +579,71 @@ impl Inner {
             .revoke_session(session, until, now)
             .await?;
         self.config.families.remove(session).await
+    }
+
+    /// Hands out `pair`, the successor recorded in `family` as stored: checks that the session
+    /// is still live, then marks the successor as handed out (dropping it at once without a
+    /// grace period), so that a later repeat of its token is judged as reuse. A store error
+    /// before that fails the refresh with the successor still recorded, for the client's retry.
+    async fn hand_out(
+        &self,
+        presented: &Presented<'_>,
+        family: Family,
+        pair: TokenPair,
+        now: OffsetDateTime,
+    ) -> Result<TokenPair, Error> {
+        self.still_live(presented).await?;
+        let Some(previous) = family
+            .previous
+            .as_ref()
+            .filter(|p| p.unconfirmed_since.is_some())
+        else {
+            return Ok(pair);
+        };
+        let mut confirmed = family.clone();
+        confirmed.previous = if self.config.grace().is_positive() {
+            Some(Superseded {
+                unconfirmed_since: None,
+                ..previous.clone()
+            })
+        } else {
+            None
+        };
+        // `false`: the family moved on (its new token was already used), nothing to confirm. An
+        // error: the client still gets the pair (it is stored and the session is live); the
+        // mark stays, so a late repeat of the old token receives this pair instead of counting
+        // as reuse, the one thing lost.
+        let _ = self
+            .config
+            .families
+            .compare_and_set(presented.session, &family, confirmed, now)
+            .await;
+        Ok(pair)
+    }
+
+    /// Reuse was detected but the session revocation could not be recorded: replaces the
+    /// family's current token by one nobody holds, so that no refresh token of the session
+    /// rotates again (each is refused as reuse, which tries the revocation again), or, if even
+    /// that fails, forgets the family. Best effort: the caller fails with the store error it
+    /// already has.
+    async fn retire_family(&self, session: &str, family: &Family, now: OffsetDateTime) {
+        let families = &self.config.families;
+        let retired = random_id().map(|current| Family {
+            current,
+            previous: None,
+            ..family.clone()
+        });
+        let swapped = match retired {
+            Ok(retired) => {
+                families
+                    .compare_and_set(session, family, retired, now)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if !matches!(swapped, Ok(true)) {
+            let _ = families.remove(session).await;
+        }
     }
 
     /// After a compare-and-set, reads the subject's cutoff from the revocation store itself

@@ -3,11 +3,11 @@
 
 use std::fmt;
 use std::future::ready;
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use time::OffsetDateTime;
 
-use keycard::{Error, RevocationList};
+use keycard::{Clock, Error, RevocationList};
 
 use crate::memory::ExpiringMap;
 use crate::StoreFuture;
@@ -102,6 +102,8 @@ pub trait RevocationStore: RevocationList {
 /// ```
 pub struct MemoryRevocationStore {
     maps: RwLock<Maps>,
+    /// Set by [`clock`](MemoryRevocationStore::clock): reads leave out entries past their time.
+    clock: Option<Arc<dyn Clock>>,
 }
 
 struct Maps {
@@ -146,7 +148,22 @@ impl MemoryRevocationStore {
                 sessions: ExpiringMap::new(capacity, "revoked session"),
                 subjects: ExpiringMap::new(capacity, "subject cutoff"),
             }),
+            clock: None,
         }
+    }
+
+    /// Reads the time from `clock`: an entry past its `until` by that clock no longer counts.
+    /// Without one (the default) an entry counts until it is pruned: a little longer than it
+    /// must, never shorter.
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Whether an entry kept until `until` still counts.
+    fn in_force(&self, until: OffsetDateTime) -> bool {
+        self.clock.as_ref().is_none_or(|clock| until > clock.now())
     }
 
     /// How many entries (of all kinds) the store holds, pruned or not yet.
@@ -226,14 +243,27 @@ impl RevocationStore for MemoryRevocationStore {
 
 impl RevocationList for MemoryRevocationStore {
     fn is_token_revoked(&self, jti: &str) -> Result<bool, Error> {
-        Ok(self.read().tokens.get(jti).is_some())
+        Ok(self
+            .read()
+            .tokens
+            .get(jti)
+            .is_some_and(|(_, until)| self.in_force(*until)))
     }
 
     fn is_session_revoked(&self, sid: &str) -> Result<bool, Error> {
-        Ok(self.read().sessions.get(sid).is_some())
+        Ok(self
+            .read()
+            .sessions
+            .get(sid)
+            .is_some_and(|(_, until)| self.in_force(*until)))
     }
 
     fn subject_cutoff(&self, sub: &str) -> Result<Option<OffsetDateTime>, Error> {
-        Ok(self.read().subjects.get(sub).map(|(cutoff, _)| *cutoff))
+        Ok(self
+            .read()
+            .subjects
+            .get(sub)
+            .filter(|(_, until)| self.in_force(*until))
+            .map(|(cutoff, _)| *cutoff))
     }
 }

@@ -2,7 +2,10 @@
 //! Its `Debug` hides the password of the URL.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use keycard::{Clock, SystemClock};
 
 /// How to reach Redis and how the local revocation view behaves. `Debug` hides a password in
 /// the URL.
@@ -15,6 +18,9 @@ pub struct RedisConfig {
     pub(crate) full_resync: Duration,
     pub(crate) response_timeout: Duration,
     pub(crate) feed_length: u64,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) cluster: bool,
+    pub(crate) replicas: Option<(u32, Duration)>,
 }
 
 impl fmt::Debug for RedisConfig {
@@ -31,6 +37,9 @@ impl fmt::Debug for RedisConfig {
             .field("full_resync", &self.full_resync)
             .field("response_timeout", &self.response_timeout)
             .field("feed_length", &self.feed_length)
+            .field("clock", &self.clock)
+            .field("cluster", &self.cluster)
+            .field("replicas", &self.replicas)
             .finish()
     }
 }
@@ -57,6 +66,9 @@ impl RedisConfig {
             full_resync: Self::DEFAULT_FULL_RESYNC,
             response_timeout: Duration::from_secs(2),
             feed_length: 100_000,
+            clock: Arc::new(SystemClock),
+            cluster: false,
+            replicas: None,
         }
     }
 
@@ -93,6 +105,34 @@ impl RedisConfig {
     /// interval.
     pub fn feed_length(mut self, entries: u64) -> Self {
         self.feed_length = entries;
+        self
+    }
+
+    /// Connects to a Redis Cluster (Valkey cluster) whose nodes include `url`, instead of one
+    /// server: the cluster client follows the slot map (and failovers), every script touches
+    /// one slot (a session's keys share its `{sid}` hash tag), the snapshot scans every
+    /// primary, and the change feed is one stream on the primary of its slot (see
+    /// `docs/several-instances.md`). The public API is the same.
+    pub fn cluster(mut self) -> Self {
+        self.cluster = true;
+        self
+    }
+
+    /// Acknowledges a rotation, a login or a revocation only once `replicas` replicas of the
+    /// primary that holds it have it (`WAIT replicas timeout`), so that a failover right after
+    /// the answer does not lose it; fails with `store` when fewer acknowledge within `timeout`
+    /// (the write may still be there: a refresh retried receives the same successor). Off by
+    /// default.
+    pub fn wait_for_replicas(mut self, replicas: u32, timeout: Duration) -> Self {
+        self.replicas = Some((replicas, timeout));
+        self
+    }
+
+    /// Reads the time of day from `clock` instead of the system clock (default): whether a
+    /// family or a revocation is past its time is decided by it. Redis still expires its keys
+    /// by its own clock, so keep `clock` near the real time; for tests that move time.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 }

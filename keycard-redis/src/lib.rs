@@ -19,9 +19,10 @@
 //!   [`RedisConfig::DEFAULT_MAX_STALENESS`], 10 s), every lookup fails closed with
 //!   [`ErrorKind::Store`](keycard::ErrorKind::Store).
 //!
-//! Every key carries `{...}` hash tags (one session's family and revocation share a slot), so the
-//! layout suits Redis Cluster; this crate's connection is to one server (or a proxy) and its
-//! snapshot uses `SCAN` on that server.
+//! Every key carries `{...}` hash tags (one session's family and revocation share a slot), so
+//! every script touches one slot. [`RedisConfig::cluster`] connects to a Redis Cluster instead of
+//! one server (same API; the snapshot scans every primary), and
+//! [`RedisConfig::wait_for_replicas`] acknowledges a write only once a replica has it (`WAIT`).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -50,6 +51,7 @@
 // By responsibility: the configuration, what is stored where, the trait implementations (with
 // their Lua scripts in `scripts/`), and the local revocation view with the task that feeds it.
 mod config;
+mod conn;
 mod layout;
 mod stores;
 mod view;

@@ -7,12 +7,14 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use keycard::time::OffsetDateTime;
-use keycard::{Error, RevocationList, SystemClock};
+use keycard::{Clock, Error, RevocationList};
 use keycard_lifecycle::{Family, FamilyStore, RevocationStore, StoreFuture};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
 use redis::{Script, Value};
 
 use crate::config::RedisConfig;
+use crate::conn::Conn;
 use crate::layout::{cutoff_digits, millis, parse_cutoff, Keys};
 use crate::view::{self, Change, View};
 
@@ -27,10 +29,12 @@ pub struct RedisStore {
 }
 
 struct Shared {
-    conn: ConnectionManager,
+    conn: Conn,
+    replicas: Option<(u32, Duration)>,
     keys: Keys,
     view: Arc<View>,
     feed_length: u64,
+    clock: Arc<dyn Clock>,
     _follower: Follower,
 }
 
@@ -98,36 +102,59 @@ impl RedisStore {
     /// [`ErrorKind::Store`](keycard::ErrorKind::Store) when Redis cannot be reached or the
     /// snapshot cannot be read.
     pub async fn connect(config: RedisConfig) -> Result<Self, Error> {
-        let client = redis::Client::open(config.url.as_str()).map_err(|e| failure(&e))?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(config.response_timeout))
-            .set_connection_timeout(Some(config.response_timeout))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client.clone(), manager_config.clone())
+        let (conn, feed_conn) = if config.cluster {
+            // The feed connection blocks in XREAD for up to a second: its own connection, with
+            // a response timeout above that.
+            let client = |timeout| {
+                ClusterClientBuilder::new([config.url.as_str()])
+                    .response_timeout(timeout)
+                    .connection_timeout(config.response_timeout)
+                    .retries(3)
+                    .build()
+                    .map_err(|e| failure(&e))
+            };
+            let conn = client(config.response_timeout)?
+                .get_async_connection()
+                .await
+                .map_err(|e| failure(&e))?;
+            let feed_conn = client(config.response_timeout + view::BLOCK)?
+                .get_async_connection()
+                .await
+                .map_err(|e| failure(&e))?;
+            (Conn::Cluster(conn), Conn::Cluster(feed_conn))
+        } else {
+            let client = redis::Client::open(config.url.as_str()).map_err(|e| failure(&e))?;
+            let manager_config = ConnectionManagerConfig::new()
+                .set_response_timeout(Some(config.response_timeout))
+                .set_connection_timeout(Some(config.response_timeout))
+                .set_number_of_retries(2)
+                .set_max_delay(Duration::from_millis(500));
+            let conn = ConnectionManager::new_with_config(client.clone(), manager_config.clone())
+                .await
+                .map_err(|e| failure(&e))?;
+            let feed_conn = ConnectionManager::new_with_config(
+                client,
+                manager_config.set_response_timeout(Some(config.response_timeout + view::BLOCK)),
+            )
             .await
             .map_err(|e| failure(&e))?;
-        // The feed connection blocks in XREAD for up to a second: its own connection, with a
-        // response timeout above that.
-        let feed_conn = ConnectionManager::new_with_config(
-            client,
-            manager_config.set_response_timeout(Some(config.response_timeout + view::BLOCK)),
-        )
-        .await
-        .map_err(|e| failure(&e))?;
+            (Conn::Single(conn), Conn::Single(feed_conn))
+        };
         let keys = Keys {
             prefix: config.prefix.clone(),
         };
-        let view = Arc::new(View::new(config.max_staleness, Arc::new(SystemClock)));
+        let view = Arc::new(View::new(config.max_staleness, Arc::clone(&config.clock)));
         let mut follower = view::Follower::new(feed_conn, keys.clone(), Arc::clone(&view));
         follower.snapshot().await?;
         let task = tokio::spawn(follower.run(config.full_resync));
         Ok(RedisStore {
             shared: Arc::new(Shared {
                 conn,
+                replicas: config.replicas,
                 keys,
                 view,
                 feed_length: config.feed_length,
+                clock: config.clock,
                 _follower: Follower(task.abort_handle()),
             }),
         })
@@ -146,14 +173,58 @@ impl RedisStore {
         Ok(exists == 1)
     }
 
+    /// Waits until the local view has caught up with every revocation Redis acknowledged before
+    /// this call (on any instance): its follower has completed a feed read sent after the call.
+    /// For tests, and for a process that must see a revocation made elsewhere before it goes on.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Store`](keycard::ErrorKind::Store) when the view has not caught up within
+    /// `timeout` (Redis unreachable, the follower resyncing).
+    pub async fn sync_view(&self, timeout: Duration) -> Result<(), Error> {
+        let asked = Instant::now();
+        while self.shared.view.synced_at().is_none_or(|at| at < asked) {
+            if asked.elapsed() >= timeout {
+                return Err(Error::store(RedisFailure(format!(
+                    "the revocation view did not catch up within {} ms",
+                    timeout.as_millis()
+                ))));
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Ok(())
+    }
+
     /// When the local view was last confirmed current (a feed read or a snapshot that
     /// succeeded), if ever.
     pub fn view_synced_at(&self) -> Option<Instant> {
         self.shared.view.synced_at()
     }
 
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> Conn {
         self.shared.conn.clone()
+    }
+
+    /// With [`RedisConfig::wait_for_replicas`], waits until enough replicas of the primary that
+    /// holds `key` have every write made so far; a `store` error when they do not within the
+    /// timeout.
+    async fn durable(&self, key: &str) -> Result<(), Error> {
+        let Some((replicas, timeout)) = self.shared.replicas else {
+            return Ok(());
+        };
+        let timeout_ms = u64::try_from(timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let acknowledged = self
+            .conn()
+            .wait(key, replicas, timeout_ms)
+            .await
+            .map_err(|e| failure(&e))?;
+        if acknowledged < i64::from(replicas) {
+            return Err(Error::store(RedisFailure(format!(
+                "only {acknowledged} of {replicas} replicas acknowledged the write within {timeout_ms} ms"
+            ))));
+        }
+        Ok(())
     }
 
     /// Announces a change on the feed.
@@ -189,15 +260,16 @@ impl FamilyStore for RedisStore {
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let record = serde_json::to_string(&family).map_err(|e| corrupt(&e.to_string()))?;
+            let key = self.shared.keys.family(id);
             INSERT_SCRIPT
-                .key(self.shared.keys.family(id))
+                .key(&key)
                 .arg(&family.current)
                 .arg(record)
                 .arg(millis(family.expires_at.to_datetime()))
                 .invoke_async::<i64>(&mut self.conn())
                 .await
                 .map_err(|e| failure(&e))?;
-            Ok(())
+            self.durable(&key).await
         })
     }
 
@@ -209,9 +281,13 @@ impl FamilyStore for RedisStore {
                 .query_async(&mut self.conn())
                 .await
                 .map_err(|e| failure(&e))?;
-            record
+            let family: Option<Family> = record
                 .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("family record")))
-                .transpose()
+                .transpose()?;
+            // Past its expiry by this store's clock it is gone, whether or not Redis has
+            // expired the key yet.
+            let now = self.shared.clock.now();
+            Ok(family.filter(|family| family.expires_at.to_datetime() > now))
         })
     }
 
@@ -224,8 +300,9 @@ impl FamilyStore for RedisStore {
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let record = serde_json::to_string(&new).map_err(|e| corrupt(&e.to_string()))?;
+            let key = self.shared.keys.family(id);
             let swapped: i64 = SWAP_SCRIPT
-                .key(self.shared.keys.family(id))
+                .key(&key)
                 .arg(&expected.current)
                 .arg(&new.current)
                 .arg(record)
@@ -233,6 +310,9 @@ impl FamilyStore for RedisStore {
                 .invoke_async(&mut self.conn())
                 .await
                 .map_err(|e| failure(&e))?;
+            if swapped == 1 {
+                self.durable(&key).await?;
+            }
             Ok(swapped == 1)
         })
     }
@@ -256,13 +336,17 @@ impl RedisStore {
     /// retry), never Redis holding a revocation that the views never hear of.
     async fn revoke_key(&self, change: Change) -> Result<(), Error> {
         self.announce(&change).await?;
-        let mut invocation = match &change {
+        let (mut invocation, key) = match &change {
             Change::Session(sid, _) => {
-                let mut invocation = END_SESSION_SCRIPT.key(self.shared.keys.session(sid));
+                let key = self.shared.keys.session(sid);
+                let mut invocation = END_SESSION_SCRIPT.key(&key);
                 invocation.key(self.shared.keys.family(sid));
-                invocation
+                (invocation, key)
             }
-            Change::Token(jti, _) => REVOKE_SCRIPT.key(self.shared.keys.token(jti)),
+            Change::Token(jti, _) => {
+                let key = self.shared.keys.token(jti);
+                (REVOKE_SCRIPT.key(&key), key)
+            }
             Change::Subject(..) => return Err(corrupt("not a token or session")),
         };
         invocation
@@ -272,7 +356,7 @@ impl RedisStore {
             .map_err(|e| failure(&e))?;
         // This instance refuses it at once, without waiting for its own feed.
         self.shared.view.apply(&change);
-        Ok(())
+        self.durable(&key).await
     }
 }
 
@@ -307,15 +391,16 @@ impl RevocationStore for RedisStore {
             let until = millis(until);
             let change = Change::Subject(subject.to_owned(), cutoff, until);
             self.announce(&change).await?;
+            let key = self.shared.keys.subject(subject);
             CUTOFF_SCRIPT
-                .key(self.shared.keys.subject(subject))
+                .key(&key)
                 .arg(cutoff_digits(cutoff))
                 .arg(until)
                 .invoke_async::<String>(&mut self.conn())
                 .await
                 .map_err(|e| failure(&e))?;
             self.shared.view.apply(&change);
-            Ok(())
+            self.durable(&key).await
         })
     }
 
@@ -329,13 +414,13 @@ impl RevocationStore for RedisStore {
                 .query_async(&mut self.conn())
                 .await
                 .map_err(|e| failure(&e))?;
-            value
-                .map(|v| {
-                    parse_cutoff(&v)
-                        .map(|(cutoff, _)| cutoff)
-                        .ok_or_else(|| corrupt("cutoff"))
-                })
-                .transpose()
+            let now = millis(self.shared.clock.now());
+            let entry = value
+                .map(|v| parse_cutoff(&v).ok_or_else(|| corrupt("cutoff")))
+                .transpose()?;
+            Ok(entry
+                .filter(|(_, until)| *until > now)
+                .map(|(cutoff, _)| cutoff))
         })
     }
 }

@@ -8,15 +8,18 @@ use std::time::{Duration, Instant};
 
 use keycard::time::OffsetDateTime;
 use keycard::{Clock, Error};
-use redis::aio::ConnectionManager;
 use redis::Value;
 
+use crate::conn::Conn;
 use crate::layout::{cutoff_digits, millis, parse_cutoff, Keys};
 use crate::stores::failure;
 
 /// How long one `XREAD` blocks waiting for changes, at most (and at most half the staleness
 /// bound).
 pub(crate) const BLOCK: Duration = Duration::from_secs(1);
+
+/// The cutoff a corrupt subject-cutoff key stands for: every token of the subject is refused.
+const CORRUPT_CUTOFF: OffsetDateTime = keycard::time::PrimitiveDateTime::MAX.assume_utc();
 
 /// How far back in the feed a snapshot replays, in milliseconds.
 const REPLAY_MS: u64 = 60_000;
@@ -202,14 +205,14 @@ impl View {
 
 /// The background task's state: its own connection, where it is in the feed.
 pub(crate) struct Follower {
-    conn: ConnectionManager,
+    conn: Conn,
     keys: Keys,
     view: Arc<View>,
     cursor: String,
 }
 
 impl Follower {
-    pub(crate) fn new(conn: ConnectionManager, keys: Keys, view: Arc<View>) -> Self {
+    pub(crate) fn new(conn: Conn, keys: Keys, view: Arc<View>) -> Self {
         Follower {
             conn,
             keys,
@@ -245,54 +248,67 @@ impl Follower {
             },
         );
         let mut fresh = Entries::default();
-        let mut scan = "0".to_owned();
         let now = self.view.now_ms();
-        loop {
-            let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
-                .arg(&scan)
-                .arg("MATCH")
-                .arg(self.keys.revocation_pattern())
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut self.conn)
-                .await
-                .map_err(|e| failure(&e))?;
-            if !keys.is_empty() {
-                let values: Vec<Option<String>> = redis::cmd("MGET")
-                    .arg(&keys)
-                    .query_async(&mut self.conn)
+        // Every primary of a cluster holds its own slots' keys: scan each, to its end.
+        let nodes = self.conn.nodes().await.map_err(|e| failure(&e))?;
+        for node in &nodes {
+            let mut scan = "0".to_owned();
+            loop {
+                let (next, keys) = self
+                    .conn
+                    .scan(node, &scan, &self.keys.revocation_pattern())
                     .await
                     .map_err(|e| failure(&e))?;
-                for (key, value) in keys.iter().zip(values) {
-                    let (Some((kind, id)), Some(value)) = (self.keys.parse(key), value) else {
-                        continue;
-                    };
-                    match kind {
-                        b't' | b's' => {
-                            let Ok(until) = value.parse::<i64>() else {
-                                continue;
-                            };
-                            if until > now {
-                                let map = if kind == b't' {
-                                    &mut fresh.tokens
-                                } else {
-                                    &mut fresh.sessions
-                                };
-                                map.insert(id, until);
+                if !keys.is_empty() {
+                    let values: Vec<Option<String>> = redis::cmd("MGET")
+                        .arg(&keys)
+                        .query_async(&mut self.conn)
+                        .await
+                        .map_err(|e| failure(&e))?;
+                    for (key, value) in keys.iter().zip(values) {
+                        let Some((kind, id)) = self.keys.parse(key) else {
+                            continue;
+                        };
+                        let value = match value {
+                            Some(value) => Some(value),
+                            // Nil: the key expired since the scan, or it is not a string at all.
+                            None => match self.key_type(key).await?.as_str() {
+                                "none" => continue,
+                                _ => None,
+                            },
+                        };
+                        // A value that is not the stored form (corrupted, or the wrong type) fails
+                        // closed: whatever it revoked counts as revoked until the key is repaired
+                        // (a new revocation overwrites it), never as absent.
+                        match kind {
+                            b't' | b's' => {
+                                let until = value
+                                    .and_then(|value| value.parse::<i64>().ok())
+                                    .unwrap_or(i64::MAX);
+                                if until > now {
+                                    let map = if kind == b't' {
+                                        &mut fresh.tokens
+                                    } else {
+                                        &mut fresh.sessions
+                                    };
+                                    map.insert(id, until);
+                                }
                             }
-                        }
-                        _ => {
-                            if let Some((cutoff, until)) = parse_cutoff(&value) {
-                                fresh.subjects.insert(id, (cutoff, until));
+                            _ => {
+                                let entry = value
+                                    .as_deref()
+                                    .and_then(parse_cutoff)
+                                    .unwrap_or((CORRUPT_CUTOFF, i64::MAX));
+                                fresh.subjects.insert(id, entry);
                             }
                         }
                     }
                 }
+                if next == "0" {
+                    break;
+                }
+                scan = next;
             }
-            if next == "0" {
-                break;
-            }
-            scan = next;
         }
         // Changes applied locally meanwhile are in Redis too, so in the snapshot or the feed.
         *write(&self.view.entries) = fresh;
@@ -300,6 +316,15 @@ impl Follower {
         self.catch_up().await?;
         self.view.mark_synced(started);
         Ok(())
+    }
+
+    /// The type of `key` (`none` when it does not exist).
+    async fn key_type(&mut self, key: &str) -> Result<String, Error> {
+        redis::cmd("TYPE")
+            .arg(key)
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| failure(&e))
     }
 
     /// Applies the feed from the cursor without blocking.

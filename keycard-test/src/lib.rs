@@ -15,7 +15,12 @@
 //! - [`RedisServer`]: a real `redis-server` on a free loopback port in a directory of its own,
 //!   stopped (and the directory removed) when dropped; skipped, loudly, when `redis-server` is
 //!   not installed, unless `KEYCARD_REQUIRE_REDIS=1` makes that a failure.
+//! - [`RedisCluster`]: a real Redis Cluster, 3 primaries and 3 replicas on free loopback ports
+//!   (`redis-cli --cluster create`), with primaries to kill and restart; skipped or required as
+//!   [`RedisServer`].
 //! - [`keys`]: fresh signing keys and the JWK Set that publishes them.
+//! - [`conformance`]: the suite every `FamilyStore` and `RevocationStore` backend runs
+//!   unchanged (memory, Redis, PostgreSQL), up to a `TokenIssuer` on it.
 //!
 //! ```no_run
 //! use keycard_test::{keys, IdentityProvider, JwksReply, TestClock};
@@ -37,10 +42,13 @@
 #![forbid(unsafe_code)]
 
 mod clock;
+mod cluster;
+pub mod conformance;
 pub mod keys;
 mod provider;
 mod redis;
 
 pub use clock::TestClock;
+pub use cluster::RedisCluster;
 pub use provider::{Discovery, Gate, IdentityProvider, JwksReply};
 pub use redis::{redis_required, RedisServer};

@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use keycard_test::RedisServer;
 use serde_json::{json, Value};
 
 /// The running example; killed when dropped, so a failing test does not leave it behind.
@@ -240,100 +241,17 @@ fn token_endpoint_failures_are_invalid_grant() {
     );
 }
 
-/// A `redis-server` of this test on a free loopback port and a fresh directory, stopped (and
-/// the directory removed) on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl Redis {
-    /// `None` (after saying so) when `redis-server` is missing and `KEYCARD_REQUIRE_REDIS` is
-    /// not set; `.ci/run` sets it, so there a missing server fails the test.
-    fn start() -> Option<Redis> {
-        let found = Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            assert!(
-                std::env::var_os("KEYCARD_REQUIRE_REDIS").is_none(),
-                "KEYCARD_REQUIRE_REDIS is set but redis-server is not on the PATH"
-            );
-            eprintln!("redis-server not found: the example's Redis test was SKIPPED (apt-get install -y redis-server)");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("keycard-axum-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let redis = Redis { child, port, dir };
-        // Ready when it accepts a connection and answers PING.
-        for _ in 0..500 {
-            if redis.cli(&["ping"]).as_deref() == Some("PONG") {
-                return Some(redis);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        panic!("redis-server did not start on port {port}");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// One `redis-cli` command's answer, trimmed; `None` when it could not run.
-    fn cli(&self, args: &[&str]) -> Option<String> {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[test]
 fn with_redis_url_the_example_keeps_its_sessions_in_redis() {
-    let Some(redis) = Redis::start() else {
+    let Some(redis) = RedisServer::start() else {
         return;
     };
     let server = start_with(&[("REDIS_URL", &redis.url())]);
-    assert_eq!(redis.cli(&["dbsize"]).as_deref(), Some("0"));
+    assert_eq!(redis.query(&["DBSIZE"]).unwrap().as_deref(), Some("0"));
     let login = server.login("root", "correct horse battery staple");
     assert_eq!(login.status, 200, "{}", login.body);
     // The session's family is in Redis, not in the process.
-    let keys: u64 = redis.cli(&["dbsize"]).unwrap().parse().unwrap();
+    let keys: u64 = redis.query(&["DBSIZE"]).unwrap().unwrap().parse().unwrap();
     assert!(keys > 0, "no key in Redis after a login");
     // Reuse detection works through the Redis store: a used refresh token presented again
     // revokes the session, and its access token with it.

@@ -1,7 +1,7 @@
 //! The protected API on remote keys from a local identity provider, both over HTTP: rotation,
 //! outage and staleness, and 1,000 concurrent requests with random unknown `kid`s.
 
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,10 +9,10 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::routing::get;
 use axum::Router;
-use keycard::{Algorithm, Builder, Claims, Clock, EcdsaPrivateKey, KeySet, Validator};
+use keycard::{Algorithm, Builder, Claims, EcdsaPrivateKey, KeySet, Validator};
 use keycard_axum::{Authorizer, Verified};
 use keycard_jwks::{RemoteKeySet, RemoteKeySetBuilder, ValidatorExt};
-use time::OffsetDateTime;
+use keycard_test::TestClock;
 
 use crate::provider::{Jwks, Provider};
 use crate::{get as fetch, serve};
@@ -39,16 +39,6 @@ fn bearer(key: &EcdsaPrivateKey) -> String {
         .sign(key)
         .unwrap();
     format!("Bearer {token}")
-}
-
-/// A clock the test moves forward by hand.
-#[derive(Debug, Clone, Default)]
-struct TestClock(Arc<AtomicI64>);
-
-impl Clock for TestClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + time::Duration::seconds(self.0.load(Ordering::SeqCst))
-    }
 }
 
 fn remote(provider: &Provider) -> RemoteKeySetBuilder {
@@ -107,7 +97,7 @@ async fn an_outage_keeps_cached_keys_working_until_they_are_stale_then_503() {
     let key = es256("k");
     let provider = Provider::start(String::new()).await;
     provider.serve(Jwks::Document(jwks(&[&key]), Some("max-age=300")));
-    let clock = TestClock::default();
+    let clock = TestClock::following_system();
     let keys = remote(&provider)
         .clock(clock.clone())
         .max_stale(Duration::from_secs(60))
@@ -132,7 +122,7 @@ async fn an_outage_keeps_cached_keys_working_until_they_are_stale_then_503() {
         serde_json::json!({ "error": "temporarily_unavailable" })
     );
 
-    clock.0.store(300 + 61, Ordering::SeqCst);
+    clock.advance(time::Duration::seconds(300 + 61));
     let stale = fetch(&url, &[&bearer(&key)]).await;
     // Issue 18: a failing key source is a backend outage, 503 with Retry-After (was 500).
     assert_eq!(

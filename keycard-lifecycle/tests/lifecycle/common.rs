@@ -90,6 +90,9 @@ pub(crate) struct HookedFamilies {
     pub(crate) inner: keycard_lifecycle::MemoryFamilyStore,
     on_get: std::sync::Mutex<Option<Hook>>,
     after_swap: std::sync::Mutex<Option<Hook>>,
+    /// The next compare-and-set is applied, and then answers with a store error (its answer
+    /// was lost).
+    pub(crate) lose_next_swap_answer: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for HookedFamilies {
@@ -137,6 +140,11 @@ impl keycard_lifecycle::FamilyStore for HookedFamilies {
         now: OffsetDateTime,
     ) -> keycard_lifecycle::StoreFuture<'a, bool> {
         let swapped = wait(self.inner.compare_and_set(id, expected, new, now));
+        if self.lose_next_swap_answer.swap(false, Ordering::SeqCst) {
+            return Box::pin(std::future::ready(Err(keycard::Error::store(
+                std::io::Error::other("connection lost before the answer"),
+            ))));
+        }
         let hook = self.after_swap.lock().unwrap().take();
         if let Some(hook) = hook {
             hook();
@@ -154,6 +162,8 @@ impl keycard_lifecycle::FamilyStore for HookedFamilies {
 pub(crate) struct HookedRevocations {
     pub(crate) inner: keycard_lifecycle::MemoryRevocationStore,
     pub(crate) refuse_sessions: std::sync::atomic::AtomicBool,
+    /// How many of the next `fetch_subject_cutoff` reads fail with a store error.
+    pub(crate) fail_cutoff_reads: std::sync::atomic::AtomicUsize,
     hold_subject: std::sync::Mutex<Option<Hook>>,
 }
 
@@ -221,6 +231,15 @@ impl keycard_lifecycle::RevocationStore for HookedRevocations {
         &'a self,
         subject: &'a str,
     ) -> keycard_lifecycle::StoreFuture<'a, Option<OffsetDateTime>> {
+        let failing = self
+            .fail_cutoff_reads
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Box::pin(std::future::ready(Err(keycard::Error::store(
+                std::io::Error::other("cutoff read failed"),
+            ))));
+        }
         self.inner.fetch_subject_cutoff(subject)
     }
 }

@@ -7,7 +7,9 @@
 mod common;
 
 mod concurrency;
+mod conformance;
 mod interleavings;
 mod issuer;
 mod memory;
 mod revocation;
+mod store_errors;

@@ -3,7 +3,7 @@
 //! other presenter receives that successor; without grace the others see reuse and the session
 //! ends on all 4. Released together by a barrier; nothing depends on timing.
 
-use crate::common::{eventually, instances, Instance, ManualClock, Server, ShiftedClock};
+use crate::common::{eventually, inspect, instances, Instance};
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,6 +11,7 @@ use std::time::Instant;
 use keycard::time::Duration;
 use keycard::{Claims, ErrorKind};
 use keycard_lifecycle::TokenPair;
+use keycard_test::{RedisServer, TestClock};
 
 const INSTANCES: usize = 4;
 const TASKS: usize = 16;
@@ -45,10 +46,10 @@ async fn storm(nodes: &[Instance], token: &str) -> Vec<Result<TokenPair, keycard
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_default_grace_every_round_has_one_successor_for_all_64_presenters() {
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&server, &clock, INSTANCES, |b| b).await;
     let login = nodes[0].issuer.issue("alice", &()).await.unwrap();
     let first_token = login.refresh_token.clone();
@@ -100,10 +101,10 @@ async fn with_the_default_grace_every_round_has_one_successor_for_all_64_present
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_grace_one_presenter_wins_and_the_reuse_ends_the_session_on_all_four() {
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&server, &clock, INSTANCES, |b| {
         b.grace_period(Duration::ZERO)
     })
@@ -179,7 +180,7 @@ impl Drop for Workers {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_processes_of_sixteen_tasks_get_one_successor_per_round() {
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
     let rounds = (rounds() / 4).max(10);
@@ -198,7 +199,7 @@ async fn four_processes_of_sixteen_tasks_get_one_successor_per_round() {
     }
     // The coordinator: an instance of its own, sharing the workers' key, on the system clock
     // (as the workers) which it can move ahead.
-    let clock = ShiftedClock::default();
+    let clock = TestClock::following_system();
     let store = keycard_redis::RedisStore::connect(crate::common::config(&server))
         .await
         .unwrap();
@@ -215,7 +216,7 @@ async fn four_processes_of_sixteen_tasks_get_one_successor_per_round() {
         .revocations(Arc::new(store.clone()))
         .build()
         .unwrap();
-    let mut conn = server.inspect();
+    let mut conn = inspect(&server);
     let login = issuer.issue("alice", &()).await.unwrap();
     let mut token = login.refresh_token.clone();
     let presenters = INSTANCES * TASKS;

@@ -2,7 +2,7 @@
 //! of a refresh storm, and a view cut off from Redis for longer than its bound. Each phase waits
 //! for progress (so many successes, so many failures), never for a length of time.
 
-use crate::common::{config, eventually, instances, Instance, ManualClock, Server};
+use crate::common::{config, eventually, instances, Instance, DURABLE};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,6 +11,7 @@ use std::time::Duration as StdDuration;
 
 use keycard::{Claims, ErrorKind, RevocationList};
 use keycard_redis::RedisStore;
+use keycard_test::{RedisServer, TestClock};
 
 const SESSIONS: usize = 24;
 const REVOKED: usize = 6;
@@ -48,10 +49,10 @@ async fn until(what: &str, f: impl Fn() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkill_and_restart_mid_storm_loses_no_rotation_and_no_revocation() {
-    let Some(mut server) = Server::start() else {
+    let Some(mut server) = RedisServer::start_with(&DURABLE) else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&server, &clock, 4, |b| b).await;
 
     // Sessions to storm, and sessions revoked before the crash.
@@ -177,7 +178,7 @@ async fn a_sigkill_and_restart_mid_storm_loses_no_rotation_and_no_revocation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_view_cut_off_from_redis_fails_closed_after_its_bound_and_recovers() {
-    let Some(mut server) = Server::start() else {
+    let Some(mut server) = RedisServer::start_with(&DURABLE) else {
         return;
     };
     let store = RedisStore::connect(config(&server).max_staleness(StdDuration::from_millis(300)))
@@ -199,10 +200,10 @@ async fn a_view_cut_off_from_redis_fails_closed_after_its_bound_and_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_redis_is_down_refresh_and_revoke_fail_closed_and_half_apply_nothing() {
-    let Some(mut server) = Server::start() else {
+    let Some(mut server) = RedisServer::start_with(&DURABLE) else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&server, &clock, 2, |b| {
         b.grace_period(keycard::time::Duration::ZERO)
     })

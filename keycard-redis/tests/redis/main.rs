@@ -5,8 +5,12 @@
 
 mod common;
 
+mod cluster;
 mod concurrency;
+mod conformance;
+mod corrupt;
 mod faults;
 mod memory;
 mod propagation;
+mod store_errors;
 mod stores;

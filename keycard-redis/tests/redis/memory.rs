@@ -1,7 +1,7 @@
 //! 100,000 families: how many keys and how much memory Redis holds, that every key has a TTL
 //! (so memory is bounded by live sessions), and that short-lived families really expire.
 
-use crate::common::{config, issuer_builder, ManualClock, Server};
+use crate::common::{config, inspect, issuer_builder};
 
 use std::collections::HashMap;
 use std::time::Duration as StdDuration;
@@ -9,6 +9,7 @@ use std::time::Duration as StdDuration;
 use keycard::time::{Duration, OffsetDateTime};
 use keycard_lifecycle::FamilyStore;
 use keycard_redis::RedisStore;
+use keycard_test::{RedisServer, TestClock};
 
 const FAMILIES: usize = 100_000;
 const TASKS: usize = 8;
@@ -42,16 +43,16 @@ fn keyspace(conn: &mut redis::Connection) -> (u64, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_thousand_families_all_expire() {
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
-    let mut conn = server.inspect();
+    let mut conn = inspect(&server);
     let store = RedisStore::connect(config(&server)).await.unwrap();
     let before = used_memory(&mut conn);
 
     // One family made by a real login, stored under 100,000 session ids by 8 tasks (the issuer's
     // signing would only slow a debug build down; the records are the same).
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let issuer = issuer_builder(&clock, &store).build().unwrap();
     let login = issuer.issue("template", &()).await.unwrap();
     let claims: serde_json::Value =
@@ -119,7 +120,7 @@ async fn a_hundred_thousand_families_all_expire() {
     let short = RedisStore::connect(config(&server).prefix("short"))
         .await
         .unwrap();
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let issuer = issuer_builder(&clock, &short)
         .access_lifetime(Duration::seconds(1))
         .refresh_lifetime(Duration::seconds(2))

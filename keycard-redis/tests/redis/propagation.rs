@@ -2,20 +2,21 @@
 //! 1,000 revocations on loopback. The figures are printed (p50, p99, max), not asserted; what is
 //! asserted is that B refuses every one of them.
 
-use crate::common::{instances, percentile, ManualClock, Server};
+use crate::common::{instances, percentile};
 
 use std::time::{Duration, Instant};
 
 use keycard::{Claims, ErrorKind};
+use keycard_test::{RedisServer, TestClock};
 
 const REVOCATIONS: usize = 1_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_on_one_instance_reaches_verify_on_another() {
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&server, &clock, 2, |b| b).await;
     let (a, b) = (&nodes[0], &nodes[1]);
     let api_b = b.issuer.access_validator().build().unwrap();

@@ -2,11 +2,12 @@
 //! on the other, a logout or sign-out on one is refused on the other, every key has a TTL, the
 //! namespaces are apart, session limits hold across instances.
 
-use crate::common::{instances, ManualClock, Server};
+use crate::common::{inspect, instances};
 
 use keycard::time::Duration;
 use keycard::{Claims, ErrorKind, RevocationList};
 use keycard_lifecycle::FamilyStore;
+use keycard_test::{RedisServer, TestClock};
 
 fn sid(token: &str) -> String {
     let claims: serde_json::Value = keycard::unverified::decode_claims(token).unwrap();
@@ -15,10 +16,10 @@ fn sid(token: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_moves_between_instances_and_rotates_once() {
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&server, &clock, 2, |b| b.grace_period(Duration::ZERO)).await;
     let (a, b) = (&nodes[0], &nodes[1]);
     let api_b = b.issuer.access_validator().build().unwrap();
@@ -52,10 +53,10 @@ async fn a_session_moves_between_instances_and_rotates_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_out_on_one_instance_refuses_a_refresh_on_another_at_once() {
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&server, &clock, 2, |b| b).await;
     let (a, b) = (&nodes[0], &nodes[1]);
     let login = a.issuer.issue("alice", &()).await.unwrap();
@@ -68,10 +69,10 @@ async fn a_sign_out_on_one_instance_refuses_a_refresh_on_another_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_key_has_a_ttl_and_the_namespaces_are_apart() {
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&server, &clock, 1, |b| b).await;
     let node = &nodes[0];
     let mut logins = Vec::new();
@@ -82,7 +83,7 @@ async fn every_key_has_a_ttl_and_the_namespaces_are_apart() {
     node.issuer.revoke(&logins[1].refresh_token).await.unwrap();
     node.issuer.revoke_subject("user-2").await.unwrap();
 
-    let mut conn = server.inspect();
+    let mut conn = inspect(&server);
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("keycard:*")
         .query(&mut conn)
@@ -105,10 +106,10 @@ async fn every_key_has_a_ttl_and_the_namespaces_are_apart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_limits_hold_across_instances() {
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&server, &clock, 2, |b| {
         b.idle_timeout(Duration::hours(1))
             .session_lifetime(Duration::hours(3))
@@ -144,10 +145,10 @@ async fn session_limits_hold_across_instances() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_a_session_forgets_its_family_in_the_same_step() {
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let nodes = instances(&server, &clock, 1, |b| b).await;
     let node = &nodes[0];
     let login = node.issuer.issue("alice", &()).await.unwrap();
