@@ -3,10 +3,12 @@
 //! few commands whose routing differs: the snapshot's `SCAN` on every primary, and `WAIT` on the
 //! primary that holds a key.
 
+use keycard::Error;
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use std::fmt;
 
 /// A connection to one server or to a cluster. Clones share it.
 #[derive(Clone)]
@@ -120,4 +122,26 @@ impl Conn {
             Conn::Single(conn) => cmd.query_async(conn).await,
         }
     }
+}
+
+/// A Redis failure, as the `source` of a keycard `store` error.
+#[derive(Debug)]
+pub(crate) struct RedisFailure(pub(crate) String);
+
+impl fmt::Display for RedisFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "redis: {}", self.0)
+    }
+}
+
+impl std::error::Error for RedisFailure {}
+
+/// A Redis error as a keycard `store` error, its text escaped and cut (it may quote a reply).
+pub(crate) fn failure(e: &redis::RedisError) -> Error {
+    Error::store(RedisFailure(keycard::text::escape(&e.to_string(), 256)))
+}
+
+/// A value in Redis that is not in the form keycard writes.
+pub(crate) fn corrupt(what: &str) -> Error {
+    Error::store(RedisFailure(format!("unexpected data: {what}")))
 }

@@ -14,7 +14,7 @@ use redis::cluster::ClusterClientBuilder;
 use redis::{Script, Value};
 
 use crate::config::RedisConfig;
-use crate::conn::Conn;
+use crate::conn::{corrupt, failure, Conn, RedisFailure};
 use crate::layout::{cutoff_digits, millis, parse_cutoff, Keys};
 use crate::view::{self, Change, View};
 
@@ -72,26 +72,6 @@ static END_SESSION_SCRIPT: LazyLock<Script> =
 /// A subject cutoff: keep the later cutoff and the later expiry.
 static CUTOFF_SCRIPT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/cutoff.lua")));
-
-/// A Redis failure, as the `source` of a keycard `store` error.
-#[derive(Debug)]
-pub(crate) struct RedisFailure(pub(crate) String);
-
-impl fmt::Display for RedisFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "redis: {}", self.0)
-    }
-}
-
-impl std::error::Error for RedisFailure {}
-
-pub(crate) fn failure(e: &redis::RedisError) -> Error {
-    Error::store(RedisFailure(e.to_string()))
-}
-
-fn corrupt(what: &str) -> Error {
-    Error::store(RedisFailure(format!("unexpected data: {what}")))
-}
 
 impl RedisStore {
     /// Connects (two connections: commands, and the feed follower), loads the revocation

@@ -10,9 +10,9 @@ use keycard::time::OffsetDateTime;
 use keycard::{Clock, Error};
 use redis::Value;
 
+use crate::conn::failure;
 use crate::conn::Conn;
 use crate::layout::{cutoff_digits, millis, parse_cutoff, Keys};
-use crate::stores::failure;
 
 /// How long one `XREAD` blocks waiting for changes, at most (and at most half the staleness
 /// bound).

@@ -558,3 +558,141 @@ fn the_core_has_at_most_35_root_names() {
     assert!(names.contains(&"Validator".to_owned()), "{names:?}");
     assert!(names.len() <= 35, "{} root names: {names:?}", names.len());
 }
+
+/// The top-level modules of a crate's `src/` (files and folders beside `lib.rs` / `main.rs`).
+fn top_modules(src: &Path) -> Vec<String> {
+    let mut modules: Vec<String> = std::fs::read_dir(src)
+        .unwrap()
+        .filter_map(|entry| {
+            let path = entry.unwrap().path();
+            let stem = path.file_stem()?.to_str()?.to_owned();
+            let is_module = path.is_dir() || path.extension().is_some_and(|e| e == "rs");
+            (is_module && stem != "lib" && stem != "main").then_some(stem)
+        })
+        .collect();
+    modules.sort();
+    modules.dedup();
+    modules
+}
+
+/// Which top-level modules each top-level module of `src/` names (`crate::m`, or a root
+/// re-export of `m`'s), comments left out.
+fn module_graph(src: &Path) -> BTreeMap<String, Vec<String>> {
+    let modules = top_modules(src);
+    let root = ["lib.rs", "main.rs"]
+        .iter()
+        .find_map(|name| std::fs::read_to_string(src.join(name)).ok())
+        .unwrap_or_default();
+    let reexports = reexports(&root);
+    let mut graph = BTreeMap::new();
+    for module in &modules {
+        let mut files = Vec::new();
+        let file = src.join(format!("{module}.rs"));
+        if file.exists() {
+            files.push(file);
+        }
+        let dir = src.join(module);
+        if dir.is_dir() {
+            rust_files(&dir, &mut files);
+        }
+        let mut named: Vec<String> = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                let mut rest = line;
+                while let Some(at) = rest.find("crate::") {
+                    rest = &rest[at + "crate::".len()..];
+                    let name = &rest[..rest
+                        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .unwrap_or(rest.len())];
+                    let target = if modules.iter().any(|m| m == name) {
+                        Some(name.to_owned())
+                    } else {
+                        reexports.get(name).cloned()
+                    };
+                    if let Some(target) = target.filter(|t| t != module && modules.contains(t)) {
+                        named.push(target);
+                    }
+                }
+            }
+        }
+        named.sort();
+        named.dedup();
+        graph.insert(module.clone(), named);
+    }
+    graph
+}
+
+/// A cycle of `graph`, if it has one, as the modules along it.
+fn a_cycle(graph: &BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, Vec<String>>,
+        path: &mut Vec<String>,
+        done: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.iter().any(|n| n == node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.push(node.to_owned());
+        None
+    }
+    let mut done = Vec::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+/// No crate of the workspace has an import circle between its top-level modules: each reads
+/// one way, as the core's layers do.
+#[test]
+fn no_crate_has_an_import_circle() {
+    let root = workspace_root();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let mut circles = Vec::new();
+    for member in members(&manifest) {
+        let src = root.join(&member).join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        if let Some(cycle) = a_cycle(&module_graph(&src)) {
+            circles.push(format!("{member}: {}", cycle.join(" -> ")));
+        }
+    }
+    assert!(
+        circles.is_empty(),
+        "import circles:\n{}",
+        circles.join("\n")
+    );
+}
+
+#[test]
+fn the_circle_finder_finds_one() {
+    let graph: BTreeMap<String, Vec<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec![]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+    .collect();
+    assert_eq!(a_cycle(&graph).unwrap(), ["a", "b", "c", "a"]);
+    let line: BTreeMap<String, Vec<String>> = [("a", vec!["b"]), ("b", vec![])]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+        .collect();
+    assert!(a_cycle(&line).is_none());
+}
