@@ -171,7 +171,9 @@ impl Fixture {
     }
 }
 
-/// A family store over memory that counts successful rotations, can fail on demand, and can
+/// A family store over memory that counts successful rotations (swaps that change the family's
+/// `current` refresh token; the issuer's second write, which marks a successor handed out, is
+/// not one), can fail on demand, and can
 /// hold the first `n` reads at a barrier so that `n` refreshes race on one compare-and-set.
 #[derive(Debug, Default)]
 pub(crate) struct Gated {
@@ -242,8 +244,9 @@ impl FamilyStore for Gated {
             if let Some(e) = self.fail() {
                 return Err(e);
             }
+            let rotates = new.current != expected.current;
             let swapped = self.inner.compare_and_set(id, expected, new, now).await?;
-            if swapped {
+            if swapped && rotates {
                 self.rotations.fetch_add(1, Ordering::SeqCst);
             }
             Ok(swapped)
