@@ -4,12 +4,14 @@
 //!     cargo build --release --manifest-path keycard/benches/peers/Cargo.toml --example hs256_profile
 //!     valgrind --tool=callgrind keycard/benches/peers/target/release/examples/hs256_profile verify 10000
 //!
-//! Modes: `verify`, `borrowed`, `naive-verify`, `sign` (`sign_claims`), `claims-sign`
+//! Modes: `verify`, `borrowed`, `naive-verify`, `naive-stack-verify` (header and signature on
+//! the stack), `sign` (`sign_claims`), `claims-sign`
 //! (`claims` then `sign`), `claim-sign`, `naive-sign`, `verify-threads-1`, `verify-threads-2`
 //! (one shared validator; compare their CPU time), `none`.
 
 use keycard_peers::{
-    crypto, naive_sign, naive_verify, now, session, Session, SessionRef, AUDIENCE, ISSUER, SECRET,
+    crypto, naive_sign, naive_verify, naive_verify_stack, now, session, Session, SessionRef,
+    AUDIENCE, ISSUER, SECRET,
 };
 
 use keycard::{Algorithm, Builder, HmacKey, Validator};
@@ -64,6 +66,9 @@ fn main() {
             }
             "naive-verify" => {
                 std::hint::black_box(naive_verify(&token, &hmac).expect("verify"));
+            }
+            "naive-stack-verify" => {
+                std::hint::black_box(naive_verify_stack(&token, &hmac).expect("verify"));
             }
             "sign" => {
                 std::hint::black_box(

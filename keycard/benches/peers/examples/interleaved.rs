@@ -7,10 +7,13 @@
 //!
 //!     cargo run --release --manifest-path keycard/benches/peers/Cargo.toml --example interleaved
 //!     cargo run --release --manifest-path keycard/benches/peers/Cargo.toml --example interleaved --features aws-lc-rs
+//!
+//! An argument keeps only the rows whose name contains it (`... --example interleaved -- HS256`).
 
 use keycard_peers::{
-    crypto, naive_sign, naive_verify, now, pem_der, session, Session, SessionRef, AUDIENCE,
-    ED25519_PKCS8, ED25519_SPKI, ISSUER, P256_PKCS8, P256_SPKI, RSA_PKCS8, RSA_SPKI, SECRET,
+    crypto, naive_sign, naive_verify, naive_verify_stack, now, pem_der, session, Session,
+    SessionRef, AUDIENCE, ED25519_PKCS8, ED25519_SPKI, ISSUER, P256_PKCS8, P256_SPKI, RSA_PKCS8,
+    RSA_SPKI, SECRET,
 };
 use std::hint::black_box;
 use std::time::Instant;
@@ -42,8 +45,20 @@ fn time(batch: usize, f: &mut dyn FnMut()) -> f64 {
     start.elapsed().as_nanos() as f64 / batch as f64
 }
 
+/// The rows to run: those whose name contains the first argument, or all.
+fn selected(name: &str) -> bool {
+    static FILTER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    FILTER
+        .get_or_init(|| std::env::args().nth(1))
+        .as_deref()
+        .is_none_or(|filter| name.contains(filter))
+}
+
 /// Median and quartiles of A ÷ B over interleaved rounds, and the median times.
 fn ratio(name: &str, batch: usize, a: &mut dyn FnMut(), b: &mut dyn FnMut()) {
+    if !selected(name) {
+        return;
+    }
     for _ in 0..3 {
         time(batch, a);
         time(batch, b);
@@ -114,7 +129,16 @@ fn main() {
     let naive = &mut || {
         black_box(naive_verify(black_box(&token), &hmac).expect("verify"));
     };
+    let naive_stack = &mut || {
+        black_box(naive_verify_stack(black_box(&token), &hmac).expect("verify"));
+    };
     ratio("HS256 verify: keycard / naive", batch, owned, naive);
+    ratio(
+        "HS256 verify: keycard / naive stack",
+        batch,
+        owned,
+        naive_stack,
+    );
     let borrowed = &mut || {
         let s: SessionRef<'_> = validator
             .verify_borrowed(black_box(&token), &mut buffer)
@@ -126,6 +150,18 @@ fn main() {
         batch,
         borrowed,
         naive,
+    );
+    ratio(
+        "HS256 verify: keycard borrowed / naive stack",
+        batch,
+        borrowed,
+        naive_stack,
+    );
+    ratio(
+        "HS256 verify: naive / naive stack",
+        batch,
+        naive,
+        naive_stack,
     );
     let jwt = &mut || {
         black_box(
