@@ -47,8 +47,7 @@ pub(crate) use crate::limits::{MAX_HEADER_MEMBERS, MAX_JSON_DEPTH, MAX_JSON_MEMB
 /// parse that follows judges that.
 pub(crate) fn check_depth(json: &[u8]) -> Result<(), &'static str> {
     // Fast path: fewer opening brackets than the limit cannot nest deeper than it.
-    let opening = json.iter().filter(|&&b| b == b'[' || b == b'{').count();
-    if opening <= MAX_JSON_DEPTH {
+    if opening_brackets(json) <= MAX_JSON_DEPTH {
         return Ok(());
     }
     let mut depth = 0usize;
@@ -78,6 +77,21 @@ pub(crate) fn check_depth(json: &[u8]) -> Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+/// How many `[` and `{` bytes `json` has. `[` (0x5B) and `{` (0x7B) differ in one bit only,
+/// so one comparison per byte finds both; counted in chunks of 255 into a byte, which the
+/// compiler turns into a few vector instructions per 32 bytes (the plain `filter().count()`
+/// cost three instructions a byte, 3% of an HS256 verify).
+fn opening_brackets(json: &[u8]) -> usize {
+    json.chunks(255)
+        .map(|chunk| {
+            let n = chunk
+                .iter()
+                .fold(0u8, |n, &b| n.wrapping_add(u8::from((b | 0x20) == b'{')));
+            usize::from(n)
+        })
+        .sum()
 }
 
 /// How many member names are kept inline before spilling to the heap: more than any ordinary
@@ -317,6 +331,20 @@ mod tests {
         let one_more = Str(Cow::Borrowed("one more"));
         let err = members.insert::<serde_json::Error>(&one_more).unwrap_err();
         assert!(err.to_string().contains("more than 1024 members"), "{err}");
+    }
+
+    #[test]
+    fn opening_brackets_are_counted_exactly() {
+        let mut all = Vec::new();
+        for b in 0..=255u8 {
+            all.extend(std::iter::repeat_n(b, 3));
+        }
+        for len in [0, 1, 254, 255, 256, 600, all.len()] {
+            let json = &all[..len.min(all.len())];
+            let expected = json.iter().filter(|&&b| b == b'[' || b == b'{').count();
+            assert_eq!(opening_brackets(json), expected, "{len}");
+        }
+        assert_eq!(opening_brackets(&[b'['; 1000]), 1000);
     }
 
     #[test]
