@@ -15,12 +15,12 @@ use time::{Duration, OffsetDateTime};
 
 use super::{Checks, RevocationList};
 use crate::algorithm::Algorithm;
-use crate::clock::{self, Clock, SystemClock};
+use crate::clock::Clock;
 use crate::encoding::base64url;
 use crate::error::{self, echo, Error};
 use crate::key_set::{KeySet, KeySource, SharedKeys};
 use crate::keys::Verifier;
-use crate::token::claims::{self, Registered};
+use crate::token::claims::{self, Registered, MAX_NANOS, MIN_NANOS};
 use crate::token::compact;
 use crate::token::header::{self, RawHeader};
 
@@ -86,7 +86,8 @@ struct Rules {
     require_exp: bool,
     leeway: Duration,
     max_len: usize,
-    clock: Arc<dyn Clock>,
+    /// `None`: the system clock, read as an integer (no calendar arithmetic on the verify path).
+    clock: Option<Arc<dyn Clock>>,
     /// Revocation, scopes, OpenID Connect: the steps after the registered claims.
     checks: Checks,
 }
@@ -180,7 +181,7 @@ impl Validator {
                 require_exp: true,
                 leeway: Duration::ZERO,
                 max_len: DEFAULT_MAX_TOKEN_LEN,
-                clock: Arc::new(SystemClock),
+                clock: None,
                 checks: Checks::default(),
             },
         }
@@ -444,12 +445,12 @@ impl Rules {
         let mut registered = Registered::default();
         match claims::read_claims::<T>(payload, &mut registered) {
             Ok(value) => {
-                self.check_claims(&registered, self.clock.now())?;
+                self.check_claims(&registered, self.now())?;
                 Ok(value)
             }
             Err(()) => {
                 let registered = claims::parse_registered(payload)?;
-                self.check_claims(&registered, self.clock.now())?;
+                self.check_claims(&registered, self.now())?;
                 claims_as(payload)
             }
         }
@@ -496,18 +497,31 @@ impl Rules {
             .with_current(|keys| keys.verify(key_id, algorithm, message, signature))?
     }
 
-    fn check_claims(&self, claims: &Registered<'_>, now: OffsetDateTime) -> Result<(), Error> {
+    /// Now, in nanoseconds since the epoch (what the time claims are compared with).
+    fn now(&self) -> i128 {
+        match &self.clock {
+            Some(clock) => clock.now().unix_timestamp_nanos(),
+            None => system_now(),
+        }
+    }
+
+    /// `now` (nanoseconds since the epoch) as the validator's errors and later checks report it.
+    fn now_datetime(now: i128) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(now).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    fn check_claims(&self, claims: &Registered<'_>, now: i128) -> Result<(), Error> {
         let leeway = self.leeway;
-        // A clock at the edge of the time range (the years ±9999) must not overflow: beyond the
-        // edge the leeway is not applied.
-        let (early, late) = clock::window(now, leeway);
+        // The instants `now - leeway` and `now + leeway`, in nanoseconds: a clock at the edge of
+        // the time range (the years ±9999) gets no leeway beyond the edge (`clock::window`).
+        let (early, late) = window(now, leeway);
 
         // RFC 7519 §4.1.4: reject when now >= exp (+ leeway).
         match claims.exp {
-            Some(exp) if early >= exp.to_datetime() => {
+            Some(exp) if early >= exp.unix_nanos() => {
                 return Err(Error::Expired {
                     expired_at: exp.to_datetime(),
-                    now,
+                    now: Self::now_datetime(now),
                     leeway,
                 });
             }
@@ -520,20 +534,20 @@ impl Rules {
         }
         // RFC 7519 §4.1.5: reject when now (+ leeway) < nbf.
         if let Some(nbf) = claims.nbf {
-            if late < nbf.to_datetime() {
+            if late < nbf.unix_nanos() {
                 return Err(Error::NotYetValid {
                     not_before: nbf.to_datetime(),
-                    now,
+                    now: Self::now_datetime(now),
                     leeway,
                 });
             }
         }
         // A token cannot have been issued in the future.
         if let Some(iat) = claims.iat {
-            if iat.to_datetime() > late {
+            if iat.unix_nanos() > late {
                 return Err(Error::IssuedInFuture {
                     issued_at: iat.to_datetime(),
-                    now,
+                    now: Self::now_datetime(now),
                     leeway,
                 });
             }
@@ -579,8 +593,31 @@ impl Rules {
         }
 
         // Revocation, scopes, OpenID Connect: nothing to do unless configured.
-        self.checks.check(claims, now, leeway)
+        self.checks
+            .check(claims, || Self::now_datetime(now), leeway)
     }
+}
+
+/// The system clock in nanoseconds since the epoch, as `SystemClock` reads it but without
+/// turning it into a calendar date.
+fn system_now() -> i128 {
+    let now = std::time::SystemTime::now();
+    let nanos = match now.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
+        Err(before) => -i128::try_from(before.duration().as_nanos()).unwrap_or(i128::MAX),
+    };
+    nanos.clamp(MIN_NANOS, MAX_NANOS)
+}
+
+/// `now - leeway` and `now + leeway` in nanoseconds, each `now` itself where it would leave the
+/// years ±9999, as `crate::clock::window` does for `OffsetDateTime`s.
+fn window(now: i128, leeway: Duration) -> (i128, i128) {
+    let leeway = leeway.whole_nanoseconds();
+    let (early, late) = (now - leeway, now + leeway);
+    (
+        if early < MIN_NANOS { now } else { early },
+        if late > MAX_NANOS { now } else { late },
+    )
 }
 
 /// Compares media types as RFC 7515 §4.1.9 says: case-insensitively, with the `application/`
@@ -677,7 +714,7 @@ impl ValidatorBuilder {
 
     /// Uses `clock` instead of the system clock.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.rules.clock = Arc::new(clock);
+        self.rules.clock = Some(Arc::new(clock));
         self
     }
 
