@@ -32,11 +32,14 @@ pub(crate) use super::reader::{parse_registered, read_claims, AudienceRef, Regis
 /// # Ok::<(), keycard::Error>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NumericDate(
-    /// Nanoseconds since the epoch, between [`MIN_NANOS`] and [`MAX_NANOS`]: the validator
-    /// compares times as integers, with no calendar arithmetic on the verify path.
-    i128,
-);
+pub struct NumericDate {
+    /// Whole seconds since the epoch, rounded toward negative infinity, and the nanoseconds
+    /// past them (below 10^9): ordered as the instants are. Between [`MIN_NANOS`] and
+    /// [`MAX_NANOS`]. Integers, so that the validator compares times and the builder writes them
+    /// with no calendar arithmetic.
+    seconds: i64,
+    nanos: u32,
+}
 
 /// The largest magnitude accepted: 9999-12-31T23:59:59Z is 253_402_300_799.
 const MAX_SECONDS: f64 = 253_402_300_800.0;
@@ -49,38 +52,67 @@ pub(crate) const MIN_NANOS: i128 = time::PrimitiveDateTime::MIN
 pub(crate) const MAX_NANOS: i128 = time::PrimitiveDateTime::MAX
     .assume_utc()
     .unix_timestamp_nanos();
+const MIN_SECONDS: i64 = time::PrimitiveDateTime::MIN.assume_utc().unix_timestamp();
+const LAST_SECOND: i64 = time::PrimitiveDateTime::MAX.assume_utc().unix_timestamp();
 
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
 
 impl NumericDate {
     /// The date `seconds` after the Unix epoch; an error outside the years -9999 to 9999.
     pub fn from_unix(seconds: i64) -> Result<Self, Error> {
-        Self::from_nanos(i128::from(seconds) * NANOS_PER_SECOND)
+        Self::from_whole_seconds(seconds)
             .ok_or_else(|| Error::malformed(format!("NumericDate {seconds} is out of range")))
     }
 
     /// Whole seconds since the Unix epoch (rounded toward negative infinity).
     pub fn unix_timestamp(self) -> i64 {
-        // In range, the seconds fit in an i64 by far.
-        i64::try_from(self.0.div_euclid(NANOS_PER_SECOND)).unwrap_or(i64::MAX)
+        self.seconds
     }
 
     /// The date as a [`time::OffsetDateTime`] in UTC.
     pub fn to_datetime(self) -> OffsetDateTime {
         // Every constructor checks the range, so the conversion cannot fail.
-        OffsetDateTime::from_unix_timestamp_nanos(self.0).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        OffsetDateTime::from_unix_timestamp_nanos(self.unix_nanos())
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
     /// Nanoseconds since the Unix epoch, what the validator compares.
     pub(crate) fn unix_nanos(self) -> i128 {
-        self.0
+        i128::from(self.seconds) * NANOS_PER_SECOND + i128::from(self.nanos)
+    }
+
+    /// The date `seconds` whole seconds after the epoch; `None` outside the years -9999 to 9999.
+    pub(crate) fn from_whole_seconds(seconds: i64) -> Option<Self> {
+        (MIN_SECONDS..=LAST_SECOND)
+            .contains(&seconds)
+            .then_some(NumericDate { seconds, nanos: 0 })
     }
 
     /// The date `nanos` nanoseconds after the epoch; `None` outside the years -9999 to 9999.
     pub(crate) fn from_nanos(nanos: i128) -> Option<Self> {
-        (MIN_NANOS..=MAX_NANOS)
-            .contains(&nanos)
-            .then_some(NumericDate(nanos))
+        if !(MIN_NANOS..=MAX_NANOS).contains(&nanos) {
+            return None;
+        }
+        Some(NumericDate {
+            seconds: i64::try_from(nanos.div_euclid(NANOS_PER_SECOND)).ok()?,
+            nanos: u32::try_from(nanos.rem_euclid(NANOS_PER_SECOND)).ok()?,
+        })
+    }
+
+    /// This date rounded down to a whole second.
+    pub(crate) fn floor(self) -> Self {
+        NumericDate {
+            seconds: self.seconds,
+            nanos: 0,
+        }
+    }
+
+    /// This date rounded up to a whole second; `None` past the last second of the year 9999.
+    pub(crate) fn ceil(self) -> Option<Self> {
+        if self.nanos == 0 {
+            return Some(self);
+        }
+        Self::from_whole_seconds(self.seconds.checked_add(1)?)
     }
 
     /// The date `seconds` (with a fraction) after the Unix epoch, to the nanosecond; `None` when
@@ -107,7 +139,11 @@ impl fmt::Debug for NumericDate {
 
 impl From<OffsetDateTime> for NumericDate {
     fn from(t: OffsetDateTime) -> Self {
-        NumericDate(t.unix_timestamp_nanos())
+        // `unix_timestamp` rounds toward negative infinity, and the nanoseconds count on from it.
+        NumericDate {
+            seconds: t.unix_timestamp(),
+            nanos: t.nanosecond(),
+        }
     }
 }
 
@@ -119,11 +155,11 @@ impl From<NumericDate> for OffsetDateTime {
 
 impl Serialize for NumericDate {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.0.rem_euclid(NANOS_PER_SECOND) == 0 {
-            serializer.serialize_i64(self.unix_timestamp())
+        if self.nanos == 0 {
+            serializer.serialize_i64(self.seconds)
         } else {
             #[allow(clippy::cast_precision_loss)]
-            let seconds = self.0 as f64 / 1e9;
+            let seconds = self.unix_nanos() as f64 / 1e9;
             serializer.serialize_f64(seconds)
         }
     }
@@ -317,6 +353,21 @@ mod tests {
         );
         // Order is the order of the instants.
         assert!(date("1.5").unwrap() < date("2").unwrap() && date("-2").unwrap() < t);
+        assert!(t < date("-1.4").unwrap() && date("-1.4").unwrap() < date("-1").unwrap());
+        // Rounding to whole seconds, toward the past and the future, before 1970 too.
+        assert_eq!(t.floor().unix_timestamp(), -2);
+        assert_eq!(t.ceil().unwrap().unix_timestamp(), -1);
+        assert_eq!(date("7").unwrap().ceil(), date("7").ok());
+        let last = NumericDate::from(last);
+        assert_eq!(last.floor().unix_timestamp(), 253_402_300_799);
+        assert!(last.ceil().is_none());
+        for nanos in [MIN_NANOS, -1, 0, 1, 999_999_999, 1_000_000_000, MAX_NANOS] {
+            let date = NumericDate::from_nanos(nanos).unwrap();
+            assert_eq!(date.unix_nanos(), nanos);
+            assert_eq!(date.to_datetime().unix_timestamp_nanos(), nanos);
+        }
+        assert!(NumericDate::from_nanos(MIN_NANOS - 1).is_none());
+        assert!(NumericDate::from_nanos(MAX_NANOS + 1).is_none());
     }
 
     #[test]
