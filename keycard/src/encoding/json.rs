@@ -342,7 +342,16 @@ mod tests {
     fn members_tell_names_apart_by_tag_and_text() {
         // Names alike in length and first seven bytes, names with escapes (owned), prefixes.
         let names = [
-            "", "a", "ab", "abcdefg", "abcdefgh", "abcdefgi", "abcdefgh ", "b", "\u{0}", "\u{0}\u{0}",
+            "",
+            "a",
+            "ab",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefgi",
+            "abcdefgh ",
+            "b",
+            "\u{0}",
+            "\u{0}\u{0}",
         ];
         let mut members = Members::default();
         for name in names {
@@ -357,7 +366,10 @@ mod tests {
         assert!(members.add(Cow::Owned("owned".to_owned())));
         assert!(!members.add(Cow::Owned("owned".to_owned())));
         for name in names {
-            assert!(members.contains(name) && !members.add(Cow::Borrowed(name)), "{name:?}");
+            assert!(
+                members.contains(name) && !members.add(Cow::Borrowed(name)),
+                "{name:?}"
+            );
         }
         assert_eq!(members.len(), names.len() + 1);
         let mut first = Members::default();

@@ -342,7 +342,9 @@ mod tests {
         assert!(NumericDate::from_unix(first.unix_timestamp() - 1).is_err());
         assert!(NumericDate::from_unix(last.unix_timestamp()).is_ok());
         assert!(NumericDate::from_unix(last.unix_timestamp() + 1).is_err());
-        assert!(NumericDate::from_unix(i64::MIN).is_err() && NumericDate::from_unix(i64::MAX).is_err());
+        assert!(
+            NumericDate::from_unix(i64::MIN).is_err() && NumericDate::from_unix(i64::MAX).is_err()
+        );
         // Before 1970 with a fraction: seconds round toward negative infinity, as before.
         let t = date("-1.5").unwrap();
         assert_eq!(t.unix_timestamp(), -2);

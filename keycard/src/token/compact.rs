@@ -70,7 +70,12 @@ mod tests {
         for bad in ["", "a", "a.b", "a.b.c.d", "a.b.c.d.e.f"] {
             assert!(split(bad).is_err(), "{bad}");
         }
-        let long = format!("{}.{}.{}", "a".repeat(300), "b".repeat(600), "c".repeat(255));
+        let long = format!(
+            "{}.{}.{}",
+            "a".repeat(300),
+            "b".repeat(600),
+            "c".repeat(255)
+        );
         assert_eq!(split(&long).unwrap().payload.len(), 600);
         assert!(split(&format!("{long}.")).is_err());
         assert_eq!(dots(&[b'.'; 1000]), 1000);

@@ -87,7 +87,11 @@ impl ClaimType {
             // decided without parsing.
             ClaimType::Date => {
                 let digits = value.strip_prefix(b"-").unwrap_or(value);
-                (!digits.is_empty() && digits.len() <= 11 && digits.iter().all(u8::is_ascii_digit))
+                // No early exit: one test per digit (see `typed::write_member`).
+                let whole = digits
+                    .iter()
+                    .fold(true, |whole, b| whole & b.is_ascii_digit());
+                (!digits.is_empty() && digits.len() <= 11 && whole)
                     || serde_json::from_slice::<NumericDate>(value).is_ok()
             }
         }
@@ -216,13 +220,17 @@ mod tests {
         for (name, ty) in ClaimType::TABLE {
             assert_eq!(ClaimType::of(name), Some(ty), "{name}");
         }
-        for other in ["", "is", "isss", "roles", "Exp", "aud ", "\0\0\0", "scopE", "auth_tim"] {
+        for other in [
+            "", "is", "isss", "roles", "Exp", "aud ", "\0\0\0", "scopE", "auth_tim",
+        ] {
             assert_eq!(ClaimType::of(other), None, "{other}");
         }
         // Every three-letter name is one of the table's or none: no slot answers for another.
         let mut found = 0;
         for a in 0..=255u8 {
-            for b in [b'a', b'b', b'c', b'd', b'i', b'p', b's', b't', b'u', b'x', b'z', 0, 255] {
+            for b in [
+                b'a', b'b', b'c', b'd', b'i', b'p', b's', b't', b'u', b'x', b'z', 0, 255,
+            ] {
                 for c in [b'a', b'b', b'c', b'd', b'f', b'i', b'p', b's', b't', 0, 255] {
                     let Ok(name) = std::str::from_utf8(&[a, b, c]).map(str::to_owned) else {
                         continue;

@@ -119,7 +119,8 @@ fn system_now() -> NumericDate {
         Err(before) => -i128::try_from(before.duration().as_nanos()).unwrap_or(i128::MAX),
     };
     let nanos = nanos.clamp(claims::MIN_NANOS, claims::MAX_NANOS);
-    NumericDate::from_nanos(nanos).map_or_else(|| down(OffsetDateTime::UNIX_EPOCH), NumericDate::floor)
+    NumericDate::from_nanos(nanos)
+        .map_or_else(|| down(OffsetDateTime::UNIX_EPOCH), NumericDate::floor)
 }
 
 impl Times {
