@@ -12,6 +12,7 @@ use time::{Duration, OffsetDateTime};
 use crate::error::Error;
 use crate::token::claims::Registered;
 
+mod cache;
 mod oidc;
 mod revocation;
 mod scope;

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
+use super::cache::{self, CacheSettings, Found, TokenCache};
 use super::{Checks, RevocationList};
 use crate::algorithm::Algorithm;
 use crate::clock::Clock;
@@ -90,6 +91,12 @@ struct Rules {
     clock: Option<Arc<dyn Clock>>,
     /// Revocation, scopes, OpenID Connect: the steps after the registered claims.
     checks: Checks,
+    /// What `cache_verified` and its companions asked for; made into `cache` by `build`.
+    cache_settings: Option<CacheSettings>,
+    cache_max_bytes: Option<usize>,
+    cache_max_token_len: Option<usize>,
+    /// The verified-token cache, shared by every clone of the validator.
+    cache: Option<TokenCache>,
 }
 
 /// The configuration and the number of keys, never the contents of a store: a revocation list
@@ -112,7 +119,26 @@ impl std::fmt::Debug for Rules {
             .field("scopes", &self.checks.scopes)
             .field("client_id", &self.checks.client_id)
             .field("max_age", &self.checks.max_age)
+            .field("cache", &self.cache.as_ref().map(CacheDebug))
             .finish_non_exhaustive()
+    }
+}
+
+/// A cache's settings and how full it is, never its tokens or claims.
+struct CacheDebug<'a>(&'a TokenCache);
+
+impl std::fmt::Debug for CacheDebug<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let settings = self.0.settings();
+        let (entries, bytes) = self.0.usage();
+        f.debug_struct("TokenCache")
+            .field("max_entries", &settings.max_entries)
+            .field("max_age", &settings.max_age)
+            .field("max_bytes", &self.0.max_bytes())
+            .field("max_token_len", &settings.max_token_len)
+            .field("entries", &entries)
+            .field("bytes", &bytes)
+            .finish()
     }
 }
 
@@ -183,6 +209,10 @@ impl Validator {
                 max_len: DEFAULT_MAX_TOKEN_LEN,
                 clock: None,
                 checks: Checks::default(),
+                cache_settings: None,
+                cache_max_bytes: None,
+                cache_max_token_len: None,
+                cache: None,
             },
         }
     }
@@ -246,8 +276,7 @@ impl Validator {
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, Error> {
         let mut inline = [0u8; INLINE_PAYLOAD];
         let mut heap = Vec::new();
-        let payload = self.verified_payload(token, &mut inline, &mut heap)?;
-        self.rules.checked_claims(payload)
+        self.verify_in(token, &mut inline, &mut heap)
     }
 
     /// Verifies `token` like [`verify`](Self::verify), decoding the claims into `buffer` so that
@@ -278,8 +307,52 @@ impl Validator {
         token: &str,
         buffer: &'b mut Vec<u8>,
     ) -> Result<T, Error> {
-        let payload = self.verified_payload(token, &mut [], buffer)?;
-        self.rules.checked_claims(payload)
+        self.verify_in(token, &mut [], buffer)
+    }
+
+    /// `verify` and `verify_borrowed`, decoding the claims into `inline` when they fit and into
+    /// `heap` otherwise. With a verified-token cache, a token it holds (for this key set, and
+    /// not too old) takes its claims JSON from there instead of from the steps up to the
+    /// signature; everything after (reading the claims into `T`, the claim rules, revocation,
+    /// scopes, OpenID Connect) runs either way, and a token enters the cache only once all of it
+    /// has passed.
+    fn verify_in<'b, T: Deserialize<'b>>(
+        &self,
+        token: &str,
+        inline: &'b mut [u8],
+        heap: &'b mut Vec<u8>,
+    ) -> Result<T, Error> {
+        let rules = &*self.rules;
+        let cache = rules
+            .cache
+            .as_ref()
+            .filter(|cache| cache.admits(token) && token.len() <= rules.max_len);
+        let Some(cache) = cache else {
+            let payload = self.verified_payload(token, inline, heap)?;
+            return rules.checked_claims(payload, rules.now());
+        };
+        let now = rules.now();
+        if let Some((found, generation)) = cache.get(token, now, inline, heap) {
+            // The key set it was verified under must still be the current one; a key source
+            // whose keys went stale fails here as it would at the signature.
+            if rules.keys.generation()? == generation {
+                return match found {
+                    Found::Inline(len) => rules.checked_claims(&inline[..len], now),
+                    Found::Heap => rules.checked_claims(heap, now),
+                };
+            }
+        }
+        // Read before the token is verified: the entry made below is tied to the key set that
+        // verified it or an older one (then dropped at the next lookup), never to a newer one.
+        // When it cannot be read, the token is verified as without a cache, for its error.
+        let Ok(generation) = rules.keys.generation() else {
+            let payload = self.verified_payload(token, inline, heap)?;
+            return rules.checked_claims(payload, now);
+        };
+        let payload = self.verified_payload(token, inline, heap)?;
+        let claims = rules.checked_claims(payload, now)?;
+        cache.insert(token, payload, generation, now);
+        Ok(claims)
     }
 
     /// Runs every check up to the signature and returns the verified claims JSON, decoded into
@@ -441,16 +514,20 @@ impl Rules {
     /// (the strict pass, the claim rules, then `T`), so that the error is the one they give, with
     /// the same kind and precedence: a wrongly typed registered claim is `malformed` whatever `T`
     /// is, an expired token is `expired` even when `T` does not fit.
-    fn checked_claims<'b, T: Deserialize<'b>>(&self, payload: &'b [u8]) -> Result<T, Error> {
+    fn checked_claims<'b, T: Deserialize<'b>>(
+        &self,
+        payload: &'b [u8],
+        now: i128,
+    ) -> Result<T, Error> {
         let mut registered = Registered::default();
         match claims::read_claims::<T>(payload, &mut registered) {
             Ok(value) => {
-                self.check_claims(&registered, self.now())?;
+                self.check_claims(&registered, now)?;
                 Ok(value)
             }
             Err(()) => {
                 let registered = claims::parse_registered(payload)?;
-                self.check_claims(&registered, self.now())?;
+                self.check_claims(&registered, now)?;
                 claims_as(payload)
             }
         }
@@ -693,6 +770,71 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Keeps the claims of verified tokens, so that a token seen again (the same client sending
+    /// the same access token with every request) is not decoded and its signature not checked
+    /// again: for RS256, PS256, ES256 and EdDSA above all, where the signature is most of the
+    /// cost of a verify (a hit costs a few percent of an RS256 verify; an HS256 verify, with no
+    /// costly signature to skip, gains less than twofold). At most `max_entries` tokens are
+    /// kept, each for at most `max_age` from when it was verified; see also
+    /// [`cache_max_bytes`](Self::cache_max_bytes) and
+    /// [`cache_max_token_len`](Self::cache_max_token_len). Off by default.
+    ///
+    /// What a hit still does, as a verify does: the key set's generation (or the key source's
+    /// freshness) is checked, the claims are read into your type, and `exp`, `nbf`, `iat` (against
+    /// now, with the leeway), `aud`, `iss`, `sub`, required claims, revocation, scopes and the
+    /// OpenID Connect rules are checked again. What it skips: the base64url of the token and its
+    /// signature, for a token byte for byte identical to one that passed every check under the
+    /// same key set.
+    ///
+    /// - An entry answers only for the whole token, compared byte for byte (a hash only picks
+    ///   the bucket).
+    /// - Entries made under one key set answer for it only: after
+    ///   [`replace_keys`](Validator::replace_keys), or when a key source's generation changes,
+    ///   every token is verified again.
+    /// - A token enters only when it passed every check; a refused one is never kept.
+    /// - Longer tokens than [`cache_max_token_len`](Self::cache_max_token_len) are never kept.
+    /// - The cache is shared by the validator's clones and split into shards with a lock each:
+    ///   threads verifying different tokens seldom meet.
+    ///
+    /// ```
+    /// use keycard::{Algorithm, Builder, HmacKey, Validator};
+    /// use time::Duration;
+    ///
+    /// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
+    /// let validator = Validator::builder(key.clone())
+    ///     .cache_verified(10_000, Duration::minutes(5))
+    ///     .build()?;
+    /// let token = Builder::new().expires_in(Duration::minutes(15)).sign(&key)?;
+    /// validator.verify::<keycard::Claims>(&token)?; // verified, then kept
+    /// validator.verify::<keycard::Claims>(&token)?; // from the cache; the claims checked again
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn cache_verified(mut self, max_entries: usize, max_age: Duration) -> Self {
+        self.rules.cache_settings = Some(CacheSettings {
+            max_entries,
+            max_age,
+            max_bytes: None,
+            max_token_len: cache::DEFAULT_MAX_CACHED_TOKEN_LEN,
+        });
+        self
+    }
+
+    /// The most memory the [`cache_verified`](Self::cache_verified) cache holds: the tokens and
+    /// their claims JSON plus about 130 bytes an entry. Default: 2 KiB for each of its
+    /// `max_entries`. The bounds are split evenly among the cache's shards (up to 16), so it may
+    /// hold somewhat less than either bound allows.
+    pub fn cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.rules.cache_max_bytes = Some(bytes);
+        self
+    }
+
+    /// The longest token the [`cache_verified`](Self::cache_verified) cache keeps, in bytes
+    /// (default 4 KiB); longer ones are verified every time.
+    pub fn cache_max_token_len(mut self, bytes: usize) -> Self {
+        self.rules.cache_max_token_len = Some(bytes);
+        self
+    }
+
     /// The options that weaken a default check, all behind this one door so that a reviewer
     /// finds every one of them by searching for `dangerous` (as rustls keeps its own under
     /// `dangerous()`). Each returns the builder again.
@@ -770,8 +912,40 @@ impl ValidatorBuilder {
             )));
         }
         rules.checks.validate(!rules.issuers.is_empty())?;
+        let cache = match rules.cache_settings {
+            Some(settings) => {
+                let settings = CacheSettings {
+                    max_bytes: rules.cache_max_bytes,
+                    max_token_len: rules.cache_max_token_len.unwrap_or(settings.max_token_len),
+                    ..settings
+                };
+                if settings.max_entries == 0 || !settings.max_age.is_positive() {
+                    return Err(Error::configuration(
+                        "cache_verified needs at least one entry and a positive max_age",
+                    ));
+                }
+                if settings
+                    .max_bytes
+                    .is_some_and(|b| b < cache::ENTRY_OVERHEAD)
+                    || settings.max_token_len == 0
+                {
+                    return Err(Error::configuration(
+                        "cache_max_bytes and cache_max_token_len must leave room for a token",
+                    ));
+                }
+                Some(TokenCache::new(settings))
+            }
+            None if rules.cache_max_bytes.is_some() || rules.cache_max_token_len.is_some() => {
+                return Err(Error::configuration(
+                    "cache_max_bytes and cache_max_token_len set the cache of `cache_verified`, \
+                     which is not on",
+                ));
+            }
+            None => None,
+        };
         let rules = Rules {
             id: NEXT_RULES_ID.fetch_add(1, Ordering::Relaxed),
+            cache,
             ..rules
         };
         Ok(Validator {

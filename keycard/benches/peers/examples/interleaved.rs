@@ -347,7 +347,7 @@ impl Jwt {
 fn asymmetric(
     name: &str,
     key: &(impl Signer + ?Sized),
-    public: impl Verifier + 'static,
+    public: impl Verifier + Clone + 'static,
     primitive_sign: &mut dyn FnMut(&[u8]),
     algorithm: &'static dyn sig::VerificationAlgorithm,
     public_bytes: &[u8],
@@ -357,7 +357,7 @@ fn asymmetric(
     let template = Builder::new().without_issued_at();
     let token = template.sign_claims(&session(now()), key).expect("sign");
     let (input, signature) = signing_input(&token);
-    let validator = Validator::builder(public)
+    let validator = Validator::builder(public.clone())
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .build()
@@ -423,6 +423,29 @@ fn asymmetric(
                     .verify::<Session>(black_box(&token))
                     .expect("verify"),
             );
+        },
+    );
+    // The verified-token cache: a verify of a token the validator has verified before (every
+    // call a hit) against a verify of the same token without the cache.
+    let cached = Validator::builder(public)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .cache_verified(10_000, keycard::time::Duration::minutes(5))
+        .build()
+        .expect("validator");
+    cached.verify::<Session>(&token).expect("verify");
+    ratio(
+        &format!("{name} verify: keycard / keycard cache hit"),
+        verify_batch,
+        &mut || {
+            black_box(
+                validator
+                    .verify::<Session>(black_box(&token))
+                    .expect("verify"),
+            );
+        },
+        &mut || {
+            black_box(cached.verify::<Session>(black_box(&token)).expect("verify"));
         },
     );
     let mut buffer = Vec::with_capacity(1024);

@@ -389,9 +389,9 @@ pub(super) fn write_member<T: Serialize + ?Sized>(
     // serde_json escapes control characters, `"` and `\\` only. One test per byte and no early
     // exit: a name is a few bytes, and a loop that stops at a different byte for every name
     // mispredicts its exit each time.
-    let plain = name
-        .bytes()
-        .fold(true, |plain, b| plain & (b >= 0x20) & (b != b'"') & (b != b'\\'));
+    let plain = name.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
+    });
     if plain {
         // Nothing to escape: what serde_json would write, without its scan.
         json.push(b'"');
