@@ -88,6 +88,15 @@ impl NumericDate {
             .then_some(NumericDate { seconds, nanos: 0 })
     }
 
+    /// The date `seconds` whole seconds after the epoch, moved to the first or last second of
+    /// the range when outside it (for a clock, which is never refused).
+    pub(crate) fn from_whole_seconds_clamped(seconds: i64) -> Self {
+        NumericDate {
+            seconds: seconds.clamp(MIN_SECONDS, LAST_SECOND),
+            nanos: 0,
+        }
+    }
+
     /// The date `nanos` nanoseconds after the epoch; `None` outside the years -9999 to 9999.
     pub(crate) fn from_nanos(nanos: i128) -> Option<Self> {
         if !(MIN_NANOS..=MAX_NANOS).contains(&nanos) {
@@ -97,6 +106,11 @@ impl NumericDate {
             seconds: i64::try_from(nanos.div_euclid(NANOS_PER_SECOND)).ok()?,
             nanos: u32::try_from(nanos.rem_euclid(NANOS_PER_SECOND)).ok()?,
         })
+    }
+
+    /// Its seconds since the epoch, when it is a whole number of them.
+    pub(crate) fn whole_seconds(self) -> Option<i64> {
+        (self.nanos == 0).then_some(self.seconds)
     }
 
     /// This date rounded down to a whole second.

@@ -20,7 +20,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::token::claims::{self, NumericDate};
+use crate::token::claims::NumericDate;
 use crate::token::registered::Name;
 
 /// A time given absolutely or relative to the signing time.
@@ -112,18 +112,30 @@ impl TimeSettings {
 }
 
 /// The system clock in whole seconds, rounded down (as `OffsetDateTime::now_utc` then
-/// `clock::whole_seconds` give it).
+/// `clock::whole_seconds` give it), without a division of 128-bit nanoseconds.
 fn system_now() -> NumericDate {
-    let nanos = match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        Ok(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
-        Err(before) => -i128::try_from(before.duration().as_nanos()).unwrap_or(i128::MAX),
+    let seconds = match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        // Before 1970: rounded down, so a fraction takes one second more.
+        Err(before) => {
+            let before = before.duration();
+            let whole = i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
+            -whole - i64::from(before.subsec_nanos() > 0)
+        }
     };
-    let nanos = nanos.clamp(claims::MIN_NANOS, claims::MAX_NANOS);
-    NumericDate::from_nanos(nanos)
-        .map_or_else(|| down(OffsetDateTime::UNIX_EPOCH), NumericDate::floor)
+    NumericDate::from_whole_seconds_clamped(seconds)
 }
 
 impl Times {
+    #[cfg(test)]
+    pub(super) fn for_test(
+        exp: Option<NumericDate>,
+        nbf: Option<NumericDate>,
+        iat: Option<NumericDate>,
+    ) -> Self {
+        Times { exp, nbf, iat }
+    }
+
     /// The members a setter writes, in the order written: `exp`, `nbf`, `iat`.
     pub(super) fn members(&self) -> [(&'static str, Option<NumericDate>); 3] {
         [("exp", self.exp), ("nbf", self.nbf), ("iat", self.iat)]

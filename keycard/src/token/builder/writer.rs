@@ -270,8 +270,21 @@ impl Builder {
 /// Writes the time claims the setters set: `exp`, `nbf`, `iat`, in that order.
 fn write_times(times: &Times, object: &mut ObjectWriter<'_>) -> Result<(), Error> {
     for (name, date) in times.members() {
-        if let Some(date) = date {
-            object.member(name, &date)?;
+        let Some(date) = date else { continue };
+        match date.whole_seconds() {
+            // What serde_json writes for the name and the integer, without its escaping scan
+            // and serializer: the names are `exp`, `nbf` and `iat`, and the builder's times are
+            // whole seconds.
+            Some(seconds) => {
+                object.separator();
+                object.json.push(b'"');
+                object.json.extend_from_slice(name.as_bytes());
+                object.json.extend_from_slice(b"\":");
+                serde_json::to_writer(&mut *object.json, &seconds).map_err(|e| {
+                    Error::configuration(format!("claim `{name}` cannot be serialized: {e}"))
+                })?;
+            }
+            None => object.member(name, &date)?,
         }
     }
     Ok(())
@@ -444,3 +457,27 @@ impl fmt::Display for WrongLength {
 }
 
 impl std::error::Error for WrongLength {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::claims::NumericDate;
+
+    #[test]
+    fn whole_second_times_are_written_as_serde_json_writes_them() {
+        for seconds in [0, -1, 1_700_000_000, -377_705_116_800, 253_402_300_799] {
+            let date = NumericDate::from_unix(seconds).unwrap();
+            let mut json = Vec::new();
+            let times = Times::for_test(Some(date), None, Some(date));
+            write_times(&times, &mut ObjectWriter { json: &mut json }).unwrap();
+            let expected = format!(r#"{{"exp":{seconds},"iat":{seconds}"#);
+            assert_eq!(String::from_utf8(json).unwrap(), expected);
+        }
+        let half = serde_json::from_str::<NumericDate>("1.5").unwrap();
+        assert_eq!(half.whole_seconds(), None);
+        let mut json = Vec::new();
+        let times = Times::for_test(None, Some(half), None);
+        write_times(&times, &mut ObjectWriter { json: &mut json }).unwrap();
+        assert_eq!(json, br#"{"nbf":1.5"#);
+    }
+}
