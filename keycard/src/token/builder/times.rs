@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::clock::Clock;
+use crate::clock::{self, Clock};
 use crate::error::Error;
 use crate::token::claims::NumericDate;
 use crate::token::registered::Name;
@@ -153,9 +153,10 @@ impl Times {
     }
 }
 
-/// `t` rounded down to a whole second (toward the past, before 1970 too).
+/// `t` rounded down to a whole second (toward the past, before 1970 too), by the clock module's
+/// one rule for it.
 fn down(t: OffsetDateTime) -> NumericDate {
-    NumericDate::from(t).floor()
+    NumericDate::from(clock::whole_seconds(t))
 }
 
 /// `t` rounded up to a whole second (toward the future).
