@@ -388,10 +388,13 @@ impl Validator {
         let remembered = HEADER_MEMO
             .try_with(|memo| memo.try_borrow().is_ok_and(|m| m.is(rules.id, header_b64)))
             .unwrap_or(false);
-        let (mut header_inline, mut header_heap) = ([0u8; INLINE_HEADER], Vec::new());
+        // Buffers are zeroed only on the branch that uses them (a remembered header needs none).
+        let mut header_inline;
+        let mut header_heap = Vec::new();
         let header = if remembered {
             None
         } else {
+            header_inline = [0u8; INLINE_HEADER];
             let header_json = base64url::decode_buffered(
                 header_b64,
                 "header",
@@ -412,11 +415,21 @@ impl Validator {
         if signature_b64.is_empty() {
             return Err(Error::Signature);
         }
-        let (mut signature_inline, mut signature_heap) = ([0u8; INLINE_SIGNATURE], Vec::new());
+        // HMAC, ECDSA and EdDSA signatures on a small buffer, RSA's on a large one.
+        let (mut small, mut large);
+        let mut signature_heap = Vec::new();
+        let signature_inline: &mut [u8] =
+            if base64url::decoded_len_estimate(signature_b64.len()) <= SMALL_SIGNATURE {
+                small = [0u8; SMALL_SIGNATURE];
+                &mut small
+            } else {
+                large = [0u8; INLINE_SIGNATURE];
+                &mut large
+            };
         let signature = base64url::decode_buffered(
             signature_b64,
             "signature",
-            &mut signature_inline,
+            signature_inline,
             &mut signature_heap,
         )?;
         let payload = base64url::decode_buffered(payload_b64, "payload", inline, heap)?;
@@ -499,6 +512,8 @@ static NEXT_RULES_ID: AtomicU64 = AtomicU64::new(1);
 /// to RSA-4096, and the claims of a token of about 1 KiB. Larger parts go to the heap.
 const INLINE_HEADER: usize = 256;
 const INLINE_SIGNATURE: usize = 512;
+/// ES512's 132 bytes, the longest signature but RSA's.
+const SMALL_SIGNATURE: usize = 132;
 const INLINE_PAYLOAD: usize = 768;
 
 /// Deserializes verified claims JSON into the caller's type.
