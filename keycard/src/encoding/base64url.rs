@@ -34,6 +34,12 @@ pub(crate) const fn encoded_len(n: usize) -> usize {
     (n / 3) * 4 + [0, 2, 3][n % 3]
 }
 
+/// A length no shorter than what `text_len` characters of base64url decode to: the size of a
+/// buffer to decode them into.
+pub(crate) fn decoded_len_estimate(text_len: usize) -> usize {
+    base64::decoded_len_estimate(text_len)
+}
+
 /// Decodes strict base64url; `what` names the part for the error message.
 pub(crate) fn decode(text: &str, what: &'static str) -> Result<Vec<u8>, Error> {
     ENGINE.decode(text).map_err(|e| invalid(what, &e))
@@ -47,7 +53,7 @@ pub(crate) fn decode_buffered<'b>(
     inline: &'b mut [u8],
     heap: &'b mut Vec<u8>,
 ) -> Result<&'b [u8], Error> {
-    if base64::decoded_len_estimate(text.len()) <= inline.len() {
+    if decoded_len_estimate(text.len()) <= inline.len() {
         let len = ENGINE
             .decode_slice(text, inline)
             .map_err(|e| invalid_slice(what, &e))?;

@@ -47,8 +47,7 @@ pub(crate) use crate::limits::{MAX_HEADER_MEMBERS, MAX_JSON_DEPTH, MAX_JSON_MEMB
 /// parse that follows judges that.
 pub(crate) fn check_depth(json: &[u8]) -> Result<(), &'static str> {
     // Fast path: fewer opening brackets than the limit cannot nest deeper than it.
-    let opening = json.iter().filter(|&&b| b == b'[' || b == b'{').count();
-    if opening <= MAX_JSON_DEPTH {
+    if opening_brackets(json) <= MAX_JSON_DEPTH {
         return Ok(());
     }
     let mut depth = 0usize;
@@ -80,21 +79,31 @@ pub(crate) fn check_depth(json: &[u8]) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// How many `[` and `{` bytes `json` has. They differ in one bit only (0x5B, 0x7B), so one
+/// comparison per byte finds both.
+fn opening_brackets(json: &[u8]) -> usize {
+    super::bytes::count(json, |b| (b | 0x20) == b'{')
+}
+
 /// How many member names are kept inline before spilling to the heap: more than any ordinary
 /// header or claims set has.
 const INLINE_MEMBERS: usize = 16;
 
 /// The member names of one object, to refuse duplicates and to answer "is this member present".
-/// The first [`INLINE_MEMBERS`] names live on the stack, so ordinary tokens allocate nothing;
-/// the rest go into a hash set (SipHash, keyed per process, so crafted names cannot make it
+/// The first [`INLINE_MEMBERS`] names live on the stack, each with a tag (a name of up to eight
+/// bytes is told apart from every other of its length by its tag alone, so most comparisons are
+/// two integer compares, no `memcmp`), and ordinary tokens
+/// allocate nothing. Past them, or at the first name with escapes (which owns its text), every
+/// name goes into a hash set (SipHash, keyed per process, so crafted names cannot make it
 /// quadratic), so that reading `n` members costs O(n) whatever their order.
 #[derive(Debug)]
 pub(crate) struct Members<'de> {
-    inline: [Cow<'de, str>; INLINE_MEMBERS],
+    tags: [u64; INLINE_MEMBERS],
+    names: [&'de str; INLINE_MEMBERS],
     len: usize,
-    /// Every name once there are more than the inline ones (the inline ones are moved here, so
-    /// that each later name costs one hash lookup).
-    spill: HashSet<Cow<'de, str>>,
+    /// Every name once the inline ones do not do (they are moved here, so that each later name
+    /// costs one hash lookup); `None` until then, so that an ordinary object never builds it.
+    spill: Option<HashSet<Cow<'de, str>>>,
     /// The most names accepted.
     limit: usize,
 }
@@ -105,24 +114,43 @@ impl Default for Members<'_> {
     }
 }
 
+/// A name's tag: for a name of up to eight bytes, its bytes themselves (the first four and the
+/// last four, overlapping when shorter; of one to three bytes, the first, middle and last), so
+/// that two names of the same length and up to eight bytes have equal tags only when they are
+/// equal; for a longer name, its first and last four bytes. No loop (a loop over a name's bytes
+/// mispredicts its exit from name to name).
+fn tag(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let len = bytes.len();
+    match (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        (Some(first), Some(last)) => {
+            u64::from(u32::from_le_bytes(*first)) | (u64::from(u32::from_le_bytes(*last)) << 32)
+        }
+        _ if len > 0 => {
+            u64::from(bytes[0])
+                | (u64::from(bytes[len / 2]) << 8)
+                | (u64::from(bytes[len - 1]) << 16)
+        }
+        _ => 0,
+    }
+}
+
 impl<'de> Members<'de> {
     /// No names yet, at most `limit` of them.
     pub(crate) fn with_limit(limit: usize) -> Self {
         Members {
-            inline: std::array::from_fn(|_| Cow::Borrowed("")),
+            tags: [0; INLINE_MEMBERS],
+            names: [""; INLINE_MEMBERS],
             len: 0,
-            spill: HashSet::new(),
+            spill: None,
             limit,
         }
     }
 
     /// How many names are recorded.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        if self.spill.is_empty() {
-            self.len
-        } else {
-            self.spill.len()
-        }
+        self.spill.as_ref().map_or(self.len, HashSet::len)
     }
 
     /// Records `name`, failing when it was seen before or when the object would have more
@@ -144,38 +172,47 @@ impl<'de> Members<'de> {
         }
     }
 
+    /// The inline slot holding `name` (whose tag is `tag`), if one does.
+    fn find_inline(&self, name: &str, tag: u64) -> Option<usize> {
+        let (len, exact) = (name.len(), name.len() <= 8);
+        self.tags[..self.len]
+            .iter()
+            .zip(&self.names)
+            .position(|(&t, &n)| t == tag && n.len() == len && (exact || n == name))
+    }
+
     /// Records `name`; `false` when it was seen before.
     pub(crate) fn add(&mut self, name: Cow<'de, str>) -> bool {
-        if !self.spill.is_empty() {
-            return self.spill.insert(name);
+        if let Some(spill) = &mut self.spill {
+            return spill.insert(name);
         }
-        if self.inline[..self.len].contains(&name) {
+        let tag = tag(&name);
+        if self.find_inline(&name, tag).is_some() {
             return false;
         }
-        if let Some(slot) = self.inline.get_mut(self.len) {
-            *slot = name;
-            self.len += 1;
-        } else {
-            // The first name past the inline ones: all move to the set.
-            self.spill.reserve(INLINE_MEMBERS * 2);
-            self.spill
-                .extend(self.inline.iter_mut().map(std::mem::take));
-            self.len = 0;
-            self.spill.insert(name);
+        match name {
+            Cow::Borrowed(borrowed) if self.len < INLINE_MEMBERS => {
+                self.tags[self.len] = tag;
+                self.names[self.len] = borrowed;
+                self.len += 1;
+            }
+            // Past the inline names, or a name that owns its text: all move to the set.
+            name => {
+                let mut spill = HashSet::with_capacity(INLINE_MEMBERS * 2);
+                spill.extend(self.names[..self.len].iter().map(|&n| Cow::Borrowed(n)));
+                spill.insert(name);
+                self.len = 0;
+                self.spill = Some(spill);
+            }
         }
         true
     }
 
     /// Whether the object has a member called `name`.
     pub(crate) fn contains(&self, name: &str) -> bool {
-        if self.spill.is_empty() {
-            // Length and first byte first: most names differ there, without a call to `memcmp`.
-            let first = name.as_bytes().first();
-            self.inline[..self.len]
-                .iter()
-                .any(|n| n.len() == name.len() && n.as_bytes().first() == first && n == name)
-        } else {
-            self.spill.contains(name)
+        match &self.spill {
+            Some(spill) => spill.contains(name),
+            None => self.find_inline(name, tag(name)).is_some(),
         }
     }
 }
@@ -308,6 +345,55 @@ mod tests {
     }
 
     #[test]
+    fn members_tell_names_apart_by_tag_and_text() {
+        // Names alike in their first and last bytes, of one length or another, and prefixes.
+        let names = [
+            "",
+            "a",
+            "ab",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefgi",
+            "abcdefgh ",
+            "b",
+            "\u{0}",
+            "\u{0}\u{0}",
+            "aaaa",
+            "aaaaa",
+            "aaaaaaaa",
+            "aba",
+            "aca",
+            "abca",
+            "abcda",
+            "abcdabcd",
+            "abcdxabcd",
+            "abcdyabcd",
+        ];
+        let mut members = Members::default();
+        for name in names {
+            assert!(members.add(Cow::Borrowed(name)), "{name:?}");
+        }
+        for name in names {
+            assert!(members.contains(name), "{name:?}");
+            assert!(!members.add(Cow::Borrowed(name)), "{name:?}");
+        }
+        assert!(!members.contains("abcdefgj") && !members.contains("abcdef"));
+        // An owned name moves every name to the set; they are still all there.
+        assert!(members.add(Cow::Owned("owned".to_owned())));
+        assert!(!members.add(Cow::Owned("owned".to_owned())));
+        for name in names {
+            assert!(
+                members.contains(name) && !members.add(Cow::Borrowed(name)),
+                "{name:?}"
+            );
+        }
+        assert_eq!(members.len(), names.len() + 1);
+        let mut first = Members::default();
+        assert!(first.add(Cow::Owned("x".to_owned())));
+        assert!(!first.add(Cow::Borrowed("x")) && first.add(Cow::Borrowed("y")));
+    }
+
+    #[test]
     fn members_refuse_an_object_past_the_limit() {
         let mut members = Members::default();
         for i in 0..MAX_JSON_MEMBERS {
@@ -317,6 +403,20 @@ mod tests {
         let one_more = Str(Cow::Borrowed("one more"));
         let err = members.insert::<serde_json::Error>(&one_more).unwrap_err();
         assert!(err.to_string().contains("more than 1024 members"), "{err}");
+    }
+
+    #[test]
+    fn opening_brackets_are_counted_exactly() {
+        let mut all = Vec::new();
+        for b in 0..=255u8 {
+            all.extend(std::iter::repeat_n(b, 3));
+        }
+        for len in [0, 1, 254, 255, 256, 600, all.len()] {
+            let json = &all[..len.min(all.len())];
+            let expected = json.iter().filter(|&&b| b == b'[' || b == b'{').count();
+            assert_eq!(opening_brackets(json), expected, "{len}");
+        }
+        assert_eq!(opening_brackets(&[b'['; 1000]), 1000);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! PEM and DER containers keys come in. Nothing here knows what a token or a key is.
 
 pub(crate) mod base64url;
+pub(crate) mod bytes;
 pub(crate) mod der;
 pub(crate) mod json;
 pub(crate) mod pem;

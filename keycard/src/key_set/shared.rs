@@ -125,6 +125,19 @@ impl SharedKeys {
         Ok(())
     }
 
+    /// The generation of the current set: bumped by every replacement of the validator's own
+    /// set, or the source's [`KeySource::generation`]. What a verified-token cache ties its
+    /// entries to, read before the token is verified.
+    ///
+    /// # Errors
+    /// The source's error when its keys are stale.
+    pub(crate) fn generation(&self) -> Result<u64, Error> {
+        match &self.origin {
+            Origin::Own { generation, .. } => Ok(generation.load(Ordering::Acquire)),
+            Origin::Source(source) => source.generation(),
+        }
+    }
+
     /// Runs `f` on the current set, from this thread's snapshot when it is up to date.
     ///
     /// # Errors
@@ -199,6 +212,16 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(shared.with_current(kid).unwrap(), "c");
+    }
+
+    #[test]
+    fn the_generation_moves_with_every_replacement() {
+        let shared = SharedKeys::new(set("a"));
+        let first = shared.generation().unwrap();
+        shared.replace(set("b")).unwrap();
+        let second = shared.generation().unwrap();
+        assert_ne!(first, second);
+        assert_eq!(shared.generation().unwrap(), second);
     }
 
     #[test]

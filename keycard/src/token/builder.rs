@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::keys::Signer;
 use times::{IssuedAt, TimeSettings, When};
-use typed::{Typed, TypedError, TypedWriter, TYPED_CAPACITY};
+use typed::{Typed, TypedError, TypedWriter};
 
 /// Builds and signs a JWT.
 ///
@@ -232,8 +232,7 @@ impl Builder {
         let mut typed = std::mem::take(&mut self.typed);
         if typed.members.is_empty() {
             // Room for an ordinary claims struct, so that it is written without reallocating.
-            typed.json.reserve(TYPED_CAPACITY);
-            typed.members.reserve(16);
+            typed = Typed::with_room();
         }
         let start = typed.members.len();
         match claims.serialize(TypedWriter { sink: &mut typed }) {

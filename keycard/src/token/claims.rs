@@ -31,28 +31,102 @@ pub(crate) use super::reader::{parse_registered, read_claims, AudienceRef, Regis
 /// assert!(serde_json::from_str::<NumericDate>("\"1300819380\"").is_err());
 /// # Ok::<(), keycard::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NumericDate(OffsetDateTime);
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NumericDate {
+    /// Whole seconds since the epoch, rounded toward negative infinity, and the nanoseconds
+    /// past them (below 10^9): ordered as the instants are. Between [`MIN_NANOS`] and
+    /// [`MAX_NANOS`]. Integers, so that the validator compares times and the builder writes them
+    /// with no calendar arithmetic.
+    seconds: i64,
+    nanos: u32,
+}
 
 /// The largest magnitude accepted: 9999-12-31T23:59:59Z is 253_402_300_799.
 const MAX_SECONDS: f64 = 253_402_300_800.0;
 
+/// The first and last instants an [`OffsetDateTime`] holds (the years -9999 and 9999), in
+/// nanoseconds since the epoch: the range of every NumericDate and of the validator's clock.
+pub(crate) const MIN_NANOS: i128 = time::PrimitiveDateTime::MIN
+    .assume_utc()
+    .unix_timestamp_nanos();
+pub(crate) const MAX_NANOS: i128 = time::PrimitiveDateTime::MAX
+    .assume_utc()
+    .unix_timestamp_nanos();
+const MIN_SECONDS: i64 = time::PrimitiveDateTime::MIN.assume_utc().unix_timestamp();
+const LAST_SECOND: i64 = time::PrimitiveDateTime::MAX.assume_utc().unix_timestamp();
+
+const NANOS_PER_SECOND: i128 = 1_000_000_000;
+
 impl NumericDate {
     /// The date `seconds` after the Unix epoch; an error outside the years -9999 to 9999.
     pub fn from_unix(seconds: i64) -> Result<Self, Error> {
-        OffsetDateTime::from_unix_timestamp(seconds)
-            .map(NumericDate)
-            .map_err(|_| Error::malformed(format!("NumericDate {seconds} is out of range")))
+        Self::from_whole_seconds(seconds)
+            .ok_or_else(|| Error::malformed(format!("NumericDate {seconds} is out of range")))
     }
 
     /// Whole seconds since the Unix epoch (rounded toward negative infinity).
     pub fn unix_timestamp(self) -> i64 {
-        self.0.unix_timestamp()
+        self.seconds
     }
 
     /// The date as a [`time::OffsetDateTime`] in UTC.
     pub fn to_datetime(self) -> OffsetDateTime {
-        self.0
+        // Every constructor checks the range, so the conversion cannot fail.
+        OffsetDateTime::from_unix_timestamp_nanos(self.unix_nanos())
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Nanoseconds since the Unix epoch, what the validator compares.
+    pub(crate) fn unix_nanos(self) -> i128 {
+        i128::from(self.seconds) * NANOS_PER_SECOND + i128::from(self.nanos)
+    }
+
+    /// The date `seconds` whole seconds after the epoch; `None` outside the years -9999 to 9999.
+    pub(crate) fn from_whole_seconds(seconds: i64) -> Option<Self> {
+        (MIN_SECONDS..=LAST_SECOND)
+            .contains(&seconds)
+            .then_some(NumericDate { seconds, nanos: 0 })
+    }
+
+    /// The date `seconds` whole seconds after the epoch, moved to the first or last second of
+    /// the range when outside it (for a clock, which is never refused).
+    pub(crate) fn from_whole_seconds_clamped(seconds: i64) -> Self {
+        NumericDate {
+            seconds: seconds.clamp(MIN_SECONDS, LAST_SECOND),
+            nanos: 0,
+        }
+    }
+
+    /// The date `nanos` nanoseconds after the epoch; `None` outside the years -9999 to 9999.
+    pub(crate) fn from_nanos(nanos: i128) -> Option<Self> {
+        if !(MIN_NANOS..=MAX_NANOS).contains(&nanos) {
+            return None;
+        }
+        Some(NumericDate {
+            seconds: i64::try_from(nanos.div_euclid(NANOS_PER_SECOND)).ok()?,
+            nanos: u32::try_from(nanos.rem_euclid(NANOS_PER_SECOND)).ok()?,
+        })
+    }
+
+    /// Its seconds since the epoch, when it is a whole number of them.
+    pub(crate) fn whole_seconds(self) -> Option<i64> {
+        (self.nanos == 0).then_some(self.seconds)
+    }
+
+    /// This date rounded down to a whole second.
+    pub(crate) fn floor(self) -> Self {
+        NumericDate {
+            seconds: self.seconds,
+            nanos: 0,
+        }
+    }
+
+    /// This date rounded up to a whole second; `None` past the last second of the year 9999.
+    pub(crate) fn ceil(self) -> Option<Self> {
+        if self.nanos == 0 {
+            return Some(self);
+        }
+        Self::from_whole_seconds(self.seconds.checked_add(1)?)
     }
 
     /// The date `seconds` (with a fraction) after the Unix epoch, to the nanosecond; `None` when
@@ -64,31 +138,42 @@ impl NumericDate {
         // In range, |seconds * 1e9| < 2.6e20, far inside i128.
         #[allow(clippy::cast_possible_truncation)]
         let nanos = (seconds * 1e9).round() as i128;
-        OffsetDateTime::from_unix_timestamp_nanos(nanos)
-            .ok()
-            .map(NumericDate)
+        Self::from_nanos(nanos)
+    }
+}
+
+/// As before the integer representation: `NumericDate(` the instant `)`.
+impl fmt::Debug for NumericDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("NumericDate")
+            .field(&self.to_datetime())
+            .finish()
     }
 }
 
 impl From<OffsetDateTime> for NumericDate {
     fn from(t: OffsetDateTime) -> Self {
-        NumericDate(t.to_offset(time::UtcOffset::UTC))
+        // `unix_timestamp` rounds toward negative infinity, and the nanoseconds count on from it.
+        NumericDate {
+            seconds: t.unix_timestamp(),
+            nanos: t.nanosecond(),
+        }
     }
 }
 
 impl From<NumericDate> for OffsetDateTime {
     fn from(t: NumericDate) -> Self {
-        t.0
+        t.to_datetime()
     }
 }
 
 impl Serialize for NumericDate {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.0.nanosecond() == 0 {
-            serializer.serialize_i64(self.0.unix_timestamp())
+        if self.nanos == 0 {
+            serializer.serialize_i64(self.seconds)
         } else {
             #[allow(clippy::cast_precision_loss)]
-            let seconds = self.0.unix_timestamp_nanos() as f64 / 1e9;
+            let seconds = self.unix_nanos() as f64 / 1e9;
             serializer.serialize_f64(seconds)
         }
     }
@@ -256,6 +341,49 @@ mod tests {
         ] {
             assert!(date(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn numeric_date_range_and_conversions_match_offset_date_time() {
+        let first = time::PrimitiveDateTime::MIN.assume_utc();
+        let last = time::PrimitiveDateTime::MAX.assume_utc();
+        for t in [first, last, OffsetDateTime::UNIX_EPOCH] {
+            let date = NumericDate::from(t);
+            assert_eq!(date.to_datetime(), t);
+            assert_eq!(date.unix_timestamp(), t.unix_timestamp());
+        }
+        assert!(NumericDate::from_unix(first.unix_timestamp()).is_ok());
+        assert!(NumericDate::from_unix(first.unix_timestamp() - 1).is_err());
+        assert!(NumericDate::from_unix(last.unix_timestamp()).is_ok());
+        assert!(NumericDate::from_unix(last.unix_timestamp() + 1).is_err());
+        assert!(
+            NumericDate::from_unix(i64::MIN).is_err() && NumericDate::from_unix(i64::MAX).is_err()
+        );
+        // Before 1970 with a fraction: seconds round toward negative infinity, as before.
+        let t = date("-1.5").unwrap();
+        assert_eq!(t.unix_timestamp(), -2);
+        assert_eq!(t.to_datetime().unix_timestamp_nanos(), -1_500_000_000);
+        assert_eq!(
+            format!("{:?}", NumericDate::from_unix(0).unwrap()),
+            format!("NumericDate({:?})", OffsetDateTime::UNIX_EPOCH)
+        );
+        // Order is the order of the instants.
+        assert!(date("1.5").unwrap() < date("2").unwrap() && date("-2").unwrap() < t);
+        assert!(t < date("-1.4").unwrap() && date("-1.4").unwrap() < date("-1").unwrap());
+        // Rounding to whole seconds, toward the past and the future, before 1970 too.
+        assert_eq!(t.floor().unix_timestamp(), -2);
+        assert_eq!(t.ceil().unwrap().unix_timestamp(), -1);
+        assert_eq!(date("7").unwrap().ceil(), date("7").ok());
+        let last = NumericDate::from(last);
+        assert_eq!(last.floor().unix_timestamp(), 253_402_300_799);
+        assert!(last.ceil().is_none());
+        for nanos in [MIN_NANOS, -1, 0, 1, 999_999_999, 1_000_000_000, MAX_NANOS] {
+            let date = NumericDate::from_nanos(nanos).unwrap();
+            assert_eq!(date.unix_nanos(), nanos);
+            assert_eq!(date.to_datetime().unix_timestamp_nanos(), nanos);
+        }
+        assert!(NumericDate::from_nanos(MIN_NANOS - 1).is_none());
+        assert!(NumericDate::from_nanos(MAX_NANOS + 1).is_none());
     }
 
     #[test]

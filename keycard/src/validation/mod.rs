@@ -12,6 +12,7 @@ use time::{Duration, OffsetDateTime};
 use crate::error::Error;
 use crate::token::claims::Registered;
 
+mod cache;
 mod oidc;
 mod revocation;
 pub mod scope;
@@ -37,7 +38,7 @@ impl Checks {
     pub(crate) fn check(
         &self,
         claims: &Registered<'_>,
-        now: OffsetDateTime,
+        now: impl FnOnce() -> OffsetDateTime,
         leeway: Duration,
     ) -> Result<(), Error> {
         if let Some(store) = &self.revocations {
@@ -47,7 +48,7 @@ impl Checks {
             scope::check(&self.scopes, claims)?;
         }
         if self.client_id.is_some() || self.max_age.is_some() {
-            oidc::check(self, claims, now, leeway)?;
+            oidc::check(self, claims, now(), leeway)?;
         }
         Ok(())
     }

@@ -13,14 +13,15 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
+use super::cache::{self, CacheSettings, Found, TokenCache};
 use super::{Checks, RevocationList};
 use crate::algorithm::Algorithm;
-use crate::clock::{self, Clock, SystemClock};
+use crate::clock::Clock;
 use crate::encoding::base64url;
 use crate::error::{self, echo, Error};
 use crate::key_set::{KeySet, KeySource, SharedKeys};
 use crate::keys::Verifier;
-use crate::token::claims::{self, Registered};
+use crate::token::claims::{self, Registered, MAX_NANOS, MIN_NANOS};
 use crate::token::compact;
 use crate::token::header::{self, RawHeader};
 
@@ -86,9 +87,16 @@ struct Rules {
     require_exp: bool,
     leeway: Duration,
     max_len: usize,
-    clock: Arc<dyn Clock>,
+    /// `None`: the system clock, read as an integer (no calendar arithmetic on the verify path).
+    clock: Option<Arc<dyn Clock>>,
     /// Revocation, scopes, OpenID Connect: the steps after the registered claims.
     checks: Checks,
+    /// What `cache_verified` and its companions asked for; made into `cache` by `build`.
+    cache_settings: Option<CacheSettings>,
+    cache_max_bytes: Option<usize>,
+    cache_max_token_len: Option<usize>,
+    /// The verified-token cache, shared by every clone of the validator.
+    cache: Option<TokenCache>,
 }
 
 /// The configuration and the number of keys, never the contents of a store: a revocation list
@@ -111,7 +119,26 @@ impl std::fmt::Debug for Rules {
             .field("scopes", &self.checks.scopes)
             .field("client_id", &self.checks.client_id)
             .field("max_age", &self.checks.max_age)
+            .field("cache", &self.cache.as_ref().map(CacheDebug))
             .finish_non_exhaustive()
+    }
+}
+
+/// A cache's settings and how full it is, never its tokens or claims.
+struct CacheDebug<'a>(&'a TokenCache);
+
+impl std::fmt::Debug for CacheDebug<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let settings = self.0.settings();
+        let (entries, bytes) = self.0.usage();
+        f.debug_struct("TokenCache")
+            .field("max_entries", &settings.max_entries)
+            .field("max_age", &settings.max_age)
+            .field("max_bytes", &self.0.max_bytes())
+            .field("max_token_len", &settings.max_token_len)
+            .field("entries", &entries)
+            .field("bytes", &bytes)
+            .finish()
     }
 }
 
@@ -180,8 +207,12 @@ impl Validator {
                 require_exp: true,
                 leeway: Duration::ZERO,
                 max_len: DEFAULT_MAX_TOKEN_LEN,
-                clock: Arc::new(SystemClock),
+                clock: None,
                 checks: Checks::default(),
+                cache_settings: None,
+                cache_max_bytes: None,
+                cache_max_token_len: None,
+                cache: None,
             },
         }
     }
@@ -245,8 +276,7 @@ impl Validator {
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, Error> {
         let mut inline = [0u8; INLINE_PAYLOAD];
         let mut heap = Vec::new();
-        let payload = self.verified_payload(token, &mut inline, &mut heap)?;
-        self.rules.checked_claims(payload)
+        self.verify_in(token, &mut inline, &mut heap)
     }
 
     /// Verifies `token` like [`verify`](Self::verify), decoding the claims into `buffer` so that
@@ -277,8 +307,52 @@ impl Validator {
         token: &str,
         buffer: &'b mut Vec<u8>,
     ) -> Result<T, Error> {
-        let payload = self.verified_payload(token, &mut [], buffer)?;
-        self.rules.checked_claims(payload)
+        self.verify_in(token, &mut [], buffer)
+    }
+
+    /// `verify` and `verify_borrowed`, decoding the claims into `inline` when they fit and into
+    /// `heap` otherwise. With a verified-token cache, a token it holds (for this key set, and
+    /// not too old) takes its claims JSON from there instead of from the steps up to the
+    /// signature; everything after (reading the claims into `T`, the claim rules, revocation,
+    /// scopes, OpenID Connect) runs either way, and a token enters the cache only once all of it
+    /// has passed.
+    fn verify_in<'b, T: Deserialize<'b>>(
+        &self,
+        token: &str,
+        inline: &'b mut [u8],
+        heap: &'b mut Vec<u8>,
+    ) -> Result<T, Error> {
+        let rules = &*self.rules;
+        let cache = rules
+            .cache
+            .as_ref()
+            .filter(|cache| cache.admits(token) && token.len() <= rules.max_len);
+        let Some(cache) = cache else {
+            let payload = self.verified_payload(token, inline, heap)?;
+            return rules.checked_claims(payload, rules.now());
+        };
+        let now = rules.now();
+        if let Some((found, generation)) = cache.get(token, now, inline, heap) {
+            // The key set it was verified under must still be the current one; a key source
+            // whose keys went stale fails here as it would at the signature.
+            if rules.keys.generation()? == generation {
+                return match found {
+                    Found::Inline(len) => rules.checked_claims(&inline[..len], now),
+                    Found::Heap => rules.checked_claims(heap, now),
+                };
+            }
+        }
+        // Read before the token is verified: the entry made below is tied to the key set that
+        // verified it or an older one (then dropped at the next lookup), never to a newer one.
+        // When it cannot be read, the token is verified as without a cache, for its error.
+        let Ok(generation) = rules.keys.generation() else {
+            let payload = self.verified_payload(token, inline, heap)?;
+            return rules.checked_claims(payload, now);
+        };
+        let payload = self.verified_payload(token, inline, heap)?;
+        let claims = rules.checked_claims(payload, now)?;
+        cache.insert(token, payload, generation, now);
+        Ok(claims)
     }
 
     /// Runs every check up to the signature and returns the verified claims JSON, decoded into
@@ -314,10 +388,13 @@ impl Validator {
         let remembered = HEADER_MEMO
             .try_with(|memo| memo.try_borrow().is_ok_and(|m| m.is(rules.id, header_b64)))
             .unwrap_or(false);
-        let (mut header_inline, mut header_heap) = ([0u8; INLINE_HEADER], Vec::new());
+        // Buffers are zeroed only on the branch that uses them (a remembered header needs none).
+        let mut header_inline;
+        let mut header_heap = Vec::new();
         let header = if remembered {
             None
         } else {
+            header_inline = [0u8; INLINE_HEADER];
             let header_json = base64url::decode_buffered(
                 header_b64,
                 "header",
@@ -338,11 +415,21 @@ impl Validator {
         if signature_b64.is_empty() {
             return Err(Error::Signature);
         }
-        let (mut signature_inline, mut signature_heap) = ([0u8; INLINE_SIGNATURE], Vec::new());
+        // HMAC, ECDSA and EdDSA signatures on a small buffer, RSA's on a large one.
+        let (mut small, mut large);
+        let mut signature_heap = Vec::new();
+        let signature_inline: &mut [u8] =
+            if base64url::decoded_len_estimate(signature_b64.len()) <= SMALL_SIGNATURE {
+                small = [0u8; SMALL_SIGNATURE];
+                &mut small
+            } else {
+                large = [0u8; INLINE_SIGNATURE];
+                &mut large
+            };
         let signature = base64url::decode_buffered(
             signature_b64,
             "signature",
-            &mut signature_inline,
+            signature_inline,
             &mut signature_heap,
         )?;
         let payload = base64url::decode_buffered(payload_b64, "payload", inline, heap)?;
@@ -425,6 +512,8 @@ static NEXT_RULES_ID: AtomicU64 = AtomicU64::new(1);
 /// to RSA-4096, and the claims of a token of about 1 KiB. Larger parts go to the heap.
 const INLINE_HEADER: usize = 256;
 const INLINE_SIGNATURE: usize = 512;
+/// ES512's 132 bytes, the longest signature but RSA's.
+const SMALL_SIGNATURE: usize = 132;
 const INLINE_PAYLOAD: usize = 768;
 
 /// Deserializes verified claims JSON into the caller's type.
@@ -440,16 +529,20 @@ impl Rules {
     /// (the strict pass, the claim rules, then `T`), so that the error is the one they give, with
     /// the same kind and precedence: a wrongly typed registered claim is `malformed` whatever `T`
     /// is, an expired token is `expired` even when `T` does not fit.
-    fn checked_claims<'b, T: Deserialize<'b>>(&self, payload: &'b [u8]) -> Result<T, Error> {
+    fn checked_claims<'b, T: Deserialize<'b>>(
+        &self,
+        payload: &'b [u8],
+        now: i128,
+    ) -> Result<T, Error> {
         let mut registered = Registered::default();
         match claims::read_claims::<T>(payload, &mut registered) {
             Ok(value) => {
-                self.check_claims(&registered, self.clock.now())?;
+                self.check_claims(&registered, now)?;
                 Ok(value)
             }
             Err(()) => {
                 let registered = claims::parse_registered(payload)?;
-                self.check_claims(&registered, self.clock.now())?;
+                self.check_claims(&registered, now)?;
                 claims_as(payload)
             }
         }
@@ -496,18 +589,31 @@ impl Rules {
             .with_current(|keys| keys.verify(key_id, algorithm, message, signature))?
     }
 
-    fn check_claims(&self, claims: &Registered<'_>, now: OffsetDateTime) -> Result<(), Error> {
+    /// Now, in nanoseconds since the epoch (what the time claims are compared with).
+    fn now(&self) -> i128 {
+        match &self.clock {
+            Some(clock) => clock.now().unix_timestamp_nanos(),
+            None => system_now(),
+        }
+    }
+
+    /// `now` (nanoseconds since the epoch) as the validator's errors and later checks report it.
+    fn now_datetime(now: i128) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(now).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    fn check_claims(&self, claims: &Registered<'_>, now: i128) -> Result<(), Error> {
         let leeway = self.leeway;
-        // A clock at the edge of the time range (the years ±9999) must not overflow: beyond the
-        // edge the leeway is not applied.
-        let (early, late) = clock::window(now, leeway);
+        // The instants `now - leeway` and `now + leeway`, in nanoseconds: a clock at the edge of
+        // the time range (the years ±9999) gets no leeway beyond the edge (`clock::window`).
+        let (early, late) = window(now, leeway);
 
         // RFC 7519 §4.1.4: reject when now >= exp (+ leeway).
         match claims.exp {
-            Some(exp) if early >= exp.to_datetime() => {
+            Some(exp) if early >= exp.unix_nanos() => {
                 return Err(Error::Expired {
                     expired_at: exp.to_datetime(),
-                    now,
+                    now: Self::now_datetime(now),
                     leeway,
                 });
             }
@@ -520,20 +626,20 @@ impl Rules {
         }
         // RFC 7519 §4.1.5: reject when now (+ leeway) < nbf.
         if let Some(nbf) = claims.nbf {
-            if late < nbf.to_datetime() {
+            if late < nbf.unix_nanos() {
                 return Err(Error::NotYetValid {
                     not_before: nbf.to_datetime(),
-                    now,
+                    now: Self::now_datetime(now),
                     leeway,
                 });
             }
         }
         // A token cannot have been issued in the future.
         if let Some(iat) = claims.iat {
-            if iat.to_datetime() > late {
+            if iat.unix_nanos() > late {
                 return Err(Error::IssuedInFuture {
                     issued_at: iat.to_datetime(),
-                    now,
+                    now: Self::now_datetime(now),
                     leeway,
                 });
             }
@@ -579,8 +685,31 @@ impl Rules {
         }
 
         // Revocation, scopes, OpenID Connect: nothing to do unless configured.
-        self.checks.check(claims, now, leeway)
+        self.checks
+            .check(claims, || Self::now_datetime(now), leeway)
     }
+}
+
+/// The system clock in nanoseconds since the epoch, as `SystemClock` reads it but without
+/// turning it into a calendar date.
+fn system_now() -> i128 {
+    let now = std::time::SystemTime::now();
+    let nanos = match now.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
+        Err(before) => -i128::try_from(before.duration().as_nanos()).unwrap_or(i128::MAX),
+    };
+    nanos.clamp(MIN_NANOS, MAX_NANOS)
+}
+
+/// `now - leeway` and `now + leeway` in nanoseconds, each `now` itself where it would leave the
+/// years ±9999, as `crate::clock::window` does for `OffsetDateTime`s.
+fn window(now: i128, leeway: Duration) -> (i128, i128) {
+    let leeway = leeway.whole_nanoseconds();
+    let (early, late) = (now - leeway, now + leeway);
+    (
+        if early < MIN_NANOS { now } else { early },
+        if late > MAX_NANOS { now } else { late },
+    )
 }
 
 /// Compares media types as RFC 7515 §4.1.9 says: case-insensitively, with the `application/`
@@ -656,6 +785,71 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Keeps the claims of verified tokens, so that a token seen again (the same client sending
+    /// the same access token with every request) is not decoded and its signature not checked
+    /// again: for RS256, PS256, ES256 and EdDSA above all, where the signature is most of the
+    /// cost of a verify (a hit costs a few percent of an RS256 verify; an HS256 verify, with no
+    /// costly signature to skip, gains less than twofold). At most `max_entries` tokens are
+    /// kept, each for at most `max_age` from when it was verified; see also
+    /// [`cache_max_bytes`](Self::cache_max_bytes) and
+    /// [`cache_max_token_len`](Self::cache_max_token_len). Off by default.
+    ///
+    /// What a hit still does, as a verify does: the key set's generation (or the key source's
+    /// freshness) is checked, the claims are read into your type, and `exp`, `nbf`, `iat` (against
+    /// now, with the leeway), `aud`, `iss`, `sub`, required claims, revocation, scopes and the
+    /// OpenID Connect rules are checked again. What it skips: the base64url of the token and its
+    /// signature, for a token byte for byte identical to one that passed every check under the
+    /// same key set.
+    ///
+    /// - An entry answers only for the whole token, compared byte for byte (a hash only picks
+    ///   the bucket).
+    /// - Entries made under one key set answer for it only: after
+    ///   [`replace_keys`](Validator::replace_keys), or when a key source's generation changes,
+    ///   every token is verified again.
+    /// - A token enters only when it passed every check; a refused one is never kept.
+    /// - Longer tokens than [`cache_max_token_len`](Self::cache_max_token_len) are never kept.
+    /// - The cache is shared by the validator's clones and split into shards with a lock each:
+    ///   threads verifying different tokens seldom meet.
+    ///
+    /// ```
+    /// use keycard::{Algorithm, Builder, HmacKey, Validator};
+    /// use time::Duration;
+    ///
+    /// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
+    /// let validator = Validator::builder(key.clone())
+    ///     .cache_verified(10_000, Duration::minutes(5))
+    ///     .build()?;
+    /// let token = Builder::new().expires_in(Duration::minutes(15)).sign(&key)?;
+    /// validator.verify::<keycard::Claims>(&token)?; // verified, then kept
+    /// validator.verify::<keycard::Claims>(&token)?; // from the cache; the claims checked again
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn cache_verified(mut self, max_entries: usize, max_age: Duration) -> Self {
+        self.rules.cache_settings = Some(CacheSettings {
+            max_entries,
+            max_age,
+            max_bytes: None,
+            max_token_len: cache::DEFAULT_MAX_CACHED_TOKEN_LEN,
+        });
+        self
+    }
+
+    /// The most memory the [`cache_verified`](Self::cache_verified) cache holds: the tokens and
+    /// their claims JSON plus about 130 bytes an entry. Default: 2 KiB for each of its
+    /// `max_entries`. The bounds are split evenly among the cache's shards (up to 16), so it may
+    /// hold somewhat less than either bound allows.
+    pub fn cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.rules.cache_max_bytes = Some(bytes);
+        self
+    }
+
+    /// The longest token the [`cache_verified`](Self::cache_verified) cache keeps, in bytes
+    /// (default 4 KiB); longer ones are verified every time.
+    pub fn cache_max_token_len(mut self, bytes: usize) -> Self {
+        self.rules.cache_max_token_len = Some(bytes);
+        self
+    }
+
     /// The options that weaken a default check, all behind this one door so that a reviewer
     /// finds every one of them by searching for `dangerous` (as rustls keeps its own under
     /// `dangerous()`). Each returns the builder again.
@@ -677,7 +871,7 @@ impl ValidatorBuilder {
 
     /// Uses `clock` instead of the system clock.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.rules.clock = Arc::new(clock);
+        self.rules.clock = Some(Arc::new(clock));
         self
     }
 
@@ -733,8 +927,40 @@ impl ValidatorBuilder {
             )));
         }
         rules.checks.validate(!rules.issuers.is_empty())?;
+        let cache = match rules.cache_settings {
+            Some(settings) => {
+                let settings = CacheSettings {
+                    max_bytes: rules.cache_max_bytes,
+                    max_token_len: rules.cache_max_token_len.unwrap_or(settings.max_token_len),
+                    ..settings
+                };
+                if settings.max_entries == 0 || !settings.max_age.is_positive() {
+                    return Err(Error::configuration(
+                        "cache_verified needs at least one entry and a positive max_age",
+                    ));
+                }
+                if settings
+                    .max_bytes
+                    .is_some_and(|b| b < cache::ENTRY_OVERHEAD)
+                    || settings.max_token_len == 0
+                {
+                    return Err(Error::configuration(
+                        "cache_max_bytes and cache_max_token_len must leave room for a token",
+                    ));
+                }
+                Some(TokenCache::new(settings))
+            }
+            None if rules.cache_max_bytes.is_some() || rules.cache_max_token_len.is_some() => {
+                return Err(Error::configuration(
+                    "cache_max_bytes and cache_max_token_len set the cache of `cache_verified`, \
+                     which is not on",
+                ));
+            }
+            None => None,
+        };
         let rules = Rules {
             id: NEXT_RULES_ID.fetch_add(1, Ordering::Relaxed),
+            cache,
             ..rules
         };
         Ok(Validator {

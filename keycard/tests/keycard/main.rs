@@ -26,6 +26,7 @@ mod rfc_vectors_algorithms;
 mod rotation;
 mod scopes;
 mod secrets;
+mod token_cache;
 mod validator_rules;
 mod wycheproof;
 mod wycheproof_jose;

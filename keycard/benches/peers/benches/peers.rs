@@ -15,7 +15,9 @@
 //!   serde_json: split, decode the header and check `alg`, HMAC, decode the payload,
 //!   `serde_json::from_slice` into the struct, compare `exp`/`nbf`/`iss`/`aud`; and for signing a
 //!   constant header, `serde_json::to_vec` of the struct, base64, HMAC. It does not refuse
-//!   duplicate names, check the types of registered claims, or bound anything.
+//!   duplicate names, check the types of registered claims, or bound anything. `naive stack`
+//!   is the same verify with the header and the signature decoded into stack buffers instead of
+//!   two `Vec`s, as a careful user writes it (issue 23): the stricter baseline.
 //!
 //! Run from the repository root (about 3 minutes each):
 //!
@@ -23,9 +25,9 @@
 //!     cargo bench --manifest-path keycard/benches/peers/Cargo.toml --features aws-lc-rs
 
 use keycard_peers::{
-    crypto, naive_sign, naive_verify, now, pem_der, session, Custom, Session, SessionRef, AUDIENCE,
-    ED25519_PKCS8, ED25519_SPKI, ISSUER, LIFETIME_SECS, P256_PKCS8, P256_SPKI, RSA_PKCS8, RSA_SPKI,
-    SECRET,
+    crypto, naive_sign, naive_verify, naive_verify_stack, now, pem_der, session, Custom, Session,
+    SessionRef, AUDIENCE, ED25519_PKCS8, ED25519_SPKI, ISSUER, LIFETIME_SECS, P256_PKCS8,
+    P256_SPKI, RSA_PKCS8, RSA_SPKI, SECRET,
 };
 use std::collections::HashSet;
 use std::time::Duration as StdDuration;
@@ -187,6 +189,7 @@ fn hs256(c: &mut Criterion) {
             .verify_borrowed::<SessionRef<'_>>(token, &mut buffer)
             .expect("keycard borrowed");
         naive_verify(token, &hmac).expect("naive");
+        naive_verify_stack(token, &hmac).expect("naive stack");
         jsonwebtoken::decode::<Session>(token, &jwt_decoding, &jwt_validation).expect("jwt");
         simple_key
             .verify_token::<Custom>(token, Some(simple_options.clone()))
@@ -215,6 +218,9 @@ fn hs256(c: &mut Criterion) {
     });
     g.bench_function("naive", |b| {
         b.iter(|| naive_verify(black_box(&token), &hmac))
+    });
+    g.bench_function("naive stack", |b| {
+        b.iter(|| naive_verify_stack(black_box(&token), &hmac))
     });
     g.bench_function("jsonwebtoken", |b| {
         b.iter(|| {

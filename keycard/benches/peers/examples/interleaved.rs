@@ -7,10 +7,17 @@
 //!
 //!     cargo run --release --manifest-path keycard/benches/peers/Cargo.toml --example interleaved
 //!     cargo run --release --manifest-path keycard/benches/peers/Cargo.toml --example interleaved --features aws-lc-rs
+//!
+//! An argument keeps only the rows whose name contains it (`... --example interleaved -- HS256`).
+//! With `INTERLEAVED_CLOCK=cpu` in the environment, each batch is timed by the CPU time of this
+//! thread (`CLOCK_THREAD_CPUTIME_ID`) instead of the wall clock: on a
+//! machine with more runnable work than cores, the time this thread waits for a core then counts
+//! on neither side (what the other work does to the caches still does).
 
 use keycard_peers::{
-    crypto, naive_sign, naive_verify, now, pem_der, session, Session, SessionRef, AUDIENCE,
-    ED25519_PKCS8, ED25519_SPKI, ISSUER, P256_PKCS8, P256_SPKI, RSA_PKCS8, RSA_SPKI, SECRET,
+    crypto, naive_sign, naive_verify, naive_verify_stack, now, pem_der, session, Session,
+    SessionRef, AUDIENCE, ED25519_PKCS8, ED25519_SPKI, ISSUER, P256_PKCS8, P256_SPKI, RSA_PKCS8,
+    RSA_SPKI, SECRET,
 };
 use std::hint::black_box;
 use std::time::Instant;
@@ -33,8 +40,18 @@ fn signing_input(token: &str) -> (Vec<u8>, Vec<u8>) {
     )
 }
 
-/// Times `batch` calls of `f`, in nanoseconds per call.
+/// Times `batch` calls of `f`, in nanoseconds per call: wall time, or this thread's CPU time
+/// with `INTERLEAVED_CLOCK=cpu`.
 fn time(batch: usize, f: &mut dyn FnMut()) -> f64 {
+    static CPU: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let cpu = *CPU.get_or_init(|| std::env::var("INTERLEAVED_CLOCK").is_ok_and(|c| c == "cpu"));
+    if cpu {
+        let start = thread_cpu_nanos();
+        for _ in 0..batch {
+            f();
+        }
+        return (thread_cpu_nanos() - start) as f64 / batch as f64;
+    }
     let start = Instant::now();
     for _ in 0..batch {
         f();
@@ -42,8 +59,33 @@ fn time(batch: usize, f: &mut dyn FnMut()) -> f64 {
     start.elapsed().as_nanos() as f64 / batch as f64
 }
 
+/// Nanoseconds this thread has run on a CPU (`CLOCK_THREAD_CPUTIME_ID`, which the kernel brings
+/// up to date when read, unlike `/proc/thread-self/schedstat`).
+fn thread_cpu_nanos() -> u64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
+}
+
+/// The rows to run: those whose name contains the first argument, or all.
+fn selected(name: &str) -> bool {
+    static FILTER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    FILTER
+        .get_or_init(|| std::env::args().nth(1))
+        .as_deref()
+        .is_none_or(|filter| name.contains(filter))
+}
+
 /// Median and quartiles of A ÷ B over interleaved rounds, and the median times.
 fn ratio(name: &str, batch: usize, a: &mut dyn FnMut(), b: &mut dyn FnMut()) {
+    if !selected(name) {
+        return;
+    }
     for _ in 0..3 {
         time(batch, a);
         time(batch, b);
@@ -81,7 +123,11 @@ fn main() {
     } else {
         "ring"
     };
-    println!("keycard and primitive on {backend}; ratio = A / B, median of {ROUNDS} interleaved rounds [quartiles]; A time / B time");
+    let clock = match std::env::var("INTERLEAVED_CLOCK") {
+        Ok(c) if c == "cpu" => "thread CPU time",
+        _ => "wall time",
+    };
+    println!("keycard and primitive on {backend}; ratio = A / B, median of {ROUNDS} interleaved rounds [quartiles]; A time / B time ({clock})");
 
     // HS256.
     let key = HmacKey::new(Algorithm::HS256, SECRET).expect("key");
@@ -114,7 +160,16 @@ fn main() {
     let naive = &mut || {
         black_box(naive_verify(black_box(&token), &hmac).expect("verify"));
     };
+    let naive_stack = &mut || {
+        black_box(naive_verify_stack(black_box(&token), &hmac).expect("verify"));
+    };
     ratio("HS256 verify: keycard / naive", batch, owned, naive);
+    ratio(
+        "HS256 verify: keycard / naive stack",
+        batch,
+        owned,
+        naive_stack,
+    );
     let borrowed = &mut || {
         let s: SessionRef<'_> = validator
             .verify_borrowed(black_box(&token), &mut buffer)
@@ -126,6 +181,18 @@ fn main() {
         batch,
         borrowed,
         naive,
+    );
+    ratio(
+        "HS256 verify: keycard borrowed / naive stack",
+        batch,
+        borrowed,
+        naive_stack,
+    );
+    ratio(
+        "HS256 verify: naive / naive stack",
+        batch,
+        naive,
+        naive_stack,
     );
     let jwt = &mut || {
         black_box(
@@ -280,7 +347,7 @@ impl Jwt {
 fn asymmetric(
     name: &str,
     key: &(impl Signer + ?Sized),
-    public: impl Verifier + 'static,
+    public: impl Verifier + Clone + 'static,
     primitive_sign: &mut dyn FnMut(&[u8]),
     algorithm: &'static dyn sig::VerificationAlgorithm,
     public_bytes: &[u8],
@@ -290,7 +357,7 @@ fn asymmetric(
     let template = Builder::new().without_issued_at();
     let token = template.sign_claims(&session(now()), key).expect("sign");
     let (input, signature) = signing_input(&token);
-    let validator = Validator::builder(public)
+    let validator = Validator::builder(public.clone())
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .build()
@@ -356,6 +423,29 @@ fn asymmetric(
                     .verify::<Session>(black_box(&token))
                     .expect("verify"),
             );
+        },
+    );
+    // The verified-token cache: a verify of a token the validator has verified before (every
+    // call a hit) against a verify of the same token without the cache.
+    let cached = Validator::builder(public)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .cache_verified(10_000, keycard::time::Duration::minutes(5))
+        .build()
+        .expect("validator");
+    cached.verify::<Session>(&token).expect("verify");
+    ratio(
+        &format!("{name} verify: keycard / keycard cache hit"),
+        verify_batch,
+        &mut || {
+            black_box(
+                validator
+                    .verify::<Session>(black_box(&token))
+                    .expect("verify"),
+            );
+        },
+        &mut || {
+            black_box(cached.verify::<Session>(black_box(&token)).expect("verify"));
         },
     );
     let mut buffer = Vec::with_capacity(1024);

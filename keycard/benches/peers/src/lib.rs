@@ -2,7 +2,9 @@
 //! measurement runs the same token, the same keys and the same naive pipeline: the 9-claim
 //! [`Session`] (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `scope`, `roles` of 2), its
 //! borrowed twin, the test keys, and [`naive_verify`] / [`naive_sign`], what anyone writes in 30
-//! lines with the primitive, base64 and serde_json. The comparison itself is in `benches/peers.rs`.
+//! lines with the primitive, base64 and serde_json, and [`naive_verify_stack`], the same verify
+//! as a careful user writes it (header and signature decoded on the stack). The comparison
+//! itself is in `benches/peers.rs`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -103,6 +105,38 @@ pub fn naive_verify(token: &str, key: &crypto::hmac::Key) -> Option<Session> {
     }
     let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
     crypto::hmac::verify(key, input.as_bytes(), &signature).ok()?;
+    let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: Session = serde_json::from_slice(&payload).ok()?;
+    let now = now();
+    (claims.exp > now && claims.nbf <= now && claims.iss == ISSUER && claims.aud == AUDIENCE)
+        .then_some(claims)
+}
+
+/// The naive HS256 verify as a careful user writes it: [`naive_verify`] with the header and the
+/// signature decoded into stack buffers instead of two `Vec`s (the payload still goes to a
+/// `Vec`, which the owned struct is read from). The same checks, as few: the stricter baseline of
+/// issue 23.
+pub fn naive_verify_stack(token: &str, key: &crypto::hmac::Key) -> Option<Session> {
+    #[derive(Deserialize)]
+    struct Header<'a> {
+        alg: &'a str,
+    }
+    let (input, signature) = token.rsplit_once('.')?;
+    let (header, payload) = input.split_once('.')?;
+    let mut header_buf = [0u8; 128];
+    let n = URL_SAFE_NO_PAD.decode_slice(header, &mut header_buf).ok()?;
+    if serde_json::from_slice::<Header<'_>>(&header_buf[..n])
+        .ok()?
+        .alg
+        != "HS256"
+    {
+        return None;
+    }
+    let mut signature_buf = [0u8; 64];
+    let n = URL_SAFE_NO_PAD
+        .decode_slice(signature, &mut signature_buf)
+        .ok()?;
+    crypto::hmac::verify(key, input.as_bytes(), &signature_buf[..n]).ok()?;
     let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
     let claims: Session = serde_json::from_slice(&payload).ok()?;
     let now = now();

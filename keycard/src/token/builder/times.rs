@@ -71,6 +71,7 @@ pub(super) struct Times {
 
 impl TimeSettings {
     /// The time claims of a token signed now: the one resolution every signing path calls.
+    /// Integer arithmetic on seconds and nanoseconds, no calendar.
     ///
     /// # Errors
     /// `configuration` when a time falls outside the years -9999 to 9999.
@@ -78,12 +79,16 @@ impl TimeSettings {
         let now = self.signing_time();
         let exp = match self.expiry {
             Some(When::At(t)) => Some(down(t)),
-            Some(When::In(d)) => Some(down(now.checked_add(d).ok_or_else(out_of_range)?)),
+            Some(When::In(d)) => Some(
+                NumericDate::from_nanos(now.unix_nanos() + d.whole_nanoseconds())
+                    .ok_or_else(out_of_range)?
+                    .floor(),
+            ),
             None => None,
         };
         let nbf = self.not_before.map(up).transpose()?;
         let iat = match self.issued_at {
-            IssuedAt::Now => Some(down(now)),
+            IssuedAt::Now => Some(now),
             IssuedAt::At(t) => Some(down(t)),
             IssuedAt::Omitted => None,
         };
@@ -92,21 +97,45 @@ impl TimeSettings {
 
     /// The clock in whole seconds, rounded down. The clock is read only when a time depends on
     /// it: a builder whose times are all fixed (or come from the claims) signs without reading
-    /// it.
-    fn signing_time(&self) -> OffsetDateTime {
+    /// it. The system clock is read as an integer, without a calendar conversion.
+    fn signing_time(&self) -> NumericDate {
         let relative =
             matches!(self.expiry, Some(When::In(_))) || matches!(self.issued_at, IssuedAt::Now);
         if !relative {
-            return OffsetDateTime::UNIX_EPOCH;
+            return down(OffsetDateTime::UNIX_EPOCH);
         }
-        clock::whole_seconds(match &self.clock {
-            Some(clock) => clock.now(),
-            None => OffsetDateTime::now_utc(),
-        })
+        match &self.clock {
+            Some(clock) => down(clock.now()),
+            None => system_now(),
+        }
     }
 }
 
+/// The system clock in whole seconds, rounded down (as `OffsetDateTime::now_utc` then
+/// `clock::whole_seconds` give it), without a division of 128-bit nanoseconds.
+fn system_now() -> NumericDate {
+    let seconds = match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        // Before 1970: rounded down, so a fraction takes one second more.
+        Err(before) => {
+            let before = before.duration();
+            let whole = i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
+            -whole - i64::from(before.subsec_nanos() > 0)
+        }
+    };
+    NumericDate::from_whole_seconds_clamped(seconds)
+}
+
 impl Times {
+    #[cfg(test)]
+    pub(super) fn for_test(
+        exp: Option<NumericDate>,
+        nbf: Option<NumericDate>,
+        iat: Option<NumericDate>,
+    ) -> Self {
+        Times { exp, nbf, iat }
+    }
+
     /// The members a setter writes, in the order written: `exp`, `nbf`, `iat`.
     pub(super) fn members(&self) -> [(&'static str, Option<NumericDate>); 3] {
         [("exp", self.exp), ("nbf", self.nbf), ("iat", self.iat)]
@@ -124,20 +153,15 @@ impl Times {
     }
 }
 
-/// `t` rounded down to a whole second (toward the past, before 1970 too).
+/// `t` rounded down to a whole second (toward the past, before 1970 too), by the clock module's
+/// one rule for it.
 fn down(t: OffsetDateTime) -> NumericDate {
     NumericDate::from(clock::whole_seconds(t))
 }
 
 /// `t` rounded up to a whole second (toward the future).
 fn up(t: OffsetDateTime) -> Result<NumericDate, Error> {
-    let down = clock::whole_seconds(t);
-    if down == t {
-        return Ok(NumericDate::from(t));
-    }
-    down.checked_add(Duration::SECOND)
-        .map(NumericDate::from)
-        .ok_or_else(out_of_range)
+    NumericDate::from(t).ceil().ok_or_else(out_of_range)
 }
 
 #[cold]

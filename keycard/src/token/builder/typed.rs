@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use crate::token::registered::{ClaimType, Name};
 
-/// The bytes first reserved for the JSON of claims structs.
-pub(super) const TYPED_CAPACITY: usize = 512;
+/// The bytes first reserved for the JSON of claims structs, and the members.
+const TYPED_CAPACITY: usize = 512;
+const TYPED_MEMBERS: usize = 16;
 
 /// The members of claims structs, written to JSON when `claims` is called.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +23,44 @@ pub(super) struct Typed {
     /// `"name":value` of every member, one after the other.
     pub(super) json: Vec<u8>,
     pub(super) members: Vec<TypedMember>,
+    /// A bit per (length, first, last byte) of the names written ([`name_bit`]), and whether a
+    /// bit was set twice: only then can a name be repeated, and [`last_wins`](Typed::last_wins)
+    /// compares names. A removed member leaves its bit, which only makes that check run.
+    seen: u64,
+    alike: bool,
+}
+
+thread_local! {
+    /// The buffers of the last [`Typed`] dropped on this thread, for the next `claims`: a builder
+    /// made, filled from a struct, signed and dropped per token allocates only the token.
+    static SPARE: std::cell::RefCell<Option<(Vec<u8>, Vec<TypedMember>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Buffers grown past this are freed rather than kept for the thread.
+const MAX_SPARE: usize = 16 * 1024;
+
+impl Drop for Typed {
+    fn drop(&mut self) {
+        if self.json.capacity() == 0
+            || self.json.capacity() > MAX_SPARE
+            || self.members.capacity() > MAX_SPARE / 32
+        {
+            return;
+        }
+        let (mut json, mut members) = (
+            std::mem::take(&mut self.json),
+            std::mem::take(&mut self.members),
+        );
+        json.clear();
+        members.clear();
+        // During thread teardown the slot may be gone: the buffers are then simply freed.
+        let _ = SPARE.try_with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut() {
+                spare.get_or_insert((json, members));
+            }
+        });
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -33,11 +72,38 @@ pub(super) struct TypedMember {
     /// A registered claim (RFC 7519 §4.1) of the wrong type: `sign` refuses it unless a
     /// dedicated setter replaces it.
     pub(super) wrong_type: bool,
-    /// `exp`, `nbf` or `iat`, which the dedicated setters replace.
-    pub(super) time: bool,
+    /// The registered claim it is, if it is one (`exp`, `nbf` and `iat` are replaced by the
+    /// dedicated setters).
+    pub(super) registered: Option<Name>,
 }
 
 impl Typed {
+    /// An empty `Typed` with room for an ordinary claims struct: the buffers the thread's last
+    /// dropped one left ([`SPARE`]), or new ones.
+    pub(super) fn with_room() -> Typed {
+        let spare = SPARE
+            .try_with(|spare| spare.try_borrow_mut().ok()?.take())
+            .ok()
+            .flatten();
+        let (json, members) = spare.unwrap_or_else(|| {
+            (
+                Vec::with_capacity(TYPED_CAPACITY),
+                Vec::with_capacity(TYPED_MEMBERS),
+            )
+        });
+        Typed {
+            json,
+            members,
+            seen: 0,
+            alike: false,
+        }
+    }
+
+    /// Whether a member is the registered claim `name`.
+    pub(super) fn has(&self, name: Name) -> bool {
+        self.members.iter().any(|m| m.registered == Some(name))
+    }
+
     pub(super) fn contains(&self, name: &str) -> bool {
         self.members.iter().any(|m| m.name == name)
     }
@@ -60,20 +126,9 @@ impl Typed {
 
     /// Drops the members named again later (from `start` on): the last value set wins.
     pub(super) fn last_wins(&mut self, start: usize) {
-        // Names told apart by length, first and last byte need no comparison: a bit for each pair
-        // seen, and the full check only when a bit repeats (two names alike in both).
-        let mut seen = 0u64;
-        let alike = self.members.iter().any(|m| {
-            let bytes = m.name.as_bytes();
-            let key = bytes.len() * 5
-                + 3 * usize::from(bytes.first().copied().unwrap_or(0))
-                + usize::from(bytes.last().copied().unwrap_or(0));
-            let bit = 1u64 << (key % 64);
-            let repeated = seen & bit != 0;
-            seen |= bit;
-            repeated
-        });
-        if !alike {
+        // Names told apart by length, first and last byte need no comparison: the full check
+        // runs only when a bit was set twice while writing (two names alike in both).
+        if !self.alike {
             return;
         }
         let mut dropped = false;
@@ -90,6 +145,19 @@ impl Typed {
         if dropped {
             self.members.retain(|m| !m.name.is_empty());
         }
+        // The names left are all different: start the bits afresh from them.
+        self.seen = 0;
+        self.alike = false;
+        for i in 0..self.members.len() {
+            self.note(self.members[i].name);
+        }
+    }
+
+    /// Sets the bit of `name`, noting when it was set already.
+    fn note(&mut self, name: &str) {
+        let bit = name_bit(name);
+        self.alike |= self.seen & bit != 0;
+        self.seen |= bit;
     }
 
     pub(super) fn truncate(&mut self, members: usize) {
@@ -97,6 +165,15 @@ impl Typed {
         let end = self.members.last().map_or(0, |m| m.json.end);
         self.json.truncate(end);
     }
+}
+
+/// A bit for a name's length, first and last byte: different bits, different names.
+pub(super) fn name_bit(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let key = bytes.len() * 5
+        + 3 * usize::from(bytes.first().copied().unwrap_or(0))
+        + usize::from(bytes.last().copied().unwrap_or(0));
+    1u64 << (key % 64)
 }
 
 /// `a == b`, deciding most pairs of claim names (`iss`, `sub`, `aud`, ...) on their length and
@@ -309,10 +386,13 @@ pub(super) fn write_member<T: Serialize + ?Sized>(
     name: &'static str,
     value: &T,
 ) -> Result<usize, TypedError> {
-    if name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
+    // serde_json escapes control characters, `"` and `\\` only. One test per byte and no early
+    // exit: a name is a few bytes, and a loop that stops at a different byte for every name
+    // mispredicts its exit each time.
+    let plain = name.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
+    });
+    if plain {
         // Nothing to escape: what serde_json would write, without its scan.
         json.push(b'"');
         json.extend_from_slice(name.as_bytes());
@@ -348,13 +428,14 @@ impl FieldSink for &mut Typed {
         let value_start = write_member(&mut self.json, name, value)?;
         let registered = Name::of(name);
         let wrong_type = wrong_type_at(&self.json, value_start, registered.map(Name::claim_type));
-        let json = &self.json;
+        let end = self.json.len();
         self.members.push(TypedMember {
             name,
-            json: start..json.len(),
+            json: start..end,
             wrong_type,
-            time: matches!(registered, Some(Name::Exp | Name::Nbf | Name::Iat)),
+            registered,
         });
+        self.note(name);
         Ok(())
     }
 }

@@ -17,9 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::times::Times;
-use super::typed::{
-    write_member, wrong_type_at, FieldSink, Typed, TypedError, TypedMember, TypedWriter,
-};
+use super::typed::{write_member, wrong_type_at, FieldSink, Typed, TypedError, TypedWriter};
 use super::Builder;
 use crate::algorithm::Algorithm;
 use crate::encoding::base64url;
@@ -155,8 +153,8 @@ impl Builder {
         let overlay = overlay.unwrap_or(&empty);
         let has_exp = times.sets(Name::Exp)
             || self.claims.contains_key("exp")
-            || self.typed.contains("exp")
-            || overlay.contains("exp");
+            || self.typed.has(Name::Exp)
+            || overlay.has(Name::Exp);
         let overridden = |name: &str| Name::of(name).is_some_and(|name| times.sets(name));
         let mut wrong = None;
 
@@ -171,32 +169,36 @@ impl Builder {
             }
         }
         for typed in [&self.typed, overlay] {
-            let replaced = |member: &TypedMember| {
-                member.time && overridden(member.name)
-                    || (!std::ptr::eq(typed, overlay) && overlay.contains(member.name))
-            };
-            if wrong.is_none() {
-                wrong = typed
-                    .members
-                    .iter()
-                    .find(|m| m.wrong_type && !replaced(m))
-                    .map(|m| m.name);
-            }
-            // The usual case, every member kept and in a row: one copy.
-            let in_a_row = typed
-                .members
-                .windows(2)
-                .all(|w| w[0].json.end + 1 == w[1].json.start);
-            match (typed.members.first(), typed.members.last()) {
-                (Some(first), Some(last)) if in_a_row && !typed.members.iter().any(replaced) => {
-                    let run = typed.json.get(first.json.start..last.json.end);
-                    object.raw_member(run.unwrap_or_default());
-                }
-                _ => {
-                    for member in typed.members.iter().filter(|m| !replaced(m)) {
-                        object.raw_member(typed.json.get(member.json.clone()).unwrap_or_default());
+            let is_overlay = std::ptr::eq(typed, overlay);
+            // Members kept one after the other are copied as one slice: usually the whole
+            // struct, or the runs on either side of a member a setter replaces (`iat`).
+            let mut run: Option<std::ops::Range<usize>> = None;
+            for member in &typed.members {
+                let replaced = member.registered.is_some_and(|name| times.sets(name))
+                    || (!is_overlay && overlay.contains(member.name));
+                if replaced {
+                    if let Some(run) = run.take() {
+                        object.raw_member(typed.json.get(run).unwrap_or_default());
                     }
+                    continue;
                 }
+                if wrong.is_none() && member.wrong_type {
+                    wrong = Some(member.name);
+                }
+                run = match run {
+                    // `"a":1,"b":2`: one comma between two members in a row.
+                    Some(run) if run.end + 1 == member.json.start => {
+                        Some(run.start..member.json.end)
+                    }
+                    Some(run) => {
+                        object.raw_member(typed.json.get(run).unwrap_or_default());
+                        Some(member.json.clone())
+                    }
+                    None => Some(member.json.clone()),
+                };
+            }
+            if let Some(run) = run {
+                object.raw_member(typed.json.get(run).unwrap_or_default());
             }
         }
         self.check_written(has_exp, wrong)?;
@@ -268,8 +270,21 @@ impl Builder {
 /// Writes the time claims the setters set: `exp`, `nbf`, `iat`, in that order.
 fn write_times(times: &Times, object: &mut ObjectWriter<'_>) -> Result<(), Error> {
     for (name, date) in times.members() {
-        if let Some(date) = date {
-            object.member(name, &date)?;
+        let Some(date) = date else { continue };
+        match date.whole_seconds() {
+            // What serde_json writes for the name and the integer, without its escaping scan
+            // and serializer: the names are `exp`, `nbf` and `iat`, and the builder's times are
+            // whole seconds.
+            Some(seconds) => {
+                object.separator();
+                object.json.push(b'"');
+                object.json.extend_from_slice(name.as_bytes());
+                object.json.extend_from_slice(b"\":");
+                serde_json::to_writer(&mut *object.json, &seconds).map_err(|e| {
+                    Error::configuration(format!("claim `{name}` cannot be serialized: {e}"))
+                })?;
+            }
+            None => object.member(name, &date)?,
         }
     }
     Ok(())
@@ -442,3 +457,27 @@ impl fmt::Display for WrongLength {
 }
 
 impl std::error::Error for WrongLength {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::claims::NumericDate;
+
+    #[test]
+    fn whole_second_times_are_written_as_serde_json_writes_them() {
+        for seconds in [0, -1, 1_700_000_000, -377_705_116_800, 253_402_300_799] {
+            let date = NumericDate::from_unix(seconds).unwrap();
+            let mut json = Vec::new();
+            let times = Times::for_test(Some(date), None, Some(date));
+            write_times(&times, &mut ObjectWriter { json: &mut json }).unwrap();
+            let expected = format!(r#"{{"exp":{seconds},"iat":{seconds}"#);
+            assert_eq!(String::from_utf8(json).unwrap(), expected);
+        }
+        let half = serde_json::from_str::<NumericDate>("1.5").unwrap();
+        assert_eq!(half.whole_seconds(), None);
+        let mut json = Vec::new();
+        let times = Times::for_test(None, Some(half), None);
+        write_times(&times, &mut ObjectWriter { json: &mut json }).unwrap();
+        assert_eq!(json, br#"{"nbf":1.5"#);
+    }
+}
