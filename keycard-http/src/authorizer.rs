@@ -137,7 +137,7 @@ impl Authorizer {
         query: Option<&str>,
     ) -> Result<Option<(String, Method)>, Rejection> {
         credentials::bearer(headers, query, self.shared.allow_query)
-            .map_err(|why| self.reject(Reason::InvalidRequest(why)))
+            .map_err(|reason| self.reject(reason))
     }
 
     /// What an optional route leaves in the extensions of a request without credentials.

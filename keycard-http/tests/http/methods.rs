@@ -145,3 +145,27 @@ async fn authorizer_checks_run_on_every_route_after_the_routes_own() {
     assert_eq!(write.status, StatusCode::FORBIDDEN);
     assert!(write.challenge().unwrap().contains(r#"scope="write""#));
 }
+
+/// RFC 6750 §3.1: "If the request lacks any authentication information (e.g., the client ...
+/// attempted using an unsupported authentication method), the resource server SHOULD NOT include
+/// an error code or other error information": 401 and the bare challenge, on required and
+/// optional routes alike. It was 400 `invalid_request`.
+#[tokio::test]
+async fn basic_credentials_get_a_bare_401_challenge_without_an_error_code() {
+    let auth = Authorizer::new(Validator::builder(key()).build().unwrap());
+    for layer in [auth.layer(EmptyBody), auth.layer(EmptyBody).optional()] {
+        for scheme in [
+            "Basic YWxpY2U6d29uZGVybGFuZA==",
+            "Digest username=\"a\"",
+            "Token abc",
+        ] {
+            let answer = call(&layer, get("/", &[scheme])).await;
+            assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{scheme}");
+            assert_eq!(
+                answer.challenge(),
+                Some(r#"Bearer realm="api""#),
+                "{scheme}"
+            );
+        }
+    }
+}
