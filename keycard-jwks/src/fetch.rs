@@ -38,6 +38,32 @@ pub(crate) fn parse_url(url: &str, allow_http: bool) -> Result<Url, Error> {
     }
 }
 
+/// The most redirects one request follows.
+const MAX_REDIRECTS: usize = 5;
+
+/// The redirect policy of every request keycard-jwks makes: a redirect is followed only within
+/// the origin (scheme, host and port) of the URL that was configured or discovered, at most 5
+/// times. Keys from an origin nobody configured would be trusted like the provider's own, so a
+/// redirect to another host (an open redirect, a hijacked path) fails the fetch instead.
+pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.stop();
+        };
+        if attempt.url().origin() != first.origin() {
+            let refused = format!(
+                "a redirect to another origin (`{}`) is not followed",
+                echo(attempt.url().as_str())
+            );
+            return attempt.error(refused);
+        }
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        attempt.follow()
+    })
+}
+
 fn request_error(url: &Url, e: &reqwest::Error) -> Error {
     if e.is_timeout() {
         return Error::Timeout {

@@ -40,6 +40,9 @@ pub const DEFAULT_MAX_KEYS: usize = 100;
 ///   cannot make the service hammer its provider. It fails with the provider's failure when
 ///   the provider is failing, which the caller attaches to the `unknown_key_id` error
 ///   ([`keycard::Error::with_key_source_failure`]).
+/// - **Redirects** are followed only within the origin (scheme, host, port) of the configured
+///   or discovered URL, at most 5 times; one to another host fails the fetch
+///   ([`Error::Fetch`]), so keys never come from an origin nobody configured.
 /// - **Rotation**: every new set bumps the [`generation`](KeySource::generation), which each
 ///   validator on the set reads on every verification; a verification uses the old set or the
 ///   new one, never a mix.
@@ -604,7 +607,8 @@ impl RemoteKeySetBuilder {
         let mut client = Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
-            .user_agent(concat!("keycard-jwks/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!("keycard-jwks/", env!("CARGO_PKG_VERSION")))
+            .redirect(fetch::redirect_policy());
         if !config.limits.allow_http {
             client = client.https_only(true);
         }

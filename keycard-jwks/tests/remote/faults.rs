@@ -149,8 +149,10 @@ async fn provider_redirects_in_a_loop() {
     assert!(err.to_string().contains("redirect"), "{err}");
 }
 
+/// reqwest's default policy followed up to 10 redirects to any host, so keys came from an origin
+/// nobody configured.
 #[tokio::test]
-async fn a_redirect_to_another_location_is_followed() {
+async fn keycard_jwks_refuses_redirects_to_other_hosts() {
     let key = es256("moved");
     let old = start(String::new()).await;
     let new = start(jwks(&[&key])).await;
@@ -158,11 +160,23 @@ async fn a_redirect_to_another_location_is_followed() {
         status: 307,
         location: new.jwks_uri(),
     });
-    let keys = remote(old.jwks_uri()).await.unwrap();
-    validator(&keys)
-        .verify::<Claims>(&token(&key, "https://idp.test"))
-        .unwrap();
-    assert_eq!((old.jwks_hits(), new.jwks_hits()), (1, 1));
+    let err = remote(old.jwks_uri()).await.unwrap_err();
+    assert!(matches!(err, Error::Fetch { .. }), "{err}");
+    assert!(err.to_string().contains("another origin"), "{err}");
+    assert_eq!((old.jwks_hits(), new.jwks_hits()), (1, 0));
+}
+
+#[tokio::test]
+async fn a_redirect_within_the_origin_is_followed() {
+    let provider = start(String::new()).await;
+    // To the same host and port: followed (to the discovery document, which is no JWK Set).
+    provider.serve(JwksReply::Redirect {
+        status: 302,
+        location: format!("{}/.well-known/openid-configuration", provider.base()),
+    });
+    let err = remote(provider.jwks_uri()).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidDocument { .. }), "{err}");
+    assert_eq!(provider.discovery_hits(), 1);
 }
 
 #[tokio::test]
