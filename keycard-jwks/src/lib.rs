@@ -57,6 +57,6 @@ mod validator;
 pub use error::{Error, Skipped};
 pub use remote::{
     RemoteKeySet, RemoteKeySetBuilder, Stats, DEFAULT_COOLDOWN, DEFAULT_MAX_AGE, DEFAULT_MAX_KEYS,
-    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REFETCH_WAIT,
 };
 pub use validator::ValidatorExt;

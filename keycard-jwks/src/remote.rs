@@ -17,6 +17,14 @@ use crate::fetch::{self, Limits};
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10 * 60);
 /// Default least time between two refetches caused by an unknown `kid`: 30 seconds.
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(30);
+/// Default longest time a request with an unknown `kid` waits for the refetch: 3 seconds.
+///
+/// A healthy provider answers a JWKS request in well under a second, so 3 s covers a slow one;
+/// it stays far inside the request timeouts of the gateways a resource server sits behind (Envoy's
+/// default route timeout 15 s, AWS API Gateway 29 s, load balancers 30 to 60 s), so the caller
+/// gets this service's honest 503 with `Retry-After`, not the gateway's 504. The fetch itself
+/// goes on (bounded by [`timeout`](RemoteKeySetBuilder::timeout)) and serves later requests.
+pub const DEFAULT_REFETCH_WAIT: Duration = Duration::from_secs(3);
 /// Default largest response accepted: 512 KiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 512 * 1024;
 /// Default largest number of keys in a set: 100.
@@ -335,6 +343,12 @@ impl Inner {
         // The caller met the unknown `kid` just before this call: a fetch that finishes after
         // this point may have brought the key.
         let seen = self.attempts.load(Ordering::Acquire);
+        // The cooldown first, before any wait on the fetch lock: inside it no request waits
+        // longer than the refetch that started it allows.
+        if let Some(joined) = self.within_cooldown(seen).await {
+            self.cooldown_skips.fetch_add(1, Ordering::Relaxed);
+            return joined;
+        }
         let acquire = Arc::clone(&self.fetch_lock).lock_owned();
         let Ok(guard) = tokio::time::timeout(wait, acquire).await else {
             tracing::debug!(target: "keycard_jwks", url = %self.jwks_uri, "gave up waiting for a key set refetch");
@@ -371,6 +385,41 @@ impl Inner {
             Ok(Ok(result)) => result,
             // The task panicked, or the runtime is shutting down.
             Ok(Err(_)) | Err(_) => Err(timed_out()),
+        }
+    }
+
+    /// Inside the cooldown of the last unknown-`kid` refetch: `None` outside it. Inside, never a
+    /// new fetch: the last failure at once when the provider is failing; `Ok` at once when no
+    /// fetch is under way; otherwise the fetch under way is joined until `refetch_wait` after it
+    /// started, and past that the caller is told at once that it is taking too long.
+    async fn within_cooldown(&self, seen: u64) -> Option<Result<(), Error>> {
+        let now = self.clock.now();
+        let (since, failure) = {
+            let state = lock(&self.state);
+            let since = state
+                .last_unknown_kid_fetch
+                .map(|last| elapsed(last, now))
+                .filter(|since| *since < self.config.cooldown)?;
+            (since, state.last_failure.clone())
+        };
+        tracing::debug!(target: "keycard_jwks", url = %self.jwks_uri, "unknown kid: refetch skipped, cooling down");
+        if let Some(failure) = failure {
+            return Some(Err(failure));
+        }
+        if self.fetch_lock.try_lock().is_ok() || self.attempts.load(Ordering::Acquire) != seen {
+            return Some(self.last_outcome());
+        }
+        let timed_out = || Error::RefetchTimedOut {
+            url: self.jwks_uri.to_string(),
+            waited: self.config.refetch_wait,
+        };
+        let left = self.config.refetch_wait.saturating_sub(since);
+        if left.is_zero() {
+            return Some(Err(timed_out()));
+        }
+        match tokio::time::timeout(left, self.fetch_lock.lock()).await {
+            Ok(_guard) => Some(self.last_outcome()),
+            Err(_) => Some(Err(timed_out())),
         }
     }
 
@@ -473,7 +522,7 @@ impl RemoteKeySetBuilder {
                 max_max_age: Duration::from_secs(24 * 60 * 60),
                 max_stale: Duration::from_secs(4 * 60 * 60),
                 cooldown: DEFAULT_COOLDOWN,
-                refetch_wait: Duration::from_secs(10),
+                refetch_wait: DEFAULT_REFETCH_WAIT,
                 retry_interval: Duration::from_secs(30),
                 background: true,
             },
@@ -549,7 +598,10 @@ impl RemoteKeySetBuilder {
         self
     }
 
-    /// How long a request with an unknown `kid` waits for the refetch (default 10 s).
+    /// How long a request with an unknown `kid` waits for the refetch
+    /// (default [`DEFAULT_REFETCH_WAIT`], 3 s, which says why). Inside the
+    /// [`cooldown`](Self::cooldown) a request joins a refetch under way only until this long
+    /// after it started, and is told at once past that.
     pub fn refetch_wait(mut self, wait: Duration) -> Self {
         self.config.refetch_wait = wait;
         self

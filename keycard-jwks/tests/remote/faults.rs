@@ -230,3 +230,53 @@ async fn waiting_for_a_stalled_refetch_is_bounded_and_the_refetch_still_lands() 
     validator.verify::<Claims>(&new_token).unwrap();
     assert_eq!(provider.jwks_hits(), 2);
 }
+
+/// The cooldown was checked only after the fetch lock: during a provider stall a second
+/// unknown-`kid` request inside the cooldown still waited the whole `refetch_wait` for the lock.
+#[tokio::test]
+async fn the_cooldown_is_checked_before_waiting_on_the_fetch_lock() {
+    let key = es256("good");
+    let provider = start(jwks(&[&key])).await;
+    let wait = Duration::from_millis(600);
+    let keys = remote(provider.jwks_uri())
+        .timeout(Duration::from_secs(30))
+        .refetch_wait(wait)
+        .await
+        .unwrap();
+    let validator = validator(&keys);
+    let _gate = provider.close_gate();
+    let stranger = |kid: &str| token(&es256(kid), "https://idp.test");
+
+    // The first unknown `kid` starts the refetch, which stalls, and waits `refetch_wait`.
+    let started = std::time::Instant::now();
+    let err = verify_or_refetch::<Claims>(&validator, &stranger("one"))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() >= wait);
+    assert!(matches!(
+        jwks_error(err.key_source_failure().unwrap()),
+        Error::RefetchTimedOut { .. }
+    ));
+    // The next ones, inside the cooldown and past the first one's wait, are told at once.
+    for kid in ["two", "three"] {
+        let started = std::time::Instant::now();
+        let err = verify_or_refetch::<Claims>(&validator, &stranger(kid))
+            .await
+            .unwrap_err();
+        assert!(
+            started.elapsed() < wait / 2,
+            "waited {:?}",
+            started.elapsed()
+        );
+        assert_eq!(err.kind(), ErrorKind::UnknownKeyId);
+        assert!(matches!(
+            jwks_error(err.key_source_failure().unwrap()),
+            Error::RefetchTimedOut { .. }
+        ));
+    }
+    assert_eq!(provider.jwks_hits(), 2, "one refetch, still stalled");
+    // The known key is served all along.
+    validator
+        .verify::<Claims>(&token(&key, "https://idp.test"))
+        .unwrap();
+}
