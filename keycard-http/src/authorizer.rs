@@ -163,6 +163,16 @@ impl Authorizer {
             Reason::Internal(_) => {
                 tracing::error!(target: "keycard_http", error = %error, "token check failed on the server's side");
             }
+            // One event per outage kind, so that an alert can tell the key source's from a
+            // store's, and a new key during an outage from the outage itself.
+            Reason::Unavailable(ErrorKind::KeySource) => {
+                let retry_after_secs = self.shared.retry_after.as_secs();
+                tracing::warn!(target: "keycard_http", error = %error, retry_after_secs, "key source unavailable: answering 503");
+            }
+            Reason::Unavailable(ErrorKind::UnknownKeyId) => {
+                let retry_after_secs = self.shared.retry_after.as_secs();
+                tracing::warn!(target: "keycard_http", error = %error, retry_after_secs, "unknown kid while the key source is failing: answering 503");
+            }
             Reason::Unavailable(_) => {
                 tracing::warn!(target: "keycard_http", error = %error, "token check unavailable: a backend is failing");
             }

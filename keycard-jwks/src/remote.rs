@@ -474,10 +474,11 @@ impl Inner {
             &self.config.algorithms,
             &self.config.limits,
         )?;
-        let lifetime = body
-            .max_age
-            .unwrap_or(self.config.default_max_age)
-            .clamp(self.config.min_max_age, self.config.max_max_age);
+        let asked = body.max_age.unwrap_or(self.config.default_max_age);
+        let lifetime = asked.clamp(self.config.min_max_age, self.config.max_max_age);
+        if lifetime != asked && body.max_age.is_some() {
+            tracing::debug!(target: "keycard_jwks", url = %self.jwks_uri, max_age_secs = asked.as_secs(), lifetime_secs = lifetime.as_secs(), "the response's max-age is outside max_age_bounds: clamped");
+        }
         Ok((loaded, lifetime))
     }
 
@@ -571,12 +572,19 @@ impl RemoteKeySetBuilder {
     }
 
     /// The cache lifetime when the response has no `Cache-Control: max-age` (default 10 min).
+    /// It is held to [`max_age_bounds`](Self::max_age_bounds) like a response's `max-age`: a
+    /// value below the lower bound (1 minute by default) is raised to it, and `build` logs a
+    /// warning saying so.
     pub fn default_max_age(mut self, max_age: Duration) -> Self {
         self.config.default_max_age = max_age;
         self
     }
 
-    /// The bounds a response's `max-age` is held to (default 1 minute to 24 hours).
+    /// The bounds a response's `max-age` (and [`default_max_age`](Self::default_max_age)) is
+    /// held to (default 1 minute to 24 hours): a `max-age` below the lower bound (`no-store`
+    /// and `no-cache` count as 0) is raised to it, so that a provider cannot make the service
+    /// fetch on every request; one above the upper bound is lowered to it. A clamped response
+    /// is logged at `debug`, a clamped `default_max_age` at `warn` when the set is built.
     pub fn max_age_bounds(mut self, min: Duration, max: Duration) -> Self {
         self.config.min_max_age = min;
         self.config.max_max_age = max;
@@ -655,6 +663,12 @@ impl RemoteKeySetBuilder {
             return Err(Error::Configuration(
                 "the lower `max_age_bounds` is above the upper one".to_owned(),
             ));
+        }
+        let default_max_age = config
+            .default_max_age
+            .clamp(config.min_max_age, config.max_max_age);
+        if default_max_age != config.default_max_age {
+            tracing::warn!(target: "keycard_jwks", configured_secs = config.default_max_age.as_secs(), used_secs = default_max_age.as_secs(), "default_max_age is outside max_age_bounds: clamped");
         }
         let mut client = Client::builder()
             .connect_timeout(config.connect_timeout)
