@@ -48,6 +48,13 @@ pub const DEFAULT_MAX_KEYS: usize = 100;
 ///   cannot make the service hammer its provider. It fails with the provider's failure when
 ///   the provider is failing, which the caller attaches to the `unknown_key_id` error
 ///   ([`keycard::Error::with_key_source_failure`]).
+/// - **Transport**: rustls with the Mozilla roots, plus any
+///   [`root_certificates_pem`](RemoteKeySetBuilder::root_certificates_pem) (a company or test
+///   CA); the proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`,
+///   as reqwest reads them); or a [`reqwest::Client`] of the caller's own
+///   ([`http_client`](RemoteKeySetBuilder::http_client)), for instance one built with
+///   `rustls-platform-verifier` (reqwest's `use_preconfigured_tls`) to verify with the
+///   operating system's verifier and trust store.
 /// - **Redirects** are followed only within the origin (scheme, host, port) of the configured
 ///   or discovered URL, at most 5 times; one to another host fails the fetch
 ///   ([`Error::Fetch`]), so keys never come from an origin nobody configured.
@@ -196,6 +203,16 @@ pub struct RemoteKeySetBuilder {
     source: Source,
     config: Config,
     clock: Arc<dyn Clock>,
+    transport: Transport,
+}
+
+/// How the builder gets its HTTP client.
+#[derive(Debug, Default)]
+struct Transport {
+    /// PEM bundles of extra root certificates, beside the Mozilla roots.
+    roots: Vec<Vec<u8>>,
+    /// A client the caller built, used as it is.
+    client: Option<Client>,
 }
 
 impl RemoteKeySet {
@@ -211,6 +228,13 @@ impl RemoteKeySet {
     /// Validators built on the set then require `iss` to be `issuer`.
     pub fn discover(issuer: impl Into<String>) -> RemoteKeySetBuilder {
         RemoteKeySetBuilder::new(Source::Issuer(issuer.into()))
+    }
+
+    /// The redirect policy of keycard-jwks's own client, for a client passed to
+    /// [`http_client`](RemoteKeySetBuilder::http_client): a redirect is followed only within the
+    /// origin (scheme, host, port) of the URL requested, at most 5 times.
+    pub fn redirect_policy() -> reqwest::redirect::Policy {
+        fetch::redirect_policy()
     }
 
     /// The issuer the set was discovered from, if it was.
@@ -528,7 +552,45 @@ impl RemoteKeySetBuilder {
                 background: true,
             },
             clock: Arc::new(SystemClock),
+            transport: Transport::default(),
         }
+    }
+
+    /// Trusts the root certificates of `pem` (one or more `CERTIFICATE` blocks) beside the
+    /// Mozilla roots, for a provider behind a company or test CA (an on-premises Keycloak, ADFS,
+    /// a proxy in front of Entra ID). Call again to add more bundles; a bundle that holds no
+    /// certificate, or one that does not parse, fails [`build`](Self::build).
+    pub fn root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.transport.roots.push(pem.into());
+        self
+    }
+
+    /// Fetches with `client`, a [`reqwest::Client`] the caller built (for the operating
+    /// system's verifier or trust store, client certificates, a proxy of its own, DNS
+    /// overrides). The client is used as it is: its timeouts, roots, proxy and redirect
+    /// policy apply, and [`connect_timeout`](Self::connect_timeout),
+    /// [`timeout`](Self::timeout) and [`root_certificates_pem`](Self::root_certificates_pem)
+    /// do not. URLs are still refused unless https (or [`allow_http`](Self::allow_http)).
+    /// Build it with [`RemoteKeySet::redirect_policy`] to keep redirects within the origin:
+    ///
+    /// ```no_run
+    /// use keycard::Algorithm;
+    /// use keycard_jwks::RemoteKeySet;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = reqwest::Client::builder()
+    ///     .redirect(RemoteKeySet::redirect_policy())
+    ///     .timeout(std::time::Duration::from_secs(5))
+    ///     .build()?;
+    /// let keys = RemoteKeySet::discover("https://sso.corp.example/realms/staff")
+    ///     .http_client(client)
+    ///     .algorithms([Algorithm::RS256])
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn http_client(mut self, client: Client) -> Self {
+        self.transport.client = Some(client);
+        self
     }
 
     /// The algorithms the set's keys are used for (required, named once for the whole set): a
@@ -670,17 +732,10 @@ impl RemoteKeySetBuilder {
         if default_max_age != config.default_max_age {
             tracing::warn!(target: "keycard_jwks", configured_secs = config.default_max_age.as_secs(), used_secs = default_max_age.as_secs(), "default_max_age is outside max_age_bounds: clamped");
         }
-        let mut client = Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.timeout)
-            .user_agent(concat!("keycard-jwks/", env!("CARGO_PKG_VERSION")))
-            .redirect(fetch::redirect_policy());
-        if !config.limits.allow_http {
-            client = client.https_only(true);
-        }
-        let client = client
-            .build()
-            .map_err(|e| Error::Configuration(reason(e)))?;
+        let client = match self.transport.client {
+            Some(client) => client,
+            None => client(&config, &self.transport.roots)?,
+        };
         let (issuer, jwks_uri) = match self.source {
             Source::Jwks(url) => (None, fetch::parse_url(&url, config.limits.allow_http)?),
             Source::Issuer(issuer) => {
@@ -721,6 +776,33 @@ impl RemoteKeySetBuilder {
         }
         Ok(RemoteKeySet { inner })
     }
+}
+
+/// keycard-jwks's own client: rustls with the Mozilla roots and `roots`, the configured
+/// timeouts, redirects within the origin, https only unless allowed. reqwest reads the proxy
+/// from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`).
+fn client(config: &Config, roots: &[Vec<u8>]) -> Result<Client, Error> {
+    let mut client = Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .user_agent(concat!("keycard-jwks/", env!("CARGO_PKG_VERSION")))
+        .redirect(fetch::redirect_policy());
+    for (index, pem) in roots.iter().enumerate() {
+        let bad =
+            |why: String| Error::Configuration(format!("root certificate bundle #{index} {why}"));
+        let certificates = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| bad(format!("does not parse: {}", reason(e))))?;
+        if certificates.is_empty() {
+            return Err(bad("holds no `CERTIFICATE` block".to_owned()));
+        }
+        for certificate in certificates {
+            client = client.add_root_certificate(certificate);
+        }
+    }
+    if !config.limits.allow_http {
+        client = client.https_only(true);
+    }
+    client.build().map_err(|e| Error::Configuration(reason(e)))
 }
 
 impl IntoFuture for RemoteKeySetBuilder {

@@ -10,6 +10,7 @@ mod flood;
 mod lifetime;
 mod rotation;
 mod source;
+mod tls;
 
 use std::time::Duration;
 
