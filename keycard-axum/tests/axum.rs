@@ -11,6 +11,8 @@ mod provider {
 mod example_server;
 #[path = "axum/issuers.rs"]
 mod issuers;
+#[path = "axum/presets.rs"]
+mod presets;
 #[path = "axum/remote.rs"]
 mod remote;
 #[path = "axum/responses.rs"]

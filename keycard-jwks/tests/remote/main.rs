@@ -8,6 +8,7 @@ mod events;
 mod faults;
 mod flood;
 mod lifetime;
+mod presets;
 mod rotation;
 mod source;
 mod tls;
