@@ -301,7 +301,10 @@ impl KeySource for RemoteKeySet {
     /// than a [`cooldown`](RemoteKeySetBuilder::cooldown) ago. Concurrent callers share one
     /// fetch, which runs in a task of its own so that it completes for everyone even when a
     /// caller stops waiting; each caller waits at most
-    /// [`refetch_wait`](RemoteKeySetBuilder::refetch_wait). Must be awaited on a tokio runtime.
+    /// [`refetch_wait`](RemoteKeySetBuilder::refetch_wait). The cooldown is checked first,
+    /// before any wait: inside it, a caller gets the provider's last failure at once while the
+    /// provider fails, and joins a fetch under way only until `refetch_wait` after that fetch
+    /// started. Must be awaited on a tokio runtime.
     ///
     /// # Errors
     /// A [`key_source`](keycard::ErrorKind::KeySource) error when the provider is failing:
