@@ -169,3 +169,53 @@ async fn basic_credentials_get_a_bare_401_challenge_without_an_error_code() {
         }
     }
 }
+
+/// An authorizer's token rules run on every route before the route's own rules, and a token
+/// that fails one is 401 `invalid_token` with the rule's kind (not 403: it is not for this API).
+#[tokio::test]
+async fn token_rules_refuse_a_token_on_every_route_with_the_rules_kind() {
+    use std::sync::Arc;
+
+    use keycard::ErrorKind;
+    use keycard_http::TokenRule;
+
+    let client_a: TokenRule = (
+        ErrorKind::Audience,
+        Arc::new(|claims: &serde_json::Value| claims["client_id"] == "app-a"),
+    );
+    let auth = Authorizer::builder()
+        .validator(Validator::builder(key()).build().unwrap())
+        .rules([client_a])
+        .build()
+        .unwrap();
+    let mine = format!(
+        "Bearer {}",
+        token_with(
+            &key(),
+            &[("client_id", json!("app-a")), ("scope", json!("read"))]
+        )
+    );
+    let theirs = format!(
+        "Bearer {}",
+        token_with(
+            &key(),
+            &[("client_id", json!("app-b")), ("scope", json!("read"))]
+        )
+    );
+    for layer in [
+        auth.layer(EmptyBody),
+        auth.layer(EmptyBody).require_scope("write"),
+        auth.layer(EmptyBody).optional(),
+    ] {
+        let refused = call(&layer, get("/", &[&theirs])).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            refused.challenge(),
+            Some(r#"Bearer realm="api", error="invalid_token", error_description="audience""#)
+        );
+        assert_ne!(
+            call(&layer, get("/", &[&mine])).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
