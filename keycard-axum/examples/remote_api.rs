@@ -8,7 +8,11 @@
 //! curl -s localhost:3000/orders -H "authorization: Bearer $ACCESS_TOKEN"
 //! ```
 //!
-//! Provider notes (Entra ID keys without `alg`, Cognito's `client_id`, ...): `docs/axum.md`.
+//! A start-up failure (discovery, the first fetch) prints its message and kind, e.g.
+//! ``Error: `https://…/jwks` answered HTTP 503, not 200 [key_source]``.
+//!
+//! For Google, Entra ID, Auth0, Okta, Cognito and Keycloak, `keycard_jwks::Provider` sets that
+//! provider's rules for the whole API (docs/axum.md, "Provider presets").
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -49,6 +53,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let auth = Authorizer::new(
         Validator::builder_with_remote(&keys)
             .audience(audience)
+            // RFC 9068 access tokens say `at+jwt`; `JWT` also admits untyped ones.
+            .token_type("at+jwt")
+            .token_type("JWT")
             .build()?,
     );
     let app = Router::new()

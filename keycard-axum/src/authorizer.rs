@@ -170,6 +170,12 @@ impl AuthorizerBuilder {
         self.with(|http| http.retry_after(wait))
     }
 
+    /// Rules every token must meet on every route, 401 otherwise: a provider preset's
+    /// (`keycard_jwks::Connected::rules`; [`keycard_http::AuthorizerBuilder::rules`]).
+    pub fn rules(self, rules: impl IntoIterator<Item = keycard_http::TokenRule>) -> Self {
+        self.with(|http| http.rules(rules))
+    }
+
     /// A claims check for every route ([`keycard_http::AuthorizerBuilder::check`]).
     pub fn check<C, F>(self, check: F) -> Self
     where

@@ -139,8 +139,12 @@ mod tests {
             json!({ "error": "missing_token" })
         );
         assert_eq!(
-            body(Reason::InvalidRequest(RequestError::NotBearer)),
-            json!({ "error": "invalid_request", "error_description": "not_bearer" })
+            body(Reason::UnsupportedScheme),
+            json!({ "error": "not_bearer" })
+        );
+        assert_eq!(
+            body(Reason::InvalidRequest(RequestError::EmptyToken)),
+            json!({ "error": "invalid_request", "error_description": "empty_token" })
         );
         assert_eq!(
             body(Reason::InvalidToken(ErrorKind::Expired)),

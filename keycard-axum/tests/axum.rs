@@ -13,6 +13,8 @@ mod example_server;
 mod issuers;
 #[path = "axum/oauth.rs"]
 mod oauth;
+#[path = "axum/presets.rs"]
+mod presets;
 #[path = "axum/remote.rs"]
 mod remote;
 #[path = "axum/responses.rs"]

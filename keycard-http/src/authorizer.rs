@@ -21,6 +21,13 @@ use crate::verify::TokenVerifier;
 /// A claims check: the verified claims in, accepted or not.
 pub(crate) type Check = dyn Fn(&Value) -> bool + Send + Sync;
 
+/// A rule every token of an [`Authorizer`] must meet, over its verified claims, and the kind of
+/// the 401 `invalid_token` it answers when the token does not (for instance
+/// [`ErrorKind::Audience`] for a Cognito token of another app client, [`ErrorKind::Issuer`] for
+/// an Entra ID token of another tenant). keycard-jwks's provider presets make them; any
+/// `(ErrorKind, Arc<Fn>)` pair is one.
+pub type TokenRule = (ErrorKind, Arc<dyn Fn(&Value) -> bool + Send + Sync>);
+
 /// `check` over the claims read as `C`; claims that do not read as `C` are refused.
 pub(crate) fn check_fn<C, F>(check: F) -> Arc<Check>
 where
@@ -61,6 +68,7 @@ struct Shared {
     allow_query: bool,
     max_token_len: usize,
     retry_after: Duration,
+    rules: Vec<TokenRule>,
     checks: Vec<Arc<Check>>,
 }
 
@@ -81,6 +89,7 @@ impl fmt::Debug for Authorizer {
         debug
             .field("allow_query", &shared.allow_query)
             .field("max_token_len", &shared.max_token_len)
+            .field("rules", &shared.rules.len())
             .field("checks", &shared.checks.len())
             .finish()
     }
@@ -103,6 +112,7 @@ impl Authorizer {
             allow_query: false,
             max_token_len: keycard::limits::DEFAULT_MAX_TOKEN_LEN,
             retry_after: DEFAULT_RETRY_AFTER,
+            rules: Vec::new(),
             checks: Vec::new(),
         }
     }
@@ -137,7 +147,7 @@ impl Authorizer {
         query: Option<&str>,
     ) -> Result<Option<(String, Method)>, Rejection> {
         credentials::bearer(headers, query, self.shared.allow_query)
-            .map_err(|why| self.reject(Reason::InvalidRequest(why)))
+            .map_err(|reason| self.reject(reason))
     }
 
     /// What an optional route leaves in the extensions of a request without credentials.
@@ -163,12 +173,31 @@ impl Authorizer {
             Reason::Internal(_) => {
                 tracing::error!(target: "keycard_http", error = %error, "token check failed on the server's side");
             }
+            // One event per outage kind, so that an alert can tell the key source's from a
+            // store's, and a new key during an outage from the outage itself.
+            Reason::Unavailable(ErrorKind::KeySource) => {
+                let retry_after_secs = self.shared.retry_after.as_secs();
+                tracing::warn!(target: "keycard_http", error = %error, retry_after_secs, "key source unavailable: answering 503");
+            }
+            Reason::Unavailable(ErrorKind::UnknownKeyId) => {
+                let retry_after_secs = self.shared.retry_after.as_secs();
+                tracing::warn!(target: "keycard_http", error = %error, retry_after_secs, "unknown kid while the key source is failing: answering 503");
+            }
             Reason::Unavailable(_) => {
                 tracing::warn!(target: "keycard_http", error = %error, "token check unavailable: a backend is failing");
             }
             _ => tracing::debug!(target: "keycard_http", error = %error, "token refused"),
         }
         rejection
+    }
+
+    /// The token rules every route runs first: the kind of the first one the claims fail.
+    pub(crate) fn broken_rule(&self, claims: &Value) -> Option<ErrorKind> {
+        self.shared
+            .rules
+            .iter()
+            .find(|(_, rule)| !rule(claims))
+            .map(|(kind, _)| *kind)
     }
 
     /// The checks every route of this authorizer runs after its own.
@@ -220,6 +249,7 @@ pub struct AuthorizerBuilder {
     allow_query: bool,
     max_token_len: usize,
     retry_after: Duration,
+    rules: Vec<TokenRule>,
     checks: Vec<Arc<Check>>,
 }
 
@@ -279,6 +309,14 @@ impl AuthorizerBuilder {
         self
     }
 
+    /// Requires every token, on every route, to meet `rules` (a provider preset's
+    /// [`TokenRule`]s: `keycard_jwks::Provider::rules`), before any route rule: a token that
+    /// fails one is not for this service, 401 `invalid_token` with the rule's kind.
+    pub fn rules(mut self, rules: impl IntoIterator<Item = TokenRule>) -> Self {
+        self.rules.extend(rules);
+        self
+    }
+
     /// Also requires `check` to accept the claims (read as `C`) on every route, after the
     /// route's own checks: otherwise 403 `insufficient_scope`, `error_description="claims"`.
     pub fn check<C, F>(mut self, check: F) -> Self
@@ -329,6 +367,7 @@ impl AuthorizerBuilder {
                 allow_query: self.allow_query,
                 max_token_len: self.max_token_len,
                 retry_after: self.retry_after,
+                rules: self.rules,
                 checks: self.checks,
             }),
         }

@@ -5,7 +5,7 @@
 
 use http::header::{self, HeaderMap};
 
-use crate::rejection::RequestError;
+use crate::rejection::{Reason, RequestError};
 
 /// How the token reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,40 +18,47 @@ pub(crate) enum Method {
 /// The request's bearer token from the `Authorization` header (§2.1) or, when `allow_query`, the
 /// query string (§2.3); `None` when there is neither. A query token where it is not allowed is
 /// refused rather than ignored, so that a client learns at once why it is not authenticated.
+/// A header of another scheme (`Basic ...`) is [`Reason::UnsupportedScheme`]: RFC 6750 §3.1
+/// answers "an unsupported authentication method" like no credentials, with a bare challenge.
 pub(crate) fn bearer(
     headers: &HeaderMap,
     query: Option<&str>,
     allow_query: bool,
-) -> Result<Option<(String, Method)>, RequestError> {
+) -> Result<Option<(String, Method)>, Reason> {
+    let invalid = Reason::InvalidRequest;
+
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let header = values.next();
     if values.next().is_some() {
-        return Err(RequestError::MultipleCredentials);
+        return Err(invalid(RequestError::MultipleCredentials));
     }
     let query = query.and_then(|query| parameter(query, false, RequestError::MalformedQueryToken));
     let Some(header) = header else {
         return match query {
             None => Ok(None),
-            Some(_) if !allow_query => Err(RequestError::QueryTokenRefused),
-            Some(token) => token.map(|token| Some((token, Method::Query))),
+            Some(_) if !allow_query => Err(invalid(RequestError::QueryTokenRefused)),
+            Some(token) => token
+                .map(|token| Some((token, Method::Query)))
+                .map_err(invalid),
         };
     };
     if query.is_some() {
-        return Err(RequestError::MultipleCredentials);
+        return Err(invalid(RequestError::MultipleCredentials));
     }
     let value = header
         .to_str()
-        .map_err(|_| RequestError::MalformedAuthorization)?;
+        .map_err(|_| invalid(RequestError::MalformedAuthorization))?;
     // RFC 7235 §2.1: the scheme is case-insensitive; `1*SP` separates it from the credentials.
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(RequestError::NotBearer);
+        return Err(Reason::UnsupportedScheme);
     }
     b64token(
         rest.trim_start_matches(' '),
         RequestError::MalformedAuthorization,
     )
     .map(|token| Some((token, Method::Header)))
+    .map_err(invalid)
 }
 
 /// The `access_token` of a form body (§2.2), `None` when it has none.
@@ -155,7 +162,7 @@ mod tests {
         values: &[&'static str],
         uri: &'static str,
         allow: bool,
-    ) -> Result<Option<String>, RequestError> {
+    ) -> Result<Option<String>, Reason> {
         let mut headers = HeaderMap::new();
         for value in values {
             headers.append(header::AUTHORIZATION, HeaderValue::from_static(value));
@@ -173,10 +180,11 @@ mod tests {
         assert_eq!(extract(&["bEaReR abc"], "/", false), ok("abc"));
         assert_eq!(extract(&["Bearer  a+/b=="], "/", false), ok("a+/b=="));
         assert_eq!(extract(&[], "/", false), Ok(None));
-        let refused = |why| Err(why);
+        let refused = |why| Err(Reason::InvalidRequest(why));
+        // RFC 6750 §3.1: another scheme is no bearer credential; a bare challenge follows.
         assert_eq!(
             extract(&["Basic YWxpY2U="], "/", false),
-            refused(RequestError::NotBearer)
+            Err(Reason::UnsupportedScheme)
         );
         assert_eq!(
             extract(&["Bearer"], "/", false),
@@ -202,9 +210,10 @@ mod tests {
 
     #[test]
     fn query_tokens_only_when_allowed() {
+        let refused = |why| Err(Reason::InvalidRequest(why));
         assert_eq!(
             extract(&[], "/x?access_token=abc", false),
-            Err(RequestError::QueryTokenRefused)
+            refused(RequestError::QueryTokenRefused)
         );
         assert_eq!(
             extract(&[], "/x?a=1&access_token=ab%2Bc", true),
@@ -212,15 +221,15 @@ mod tests {
         );
         assert_eq!(
             extract(&["Bearer abc"], "/x?access_token=abc", true),
-            Err(RequestError::MultipleCredentials)
+            refused(RequestError::MultipleCredentials)
         );
         assert_eq!(
             extract(&[], "/x?access_token=%zz", true),
-            Err(RequestError::MalformedQueryToken)
+            refused(RequestError::MalformedQueryToken)
         );
         assert_eq!(
             extract(&[], "/x?access_token=a&access_token=b", true),
-            Err(RequestError::MultipleCredentials)
+            refused(RequestError::MultipleCredentials)
         );
     }
 

@@ -80,7 +80,7 @@ mod rejection;
 mod verify;
 
 pub use authenticated::{Anonymous, Authenticated};
-pub use authorizer::{Authorizer, AuthorizerBuilder, ConfigurationError};
+pub use authorizer::{Authorizer, AuthorizerBuilder, ConfigurationError, TokenRule};
 pub use layer::{
     AuthLayer, AuthService, BodyToken, EmptyBody, FormBody, IgnoreBody, Respond,
     DEFAULT_MAX_FORM_BYTES,

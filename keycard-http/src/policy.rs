@@ -168,6 +168,11 @@ impl Policy {
                 return Err(self.auth.reject(Reason::InvalidToken(ErrorKind::Issuer)));
             }
         }
+        // The authorizer's token rules (a provider preset's): a token that fails one is not for
+        // this service at all, whatever the route.
+        if let Some(kind) = self.auth.broken_rule(&claims) {
+            return Err(self.auth.reject(Reason::InvalidToken(kind)));
+        }
         if !self.scopes.is_empty() {
             // The core's one scope rule, on the claims the validator verified.
             if self

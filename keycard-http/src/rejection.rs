@@ -15,8 +15,6 @@ use keycard::{Error, ErrorCategory, ErrorKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RequestError {
-    /// The `Authorization` header names another scheme (`Basic ...`).
-    NotBearer,
     /// `Authorization: Bearer` without a token.
     EmptyToken,
     /// More than one credential: two `Authorization` headers, `Bearer a b`, two `access_token`
@@ -35,10 +33,9 @@ pub enum RequestError {
 }
 
 impl RequestError {
-    /// A stable `snake_case` code: `not_bearer`, `multiple_credentials`, ...
+    /// A stable `snake_case` code: `empty_token`, `multiple_credentials`, ...
     pub const fn as_str(self) -> &'static str {
         match self {
-            RequestError::NotBearer => "not_bearer",
             RequestError::EmptyToken => "empty_token",
             RequestError::MultipleCredentials => "multiple_credentials",
             RequestError::MalformedAuthorization => "malformed_authorization",
@@ -56,6 +53,7 @@ impl RequestError {
 /// | reason | HTTP | RFC 6750 `error` | [`code`](Reason::code) |
 /// |---|---|---|---|
 /// | [`MissingCredentials`](Reason::MissingCredentials) | 401 | none (bare challenge, §3.1) | `missing_token` |
+/// | [`UnsupportedScheme`](Reason::UnsupportedScheme) | 401 | none (bare challenge, §3.1) | `not_bearer` |
 /// | [`InvalidRequest`](Reason::InvalidRequest) | 400 | `invalid_request` | the [`RequestError`] |
 /// | [`InvalidToken`](Reason::InvalidToken) | 401 | `invalid_token` | the [`ErrorKind`] (`expired`, ...) |
 /// | [`InsufficientScope`](Reason::InsufficientScope) | 403 | `insufficient_scope` | `insufficient_scope` |
@@ -67,6 +65,10 @@ impl RequestError {
 pub enum Reason {
     /// No credentials at all.
     MissingCredentials,
+    /// The `Authorization` header names another scheme (`Basic ...`). RFC 6750 §3.1 treats "an
+    /// unsupported authentication method" like no credentials: 401 with a bare challenge, no
+    /// error code.
+    UnsupportedScheme,
     /// A malformed request.
     InvalidRequest(RequestError),
     /// The token failed a check; the kind says which, and nothing more of why is told.
@@ -134,7 +136,9 @@ impl Reason {
     /// The HTTP status.
     pub const fn status(self) -> StatusCode {
         match self {
-            Reason::MissingCredentials | Reason::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Reason::MissingCredentials | Reason::UnsupportedScheme | Reason::InvalidToken(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             Reason::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Reason::InsufficientScope | Reason::ClaimsRefused => StatusCode::FORBIDDEN,
             Reason::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -146,7 +150,10 @@ impl Reason {
     /// or `None` for missing credentials and for server-side failures.
     pub const fn error_code(self) -> Option<&'static str> {
         match self {
-            Reason::MissingCredentials | Reason::Unavailable(_) | Reason::Internal(_) => None,
+            Reason::MissingCredentials
+            | Reason::UnsupportedScheme
+            | Reason::Unavailable(_)
+            | Reason::Internal(_) => None,
             Reason::InvalidRequest(_) => Some("invalid_request"),
             Reason::InvalidToken(_) => Some("invalid_token"),
             Reason::InsufficientScope | Reason::ClaimsRefused => Some("insufficient_scope"),
@@ -160,6 +167,7 @@ impl Reason {
     pub const fn code(self) -> &'static str {
         match self {
             Reason::MissingCredentials => "missing_token",
+            Reason::UnsupportedScheme => "not_bearer",
             Reason::InvalidRequest(why) => why.as_str(),
             Reason::InvalidToken(kind) => kind.as_str(),
             Reason::InsufficientScope => "insufficient_scope",

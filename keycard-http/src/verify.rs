@@ -6,7 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use keycard::{Error, ErrorKind, Validator};
+use keycard::{Error, ErrorKind, KeySet, Validator};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -22,6 +22,11 @@ use serde_json::Value;
 /// carries that failure ([`Error::with_key_source_failure`]), which
 /// [`Reason::of`](crate::Reason::of) answers 503 rather than 401: the `kid` may be a new key the
 /// source could not fetch. The check is never weakened.
+///
+/// A `kid` the source's set published but skipped (for instance a key of an algorithm the set
+/// does not allow) is not refetched: the next document would skip it again. A key skipped for
+/// its algorithm answers [`Error::AlgorithmMismatch`] (401 `algorithm`) rather than "no key has
+/// key id"; the event `token names a key the key set skipped` (target `keycard_http`) says why.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -63,6 +68,9 @@ pub async fn verify<T: DeserializeOwned>(validator: &Validator, token: &str) -> 
             let Some(source) = validator.key_source() else {
                 return Err(unknown);
             };
+            if let Some(skipped) = skipped_key(&source.keys(), token) {
+                return Err(skipped.unwrap_or(unknown));
+            }
             match source.refetch().await {
                 Ok(()) => validator.verify(token),
                 Err(failure) => Err(unknown.with_key_source_failure(failure)),
@@ -70,6 +78,29 @@ pub async fn verify<T: DeserializeOwned>(validator: &Validator, token: &str) -> 
         }
         other => other,
     }
+}
+
+/// When `token`'s `kid` names a key that `keys` skipped: `Some`, with the error to answer
+/// instead of `unknown_key_id` when there is a better one (the key's algorithm is not allowed).
+#[cold]
+fn skipped_key(keys: &KeySet, token: &str) -> Option<Option<Error>> {
+    let header = keycard::unverified::decode_header(token).ok()?;
+    // Skipped keys hold their `kid` escaped and cut, as every echoed value.
+    let kid = keycard::text::escape(header.key_id()?, keycard::limits::MAX_ECHO);
+    let skipped = keys.skipped().iter().find(|s| s.key_id() == Some(&kid))?;
+    tracing::info!(target: "keycard_http", %skipped, "token names a key the key set skipped");
+    Some((skipped.kind() == ErrorKind::Algorithm).then(|| {
+        let mut expected = Vec::new();
+        for key in keys.iter() {
+            if !expected.contains(&key.algorithm()) {
+                expected.push(key.algorithm());
+            }
+        }
+        Error::AlgorithmMismatch {
+            found: header.algorithm(),
+            expected,
+        }
+    }))
 }
 
 /// The future of [`TokenVerifier::verify`].

@@ -63,7 +63,7 @@ impl fmt::Display for Skipped {
 /// assert_eq!(err.kind(), ErrorKind::KeySource);
 /// assert_eq!(err.to_string(), "key source failed: `https://idp.example/jwks` answered HTTP 503, not 200");
 /// ```
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A configured URL or issuer does not parse as an absolute URL.
@@ -190,6 +190,15 @@ pub enum Error {
     Configuration(String),
 }
 
+/// The message, as [`Display`](fmt::Display) writes it: `main` returning `Result<_, Box<dyn
+/// Error>>` prints a start-up failure with `Debug`, and it should read as the message that says
+/// what to fix, not as a struct dump.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self} [{}]", self.kind().as_str())
+    }
+}
+
 impl Error {
     /// What failed, in keycard's taxonomy: [`ErrorKind::Configuration`] for the caller's own
     /// settings ([`InvalidUrl`](Self::InvalidUrl), [`InsecureUrl`](Self::InsecureUrl),
@@ -248,6 +257,21 @@ mod tests {
         assert!(echo(&"x".repeat(1000)).len() <= keycard::limits::MAX_ECHO + '…'.len_utf8());
         let long = reason(format!("{}\r\n", "y".repeat(1000)));
         assert!(long.len() <= MAX_REASON + '…'.len_utf8() && !long.contains('\n'));
+    }
+
+    #[test]
+    fn startup_errors_are_readable_with_question_mark() {
+        let err = Error::Status {
+            url: "https://idp.example/jwks".into(),
+            status: 503,
+        };
+        // What `fn main() -> Result<(), Box<dyn Error>>` prints for `?`.
+        let boxed: Box<dyn std::error::Error> = Box::new(err.clone());
+        assert_eq!(
+            format!("{boxed:?}"),
+            "`https://idp.example/jwks` answered HTTP 503, not 200 [key_source]"
+        );
+        assert!(format!("{:?}", Error::Configuration("x".into())).ends_with("[configuration]"));
     }
 
     #[test]

@@ -38,6 +38,32 @@ pub(crate) fn parse_url(url: &str, allow_http: bool) -> Result<Url, Error> {
     }
 }
 
+/// The most redirects one request follows.
+const MAX_REDIRECTS: usize = 5;
+
+/// The redirect policy of every request keycard-jwks makes: a redirect is followed only within
+/// the origin (scheme, host and port) of the URL that was configured or discovered, at most 5
+/// times. Keys from an origin nobody configured would be trusted like the provider's own, so a
+/// redirect to another host (an open redirect, a hijacked path) fails the fetch instead.
+pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.stop();
+        };
+        if attempt.url().origin() != first.origin() {
+            let refused = format!(
+                "a redirect to another origin (`{}`) is not followed",
+                echo(attempt.url().as_str())
+            );
+            return attempt.error(refused);
+        }
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        attempt.follow()
+    })
+}
+
 fn request_error(url: &Url, e: &reqwest::Error) -> Error {
     if e.is_timeout() {
         return Error::Timeout {
@@ -351,6 +377,74 @@ mod tests {
             Err(Error::IssuerMismatch { .. })
         ));
         Ok(())
+    }
+
+    /// Characters that forge log lines or drive a terminal.
+    fn raw_control(text: &str) -> bool {
+        text.chars().any(|c| {
+            c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{61c}')
+        })
+    }
+
+    #[test]
+    fn provider_text_in_skipped_keys_is_escaped() {
+        let url = parse_url("https://idp.example/jwks", false).unwrap();
+        let evil = "k\u{1b}[31m\r\nINFO forged\u{202e}";
+        let document = serde_json::json!({"keys": [
+            {"kty": "oct", "kid": evil, "k": "AAAA"},
+            {"kty": "EC", "kid": evil, "crv": evil, "x": "AAAA", "y": "AAAA"},
+            {"kty": "RSA", "kid": evil, "alg": evil, "n": "AAAA", "e": "AQAB"},
+            {"kty": "RSA", "kid": evil, "alg": "RS256", "use": evil, "n": "AAAA", "e": "AQAB"},
+            {"kty": evil, "kid": evil},
+            {"kty": "RSA", "kid": evil, "key_ops": [evil], "n": "AAAA", "e": "AQAB"},
+        ]})
+        .to_string()
+        .replacen(
+            "]}",
+            r#",{"kty":"RSA","kid":"a\u001b\n","kid":"b\u001b\n"},{"k\u001b[2J\n\u202e":1,"k\u001b[2J\n\u202e":2},{"kty":"RSA","n\u001b\n":"x"}]}"#,
+            1,
+        );
+        let limits = Limits {
+            allow_http: false,
+            max_bytes: 1 << 20,
+            max_keys: 100,
+        };
+        let Err(err @ Error::NoUsableKeys { .. }) =
+            read_jwks(&url, document.as_bytes(), &[Algorithm::ES256], &limits)
+        else {
+            panic!("a set of broken keys loaded");
+        };
+        assert!(!raw_control(&err.to_string()), "{err}");
+        let Error::NoUsableKeys { skipped, .. } = &err else {
+            unreachable!()
+        };
+        for s in skipped {
+            assert!(!raw_control(&s.to_string()), "{s}");
+            assert!(!raw_control(s.key_id.as_deref().unwrap_or("")), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn provider_text_in_a_discovery_issuer_is_escaped() {
+        let url = parse_url(
+            "https://idp.example/.well-known/openid-configuration",
+            false,
+        )
+        .unwrap();
+        let document = serde_json::json!({
+            "issuer": "https://idp.example/\u{1b}[2J\r\nforged\u{202e}",
+            "jwks_uri": "https://idp.example/jwks",
+        })
+        .to_string();
+        let err =
+            read_discovery(&url, document.as_bytes(), "https://idp.example/", false).unwrap_err();
+        assert!(matches!(err, Error::IssuerMismatch { .. }));
+        assert!(!raw_control(&err.to_string()), "{err}");
+        let document = serde_json::json!({"issuer": "https://idp.example/", "jwks_uri": "https://idp.example/\u{1b}\n"}).to_string();
+        match read_discovery(&url, document.as_bytes(), "https://idp.example/", false) {
+            Ok(jwks) => assert!(!raw_control(jwks.as_str()), "{jwks}"),
+            Err(err) => assert!(!raw_control(&err.to_string()), "{err}"),
+        }
     }
 
     #[test]

@@ -43,6 +43,11 @@
 //! answer, a set gone stale) is `key_source`, a backend failure, never the token's. A
 //! `keycard_jwks::Error` converts into a [`keycard::Error`] with the same kind.
 //!
+//! Provider presets: [`Provider::cognito`], [`Provider::entra_multi_tenant`],
+//! [`Provider::google`] and the others set the keys, algorithms, issuer, audience and token
+//! type for the whole API; the claim rules a validator cannot express come out as
+//! [`TokenRule`]s for `keycard_http::AuthorizerBuilder::rules`.
+//!
 //! Observability: `tracing` events under the target `keycard_jwks` (fetch, refresh, failure,
 //! cooldown, skipped keys), and [`RemoteKeySet::stats`] for counters.
 
@@ -51,12 +56,14 @@
 
 mod error;
 mod fetch;
+mod provider;
 mod remote;
 mod validator;
 
 pub use error::{Error, Skipped};
+pub use provider::{Connected, Provider, TokenRule};
 pub use remote::{
     RemoteKeySet, RemoteKeySetBuilder, Stats, DEFAULT_COOLDOWN, DEFAULT_MAX_AGE, DEFAULT_MAX_KEYS,
-    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REFETCH_WAIT,
 };
 pub use validator::ValidatorExt;

@@ -17,6 +17,14 @@ use crate::fetch::{self, Limits};
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10 * 60);
 /// Default least time between two refetches caused by an unknown `kid`: 30 seconds.
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(30);
+/// Default longest time a request with an unknown `kid` waits for the refetch: 3 seconds.
+///
+/// A healthy provider answers a JWKS request in well under a second, so 3 s covers a slow one;
+/// it stays far inside the request timeouts of the gateways a resource server sits behind (Envoy's
+/// default route timeout 15 s, AWS API Gateway 29 s, load balancers 30 to 60 s), so the caller
+/// gets this service's honest 503 with `Retry-After`, not the gateway's 504. The fetch itself
+/// goes on (bounded by [`timeout`](RemoteKeySetBuilder::timeout)) and serves later requests.
+pub const DEFAULT_REFETCH_WAIT: Duration = Duration::from_secs(3);
 /// Default largest response accepted: 512 KiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 512 * 1024;
 /// Default largest number of keys in a set: 100.
@@ -40,6 +48,16 @@ pub const DEFAULT_MAX_KEYS: usize = 100;
 ///   cannot make the service hammer its provider. It fails with the provider's failure when
 ///   the provider is failing, which the caller attaches to the `unknown_key_id` error
 ///   ([`keycard::Error::with_key_source_failure`]).
+/// - **Transport**: rustls with the Mozilla roots, plus any
+///   [`root_certificates_pem`](RemoteKeySetBuilder::root_certificates_pem) (a company or test
+///   CA); the proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`,
+///   as reqwest reads them); or a [`reqwest::Client`] of the caller's own
+///   ([`http_client`](RemoteKeySetBuilder::http_client)), for instance one built with
+///   `rustls-platform-verifier` (reqwest's `use_preconfigured_tls`) to verify with the
+///   operating system's verifier and trust store.
+/// - **Redirects** are followed only within the origin (scheme, host, port) of the configured
+///   or discovered URL, at most 5 times; one to another host fails the fetch
+///   ([`Error::Fetch`]), so keys never come from an origin nobody configured.
 /// - **Rotation**: every new set bumps the [`generation`](KeySource::generation), which each
 ///   validator on the set reads on every verification; a verification uses the old set or the
 ///   new one, never a mix.
@@ -185,6 +203,16 @@ pub struct RemoteKeySetBuilder {
     source: Source,
     config: Config,
     clock: Arc<dyn Clock>,
+    transport: Transport,
+}
+
+/// How the builder gets its HTTP client.
+#[derive(Debug, Default)]
+struct Transport {
+    /// PEM bundles of extra root certificates, beside the Mozilla roots.
+    roots: Vec<Vec<u8>>,
+    /// A client the caller built, used as it is.
+    client: Option<Client>,
 }
 
 impl RemoteKeySet {
@@ -200,6 +228,13 @@ impl RemoteKeySet {
     /// Validators built on the set then require `iss` to be `issuer`.
     pub fn discover(issuer: impl Into<String>) -> RemoteKeySetBuilder {
         RemoteKeySetBuilder::new(Source::Issuer(issuer.into()))
+    }
+
+    /// The redirect policy of keycard-jwks's own client, for a client passed to
+    /// [`http_client`](RemoteKeySetBuilder::http_client): a redirect is followed only within the
+    /// origin (scheme, host, port) of the URL requested, at most 5 times.
+    pub fn redirect_policy() -> reqwest::redirect::Policy {
+        fetch::redirect_policy()
     }
 
     /// The issuer the set was discovered from, if it was.
@@ -266,7 +301,10 @@ impl KeySource for RemoteKeySet {
     /// than a [`cooldown`](RemoteKeySetBuilder::cooldown) ago. Concurrent callers share one
     /// fetch, which runs in a task of its own so that it completes for everyone even when a
     /// caller stops waiting; each caller waits at most
-    /// [`refetch_wait`](RemoteKeySetBuilder::refetch_wait). Must be awaited on a tokio runtime.
+    /// [`refetch_wait`](RemoteKeySetBuilder::refetch_wait). The cooldown is checked first,
+    /// before any wait: inside it, a caller gets the provider's last failure at once while the
+    /// provider fails, and joins a fetch under way only until `refetch_wait` after that fetch
+    /// started. Must be awaited on a tokio runtime.
     ///
     /// # Errors
     /// A [`key_source`](keycard::ErrorKind::KeySource) error when the provider is failing:
@@ -332,6 +370,12 @@ impl Inner {
         // The caller met the unknown `kid` just before this call: a fetch that finishes after
         // this point may have brought the key.
         let seen = self.attempts.load(Ordering::Acquire);
+        // The cooldown first, before any wait on the fetch lock: inside it no request waits
+        // longer than the refetch that started it allows.
+        if let Some(joined) = self.within_cooldown(seen).await {
+            self.cooldown_skips.fetch_add(1, Ordering::Relaxed);
+            return joined;
+        }
         let acquire = Arc::clone(&self.fetch_lock).lock_owned();
         let Ok(guard) = tokio::time::timeout(wait, acquire).await else {
             tracing::debug!(target: "keycard_jwks", url = %self.jwks_uri, "gave up waiting for a key set refetch");
@@ -368,6 +412,41 @@ impl Inner {
             Ok(Ok(result)) => result,
             // The task panicked, or the runtime is shutting down.
             Ok(Err(_)) | Err(_) => Err(timed_out()),
+        }
+    }
+
+    /// Inside the cooldown of the last unknown-`kid` refetch: `None` outside it. Inside, never a
+    /// new fetch: the last failure at once when the provider is failing; `Ok` at once when no
+    /// fetch is under way; otherwise the fetch under way is joined until `refetch_wait` after it
+    /// started, and past that the caller is told at once that it is taking too long.
+    async fn within_cooldown(&self, seen: u64) -> Option<Result<(), Error>> {
+        let now = self.clock.now();
+        let (since, failure) = {
+            let state = lock(&self.state);
+            let since = state
+                .last_unknown_kid_fetch
+                .map(|last| elapsed(last, now))
+                .filter(|since| *since < self.config.cooldown)?;
+            (since, state.last_failure.clone())
+        };
+        tracing::debug!(target: "keycard_jwks", url = %self.jwks_uri, "unknown kid: refetch skipped, cooling down");
+        if let Some(failure) = failure {
+            return Some(Err(failure));
+        }
+        if self.fetch_lock.try_lock().is_ok() || self.attempts.load(Ordering::Acquire) != seen {
+            return Some(self.last_outcome());
+        }
+        let timed_out = || Error::RefetchTimedOut {
+            url: self.jwks_uri.to_string(),
+            waited: self.config.refetch_wait,
+        };
+        let left = self.config.refetch_wait.saturating_sub(since);
+        if left.is_zero() {
+            return Some(Err(timed_out()));
+        }
+        match tokio::time::timeout(left, self.fetch_lock.lock()).await {
+            Ok(_guard) => Some(self.last_outcome()),
+            Err(_) => Some(Err(timed_out())),
         }
     }
 
@@ -422,10 +501,11 @@ impl Inner {
             &self.config.algorithms,
             &self.config.limits,
         )?;
-        let lifetime = body
-            .max_age
-            .unwrap_or(self.config.default_max_age)
-            .clamp(self.config.min_max_age, self.config.max_max_age);
+        let asked = body.max_age.unwrap_or(self.config.default_max_age);
+        let lifetime = asked.clamp(self.config.min_max_age, self.config.max_max_age);
+        if lifetime != asked && body.max_age.is_some() {
+            tracing::debug!(target: "keycard_jwks", url = %self.jwks_uri, max_age_secs = asked.as_secs(), lifetime_secs = lifetime.as_secs(), "the response's max-age is outside max_age_bounds: clamped");
+        }
         Ok((loaded, lifetime))
     }
 
@@ -470,12 +550,50 @@ impl RemoteKeySetBuilder {
                 max_max_age: Duration::from_secs(24 * 60 * 60),
                 max_stale: Duration::from_secs(4 * 60 * 60),
                 cooldown: DEFAULT_COOLDOWN,
-                refetch_wait: Duration::from_secs(10),
+                refetch_wait: DEFAULT_REFETCH_WAIT,
                 retry_interval: Duration::from_secs(30),
                 background: true,
             },
             clock: Arc::new(SystemClock),
+            transport: Transport::default(),
         }
+    }
+
+    /// Trusts the root certificates of `pem` (one or more `CERTIFICATE` blocks) beside the
+    /// Mozilla roots, for a provider behind a company or test CA (an on-premises Keycloak, ADFS,
+    /// a proxy in front of Entra ID). Call again to add more bundles; a bundle that holds no
+    /// certificate, or one that does not parse, fails [`build`](Self::build).
+    pub fn root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.transport.roots.push(pem.into());
+        self
+    }
+
+    /// Fetches with `client`, a [`reqwest::Client`] the caller built (for the operating
+    /// system's verifier or trust store, client certificates, a proxy of its own, DNS
+    /// overrides). The client is used as it is: its timeouts, roots, proxy and redirect
+    /// policy apply, and [`connect_timeout`](Self::connect_timeout),
+    /// [`timeout`](Self::timeout) and [`root_certificates_pem`](Self::root_certificates_pem)
+    /// do not. URLs are still refused unless https (or [`allow_http`](Self::allow_http)).
+    /// Build it with [`RemoteKeySet::redirect_policy`] to keep redirects within the origin:
+    ///
+    /// ```no_run
+    /// use keycard::Algorithm;
+    /// use keycard_jwks::RemoteKeySet;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = reqwest::Client::builder()
+    ///     .redirect(RemoteKeySet::redirect_policy())
+    ///     .timeout(std::time::Duration::from_secs(5))
+    ///     .build()?;
+    /// let keys = RemoteKeySet::discover("https://sso.corp.example/realms/staff")
+    ///     .http_client(client)
+    ///     .algorithms([Algorithm::RS256])
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn http_client(mut self, client: Client) -> Self {
+        self.transport.client = Some(client);
+        self
     }
 
     /// The algorithms the set's keys are used for (required, named once for the whole set): a
@@ -519,12 +637,19 @@ impl RemoteKeySetBuilder {
     }
 
     /// The cache lifetime when the response has no `Cache-Control: max-age` (default 10 min).
+    /// It is held to [`max_age_bounds`](Self::max_age_bounds) like a response's `max-age`: a
+    /// value below the lower bound (1 minute by default) is raised to it, and `build` logs a
+    /// warning saying so.
     pub fn default_max_age(mut self, max_age: Duration) -> Self {
         self.config.default_max_age = max_age;
         self
     }
 
-    /// The bounds a response's `max-age` is held to (default 1 minute to 24 hours).
+    /// The bounds a response's `max-age` (and [`default_max_age`](Self::default_max_age)) is
+    /// held to (default 1 minute to 24 hours): a `max-age` below the lower bound (`no-store`
+    /// and `no-cache` count as 0) is raised to it, so that a provider cannot make the service
+    /// fetch on every request; one above the upper bound is lowered to it. A clamped response
+    /// is logged at `debug`, a clamped `default_max_age` at `warn` when the set is built.
     pub fn max_age_bounds(mut self, min: Duration, max: Duration) -> Self {
         self.config.min_max_age = min;
         self.config.max_max_age = max;
@@ -546,7 +671,10 @@ impl RemoteKeySetBuilder {
         self
     }
 
-    /// How long a request with an unknown `kid` waits for the refetch (default 10 s).
+    /// How long a request with an unknown `kid` waits for the refetch
+    /// (default [`DEFAULT_REFETCH_WAIT`], 3 s, which says why). Inside the
+    /// [`cooldown`](Self::cooldown) a request joins a refetch under way only until this long
+    /// after it started, and is told at once past that.
     pub fn refetch_wait(mut self, wait: Duration) -> Self {
         self.config.refetch_wait = wait;
         self
@@ -601,16 +729,16 @@ impl RemoteKeySetBuilder {
                 "the lower `max_age_bounds` is above the upper one".to_owned(),
             ));
         }
-        let mut client = Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.timeout)
-            .user_agent(concat!("keycard-jwks/", env!("CARGO_PKG_VERSION")));
-        if !config.limits.allow_http {
-            client = client.https_only(true);
+        let default_max_age = config
+            .default_max_age
+            .clamp(config.min_max_age, config.max_max_age);
+        if default_max_age != config.default_max_age {
+            tracing::warn!(target: "keycard_jwks", configured_secs = config.default_max_age.as_secs(), used_secs = default_max_age.as_secs(), "default_max_age is outside max_age_bounds: clamped");
         }
-        let client = client
-            .build()
-            .map_err(|e| Error::Configuration(reason(e)))?;
+        let client = match self.transport.client {
+            Some(client) => client,
+            None => client(&config, &self.transport.roots)?,
+        };
         let (issuer, jwks_uri) = match self.source {
             Source::Jwks(url) => (None, fetch::parse_url(&url, config.limits.allow_http)?),
             Source::Issuer(issuer) => {
@@ -651,6 +779,33 @@ impl RemoteKeySetBuilder {
         }
         Ok(RemoteKeySet { inner })
     }
+}
+
+/// keycard-jwks's own client: rustls with the Mozilla roots and `roots`, the configured
+/// timeouts, redirects within the origin, https only unless allowed. reqwest reads the proxy
+/// from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`).
+fn client(config: &Config, roots: &[Vec<u8>]) -> Result<Client, Error> {
+    let mut client = Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .user_agent(concat!("keycard-jwks/", env!("CARGO_PKG_VERSION")))
+        .redirect(fetch::redirect_policy());
+    for (index, pem) in roots.iter().enumerate() {
+        let bad =
+            |why: String| Error::Configuration(format!("root certificate bundle #{index} {why}"));
+        let certificates = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| bad(format!("does not parse: {}", reason(e))))?;
+        if certificates.is_empty() {
+            return Err(bad("holds no `CERTIFICATE` block".to_owned()));
+        }
+        for certificate in certificates {
+            client = client.add_root_certificate(certificate);
+        }
+    }
+    if !config.limits.allow_http {
+        client = client.https_only(true);
+    }
+    client.build().map_err(|e| Error::Configuration(reason(e)))
 }
 
 impl IntoFuture for RemoteKeySetBuilder {

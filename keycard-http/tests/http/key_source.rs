@@ -111,3 +111,55 @@ async fn an_unknown_kid_is_refetched_once_and_an_outage_is_503() {
     assert_eq!(stale.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(stale.headers[header::RETRY_AFTER], "7");
 }
+
+/// A key the provider published for an algorithm the set does not allow was answered "no key
+/// has key id" and cost a refetch per cooldown, though the next document skips it again.
+#[tokio::test]
+async fn a_kid_the_key_set_skipped_is_reported_as_skipped_without_a_refetch() {
+    use keycard::{Builder, EcdsaPrivateKey};
+
+    let allowed = EcdsaPrivateKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_key_id("es256");
+    let other = EcdsaPrivateKey::generate(Algorithm::ES384)
+        .unwrap()
+        .with_key_id("es384");
+    let mut published = KeySet::new();
+    published.insert(allowed.public_key());
+    published.insert(other.public_key());
+    let keys = KeySet::from_jwks_for(&published.to_json(), &[Algorithm::ES256]).unwrap();
+    assert_eq!(keys.skipped().len(), 1);
+    let provider = Arc::new(Provider::default());
+    *provider.current.lock().unwrap() = Arc::new(keys);
+    let validator = Validator::builder_with_source(provider.clone())
+        .build()
+        .unwrap();
+    let layer = Authorizer::new(validator).layer(EmptyBody);
+    let token = |key: &EcdsaPrivateKey| {
+        let token = Builder::new()
+            .subject("alice")
+            .expires_in(time::Duration::minutes(5))
+            .sign(key)
+            .unwrap();
+        format!("Bearer {token}")
+    };
+
+    let answer = call(&layer, get("/", &[&token(&other)])).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        answer.challenge(),
+        Some(r#"Bearer realm="api", error="invalid_token", error_description="algorithm""#)
+    );
+    assert_eq!(provider.refetches.load(Ordering::SeqCst), 0, "no refetch");
+    assert_eq!(
+        call(&layer, get("/", &[&token(&allowed)])).await.status,
+        StatusCode::OK
+    );
+    // A kid nobody published still refetches, and is 401 `unknown_key_id`.
+    let stranger = EcdsaPrivateKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_key_id("stranger");
+    let answer = call(&layer, get("/", &[&token(&stranger)])).await;
+    assert!(answer.challenge().unwrap().contains("unknown_key_id"));
+    assert_eq!(provider.refetches.load(Ordering::SeqCst), 1);
+}

@@ -145,3 +145,77 @@ async fn authorizer_checks_run_on_every_route_after_the_routes_own() {
     assert_eq!(write.status, StatusCode::FORBIDDEN);
     assert!(write.challenge().unwrap().contains(r#"scope="write""#));
 }
+
+/// RFC 6750 §3.1: "If the request lacks any authentication information (e.g., the client ...
+/// attempted using an unsupported authentication method), the resource server SHOULD NOT include
+/// an error code or other error information": 401 and the bare challenge, on required and
+/// optional routes alike. It was 400 `invalid_request`.
+#[tokio::test]
+async fn basic_credentials_get_a_bare_401_challenge_without_an_error_code() {
+    let auth = Authorizer::new(Validator::builder(key()).build().unwrap());
+    for layer in [auth.layer(EmptyBody), auth.layer(EmptyBody).optional()] {
+        for scheme in [
+            "Basic YWxpY2U6d29uZGVybGFuZA==",
+            "Digest username=\"a\"",
+            "Token abc",
+        ] {
+            let answer = call(&layer, get("/", &[scheme])).await;
+            assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{scheme}");
+            assert_eq!(
+                answer.challenge(),
+                Some(r#"Bearer realm="api""#),
+                "{scheme}"
+            );
+        }
+    }
+}
+
+/// An authorizer's token rules run on every route before the route's own rules, and a token
+/// that fails one is 401 `invalid_token` with the rule's kind (not 403: it is not for this API).
+#[tokio::test]
+async fn token_rules_refuse_a_token_on_every_route_with_the_rules_kind() {
+    use std::sync::Arc;
+
+    use keycard::ErrorKind;
+    use keycard_http::TokenRule;
+
+    let client_a: TokenRule = (
+        ErrorKind::Audience,
+        Arc::new(|claims: &serde_json::Value| claims["client_id"] == "app-a"),
+    );
+    let auth = Authorizer::builder()
+        .validator(Validator::builder(key()).build().unwrap())
+        .rules([client_a])
+        .build()
+        .unwrap();
+    let mine = format!(
+        "Bearer {}",
+        token_with(
+            &key(),
+            &[("client_id", json!("app-a")), ("scope", json!("read"))]
+        )
+    );
+    let theirs = format!(
+        "Bearer {}",
+        token_with(
+            &key(),
+            &[("client_id", json!("app-b")), ("scope", json!("read"))]
+        )
+    );
+    for layer in [
+        auth.layer(EmptyBody),
+        auth.layer(EmptyBody).require_scope("write"),
+        auth.layer(EmptyBody).optional(),
+    ] {
+        let refused = call(&layer, get("/", &[&theirs])).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            refused.challenge(),
+            Some(r#"Bearer realm="api", error="invalid_token", error_description="audience""#)
+        );
+        assert_ne!(
+            call(&layer, get("/", &[&mine])).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}

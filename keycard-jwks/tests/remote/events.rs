@@ -141,3 +141,22 @@ async fn fetches_failures_cooldowns_and_skipped_keys_are_traced() {
     recorder.find(&["WARN keycard_jwks", "why=\"unknown kid\""]);
     recorder.find(&["DEBUG keycard_jwks", "cooling down"]);
 }
+
+/// `default_max_age` below the lower `max_age_bounds` was raised to it silently.
+#[tokio::test]
+async fn a_clamped_default_max_age_is_logged() {
+    let recorder = Recording::start();
+    let provider = start(jwks(&[&es256("k1")])).await;
+    let keys = remote(provider.jwks_uri())
+        .default_max_age(std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    recorder.find(&[
+        "WARN keycard_jwks",
+        "default_max_age is outside max_age_bounds: clamped",
+        "configured_secs=5",
+        "used_secs=60",
+    ]);
+    recorder.find(&["key set fetched", "max_age_secs=60"]);
+    drop(keys);
+}

@@ -149,8 +149,10 @@ async fn provider_redirects_in_a_loop() {
     assert!(err.to_string().contains("redirect"), "{err}");
 }
 
+/// reqwest's default policy followed up to 10 redirects to any host, so keys came from an origin
+/// nobody configured.
 #[tokio::test]
-async fn a_redirect_to_another_location_is_followed() {
+async fn keycard_jwks_refuses_redirects_to_other_hosts() {
     let key = es256("moved");
     let old = start(String::new()).await;
     let new = start(jwks(&[&key])).await;
@@ -158,11 +160,23 @@ async fn a_redirect_to_another_location_is_followed() {
         status: 307,
         location: new.jwks_uri(),
     });
-    let keys = remote(old.jwks_uri()).await.unwrap();
-    validator(&keys)
-        .verify::<Claims>(&token(&key, "https://idp.test"))
-        .unwrap();
-    assert_eq!((old.jwks_hits(), new.jwks_hits()), (1, 1));
+    let err = remote(old.jwks_uri()).await.unwrap_err();
+    assert!(matches!(err, Error::Fetch { .. }), "{err}");
+    assert!(err.to_string().contains("another origin"), "{err}");
+    assert_eq!((old.jwks_hits(), new.jwks_hits()), (1, 0));
+}
+
+#[tokio::test]
+async fn a_redirect_within_the_origin_is_followed() {
+    let provider = start(String::new()).await;
+    // To the same host and port: followed (to the discovery document, which is no JWK Set).
+    provider.serve(JwksReply::Redirect {
+        status: 302,
+        location: format!("{}/.well-known/openid-configuration", provider.base()),
+    });
+    let err = remote(provider.jwks_uri()).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidDocument { .. }), "{err}");
+    assert_eq!(provider.discovery_hits(), 1);
 }
 
 #[tokio::test]
@@ -215,4 +229,54 @@ async fn waiting_for_a_stalled_refetch_is_bounded_and_the_refetch_still_lands() 
         .unwrap();
     validator.verify::<Claims>(&new_token).unwrap();
     assert_eq!(provider.jwks_hits(), 2);
+}
+
+/// The cooldown was checked only after the fetch lock: during a provider stall a second
+/// unknown-`kid` request inside the cooldown still waited the whole `refetch_wait` for the lock.
+#[tokio::test]
+async fn the_cooldown_is_checked_before_waiting_on_the_fetch_lock() {
+    let key = es256("good");
+    let provider = start(jwks(&[&key])).await;
+    let wait = Duration::from_millis(600);
+    let keys = remote(provider.jwks_uri())
+        .timeout(Duration::from_secs(30))
+        .refetch_wait(wait)
+        .await
+        .unwrap();
+    let validator = validator(&keys);
+    let _gate = provider.close_gate();
+    let stranger = |kid: &str| token(&es256(kid), "https://idp.test");
+
+    // The first unknown `kid` starts the refetch, which stalls, and waits `refetch_wait`.
+    let started = std::time::Instant::now();
+    let err = verify_or_refetch::<Claims>(&validator, &stranger("one"))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() >= wait);
+    assert!(matches!(
+        jwks_error(err.key_source_failure().unwrap()),
+        Error::RefetchTimedOut { .. }
+    ));
+    // The next ones, inside the cooldown and past the first one's wait, are told at once.
+    for kid in ["two", "three"] {
+        let started = std::time::Instant::now();
+        let err = verify_or_refetch::<Claims>(&validator, &stranger(kid))
+            .await
+            .unwrap_err();
+        assert!(
+            started.elapsed() < wait / 2,
+            "waited {:?}",
+            started.elapsed()
+        );
+        assert_eq!(err.kind(), ErrorKind::UnknownKeyId);
+        assert!(matches!(
+            jwks_error(err.key_source_failure().unwrap()),
+            Error::RefetchTimedOut { .. }
+        ));
+    }
+    assert_eq!(provider.jwks_hits(), 2, "one refetch, still stalled");
+    // The known key is served all along.
+    validator
+        .verify::<Claims>(&token(&key, "https://idp.test"))
+        .unwrap();
 }

@@ -8,8 +8,10 @@ mod events;
 mod faults;
 mod flood;
 mod lifetime;
+mod presets;
 mod rotation;
 mod source;
+mod tls;
 
 use std::time::Duration;
 

@@ -184,7 +184,8 @@ async fn a_tonic_and_an_axum_server_classify_the_same_tokens_the_same_way() {
         (
             "not a bearer credential",
             Some("Basic YWxpY2U=".to_owned()),
-            400,
+            // RFC 6750 §3.1: an unsupported scheme is answered like no credentials.
+            401,
             "not_bearer",
         ),
     ];

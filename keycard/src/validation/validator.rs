@@ -82,7 +82,8 @@ struct Rules {
     audiences: Vec<String>,
     any_audience: bool,
     subject: Option<String>,
-    token_type: Option<String>,
+    /// The accepted `typ`s; empty: absent or `JWT`.
+    token_types: Vec<String>,
     required: Vec<String>,
     require_exp: bool,
     leeway: Duration,
@@ -110,7 +111,7 @@ impl std::fmt::Debug for Rules {
             .field("audiences", &self.audiences)
             .field("any_audience", &self.any_audience)
             .field("subject", &self.subject)
-            .field("token_type", &self.token_type)
+            .field("token_types", &self.token_types)
             .field("required", &self.required)
             .field("require_exp", &self.require_exp)
             .field("leeway", &self.leeway)
@@ -202,7 +203,7 @@ impl Validator {
                 audiences: Vec::new(),
                 any_audience: false,
                 subject: None,
-                token_type: None,
+                token_types: Vec::new(),
                 required: Vec::new(),
                 require_exp: true,
                 leeway: Duration::ZERO,
@@ -560,19 +561,34 @@ impl Rules {
             ));
         }
         // RFC 8725 §3.11: explicit typing keeps one kind of token from passing for another.
+        // `JWT`, the default, also stands for an untyped token (RFC 7519 §5.1: `typ` is
+        // optional for a plain JWT); any other accepted type must be named by the header.
         let found = header.token_type.as_deref();
-        let ok = match (&self.token_type, found) {
-            (Some(expected), Some(found)) => same_media_type(found, expected),
-            (Some(_), None) => false,
-            (None, found) => found.is_none_or(|typ| same_media_type(typ, "JWT")),
+        let plain = |typ: &String| same_media_type(typ, "JWT");
+        let ok = match found {
+            Some(found) if self.token_types.is_empty() => same_media_type(found, "JWT"),
+            Some(found) => self
+                .token_types
+                .iter()
+                .any(|expected| same_media_type(found, expected)),
+            None => self.token_types.is_empty() || self.token_types.iter().any(plain),
         };
         if ok {
             Ok(())
         } else {
-            Err(Error::TokenType {
-                expected: self.token_type.clone().unwrap_or_else(|| "JWT".to_owned()),
-                found: found.map(echo),
-            })
+            Err(self.wrong_token_type(found))
+        }
+    }
+
+    #[cold]
+    fn wrong_token_type(&self, found: Option<&str>) -> Error {
+        Error::TokenType {
+            expected: if self.token_types.is_empty() {
+                "JWT".to_owned()
+            } else {
+                self.token_types.join(" or ")
+            },
+            found: found.map(echo),
         }
     }
 
@@ -759,10 +775,35 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Requires the header's `typ` to be `typ` (compared as RFC 7515 §4.1.9 says), for instance
-    /// `at+jwt` for access tokens (RFC 9068). Without it, `typ` must be absent or `JWT`.
+    /// Accepts tokens whose header `typ` is `typ` (compared as RFC 7515 §4.1.9 says:
+    /// case-insensitively, `application/` optional), for instance `at+jwt` for RFC 9068 access
+    /// tokens (§4). Call it once per accepted type, like [`issuer`](Self::issuer): the header's
+    /// `typ` must then be one of them (RFC 8725 §3.11). `JWT` stands for a plain JWT, typed or
+    /// not, so a token without `typ` passes only when `JWT` is among them: `.token_type("at+jwt")`
+    /// alone is RFC 9068's strict rule. Without any call, `typ` must be absent or `JWT`.
+    ///
+    /// Access tokens from providers that stamp `at+jwt` (RFC 9068) and from those that send
+    /// `JWT` or no `typ` (Entra ID, Cognito, Okta, Keycloak):
+    ///
+    /// ```
+    /// use keycard::{Algorithm, Builder, HmacKey, Validator};
+    /// use time::Duration;
+    ///
+    /// let key = HmacKey::new(Algorithm::HS256, b"an example secret of 32 bytes!!!")?;
+    /// let validator = Validator::builder(key.clone())
+    ///     .token_type("at+jwt")
+    ///     .token_type("JWT")
+    ///     .build()?;
+    /// for typ in ["at+jwt", "application/at+jwt", "JWT"] {
+    ///     let token = Builder::new().token_type(typ).expires_in(Duration::minutes(5)).sign(&key)?;
+    ///     validator.verify::<keycard::Claims>(&token)?;
+    /// }
+    /// let id_token = Builder::new().token_type("id+jwt").expires_in(Duration::minutes(5)).sign(&key)?;
+    /// assert!(validator.verify::<keycard::Claims>(&id_token).is_err());
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
     pub fn token_type(mut self, typ: impl Into<String>) -> Self {
-        self.rules.token_type = Some(typ.into());
+        self.rules.token_types.push(typ.into());
         self
     }
 
@@ -915,7 +956,7 @@ impl ValidatorBuilder {
             ("issuer", rules.issuers.iter().any(String::is_empty)),
             ("audience", rules.audiences.iter().any(String::is_empty)),
             ("subject", rules.subject.as_deref() == Some("")),
-            ("token type", rules.token_type.as_deref() == Some("")),
+            ("token type", rules.token_types.iter().any(String::is_empty)),
             (
                 "required claim",
                 rules.required.iter().any(String::is_empty),
@@ -1162,6 +1203,67 @@ mod tests {
         let err = validator.verify::<Loose>(&token).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Malformed);
         assert!(err.to_string().contains("`exp` must be"), "{err}");
+    }
+
+    #[test]
+    fn one_validator_accepts_a_set_of_token_types() {
+        use crate::keys::HmacKey;
+        use crate::token::builder::Builder;
+        use crate::ErrorKind;
+
+        let key = HmacKey::new(Algorithm::HS256, &[7; 32]).unwrap();
+        let both = Validator::builder(key.clone())
+            .token_type("at+jwt")
+            .token_type("application/JWT")
+            .build()
+            .unwrap();
+        let mint = |typ: &str| {
+            Builder::new()
+                .token_type(typ)
+                .expires_in(Duration::minutes(5))
+                .sign(&key)
+                .unwrap()
+        };
+        for typ in ["at+jwt", "application/at+JWT", "JWT", "jwt"] {
+            both.verify::<serde_json::Value>(&mint(typ)).unwrap();
+        }
+        let err = both
+            .verify::<serde_json::Value>(&mint("id+jwt"))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TokenType);
+        assert_eq!(
+            err.to_string(),
+            "token type (typ) `id+jwt` is not accepted; expected `at+jwt or application/JWT`"
+        );
+        // `JWT` in the set stands for an untyped token too; `at+jwt` alone requires the `typ`.
+        let strict = Validator::builder(key.clone())
+            .token_type("at+jwt")
+            .build()
+            .unwrap();
+        let untyped = {
+            let header = crate::encoding::base64url::encode(br#"{"alg":"HS256"}"#);
+            let signed = mint("JWT");
+            let rest = signed.split_once('.').map(|(_, rest)| rest).unwrap();
+            format!("{header}.{rest}")
+        };
+        assert_eq!(
+            strict
+                .verify::<serde_json::Value>(&untyped)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::TokenType
+        );
+        assert_eq!(
+            both.verify::<serde_json::Value>(&untyped)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Signature,
+            "past the `typ` rule"
+        );
+        let empty = Validator::builder(key.clone())
+            .token_type("JWT")
+            .token_type("");
+        assert_eq!(empty.build().unwrap_err().kind(), ErrorKind::Configuration);
     }
 
     #[test]
