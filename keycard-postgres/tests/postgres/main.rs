@@ -7,6 +7,7 @@
 mod cluster;
 mod common;
 
+mod conformance;
 mod evidence;
 mod faults;
 mod issuer;
