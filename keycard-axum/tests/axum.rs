@@ -13,6 +13,8 @@ mod example_server;
 mod issuers;
 #[path = "axum/oauth.rs"]
 mod oauth;
+#[path = "axum/oauth_e2e.rs"]
+mod oauth_e2e;
 #[path = "axum/presets.rs"]
 mod presets;
 #[path = "axum/remote.rs"]
