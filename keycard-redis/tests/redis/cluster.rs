@@ -22,6 +22,15 @@ fn cluster_config(cluster: &RedisCluster) -> RedisConfig {
         .response_timeout(StdDuration::from_millis(1000))
 }
 
+/// `ci` in an ordinary run, `full` with `KEYCARD_EVIDENCE=1`: the issue's full evidence (1,000
+/// storm rounds, 10 kills) takes minutes, the CI size seconds.
+fn scale(ci: usize, full: usize) -> usize {
+    match std::env::var("KEYCARD_EVIDENCE") {
+        Ok(v) if !v.is_empty() && v != "0" => full,
+        _ => ci,
+    }
+}
+
 async fn issuers(config: &RedisConfig, clock: &TestClock, n: usize) -> Vec<TokenIssuer> {
     let mut out = Vec::new();
     for _ in 0..n {
@@ -115,7 +124,7 @@ async fn a_rotation_storm_on_the_cluster_gives_one_successor_per_round() {
     let config = cluster_config(&cluster);
     let issuers = issuers(&config, &clock, 4).await;
     // 4 instances x 16 tasks present one refresh token together, round after round.
-    let rounds = 200;
+    let rounds = scale(200, 1000);
     let started = Instant::now();
     let mut token = issuers[0].issue("alice", &()).await.unwrap().refresh_token;
     for _ in 0..rounds {
@@ -173,8 +182,9 @@ async fn failover_storm(durable: bool) -> Option<Losses> {
     let mut cluster = cluster;
     let mut windows = Vec::new();
     let mut before = 0;
-    // Three primaries SIGKILLed in turn, each restarted as a replica of its successor.
-    for _ in 0..3 {
+    // Primaries SIGKILLed in turn (3, or 10 for the full evidence), each restarted as a replica
+    // of its successor.
+    for _ in 0..scale(3, 10) {
         tokio::time::sleep(StdDuration::from_secs(2)).await;
         before = before.max(ledger.refreshed.load(Ordering::SeqCst));
         let victim = cluster.primaries()[0];
