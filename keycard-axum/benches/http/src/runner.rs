@@ -384,19 +384,22 @@ pub fn run(options: Options) {
         options.rounds, options.duration, options.warmup, load_at_start, lo, hi, started.elapsed().as_secs_f64()
     );
     println!();
-    println!("| scenario | server | requests/s | p50 µs | p99 µs | server CPU µs/request | allocations/request | reallocs/request | unexpected answers |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| scenario | server | requests/s | p50 µs | p99 µs | server CPU µs/request | server core busy | allocations/request | reallocs/request | unexpected answers |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (i, scenario) in scenarios.iter().enumerate() {
         for &kind in &scenario.servers {
             let s = &samples[&(i, kind)];
             let m = |f: fn(&Sample) -> f64| median(s.iter().map(f).collect());
             println!(
-                "| {} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {} |",
+                "| {} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0}% | {:.1} | {:.1} | {} |",
                 scenario.name, kind, m(|s| s.rps), m(|s| s.p50_us), m(|s| s.p99_us), m(|s| s.cpu_us),
+                m(|s| s.rps * s.cpu_us / 1e4),
                 m(|s| s.allocs), m(|s| s.reallocs), s.iter().map(|s| s.unexpected).sum::<u64>()
             );
         }
     }
+    println!();
+    println!("Server core busy: requests/s × CPU per request. Under about 95% the load generator, not the server, bounded the round: compare CPU per request there.");
     println!();
     println!("Ratios: the median of the per-round ratios, [lowest, highest].");
     println!();
