@@ -1,6 +1,6 @@
 //! keycard-axum beside jwt-authorizer over real sockets (issue 23). `serve KIND` is one server;
 //! without arguments (or with options) the binary is the runner, which starts every server
-//! itself. See README.md.
+//! itself; `claims` counts the allocations of reading the claims. See README.md.
 
 mod alloc;
 mod fixtures;
@@ -16,6 +16,8 @@ fn main() {
         args.next();
         let kind = args.next().unwrap_or_default();
         servers::serve(&kind);
+    } else if args.peek().map(String::as_str) == Some("claims") {
+        servers::claims();
     } else {
         runner::run(runner::Options::parse(args));
     }

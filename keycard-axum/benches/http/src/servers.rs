@@ -159,3 +159,31 @@ async fn jwt_authorizer() -> axum07::Router {
         .route("/hs256", get(handler).layer(hs256.into_layer()))
         .route("/rs256", get(handler).layer(rs256.into_layer()))
 }
+
+/// `claims`: what the keycard route's claims cost, counted by the allocator, to set beside the
+/// allocations per request of the table: one `Validator::verify` into a JSON value (what the
+/// layer does once), `Sub` read from that value (what `Verified<Sub>` does), and a parse of the
+/// claims JSON text, which a second parse per request would add.
+pub fn claims() {
+    use keycard::Validator;
+    let count = |f: &mut dyn FnMut()| {
+        f();
+        let before = crate::alloc::counts().0;
+        f();
+        crate::alloc::counts().0 - before
+    };
+    let hmac = fixtures::hmac();
+    let token = fixtures::token(&hmac, SUBJECT, 0);
+    let validator = Validator::builder(hmac)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .build()
+        .expect("HS256 validator");
+    let value: serde_json::Value = validator.verify(&token).expect("a valid token");
+    let text = value.to_string();
+    let verify = count(&mut || drop(validator.verify::<serde_json::Value>(&token)));
+    let extract = count(&mut || drop(Sub::deserialize(&value)));
+    let parse = count(&mut || drop(serde_json::from_str::<serde_json::Value>(&text)));
+    println!("HS256 token of {} bytes, claims {text}", token.len());
+    println!("allocations: Validator::verify into a Value {verify}, Sub from the Value {extract}, the claims JSON parsed again {parse}");
+}
