@@ -36,7 +36,10 @@ impl Options {
             only: None,
         };
         while let Some(flag) = args.next() {
-            let mut value = || args.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+            let mut value = || {
+                args.next()
+                    .unwrap_or_else(|| usage(&format!("{flag} needs a value")))
+            };
             match flag.as_str() {
                 "--duration" => o.duration = number(&value()),
                 "--rounds" => o.rounds = number(&value()),
@@ -54,7 +57,8 @@ impl Options {
 }
 
 fn number<T: std::str::FromStr>(text: &str) -> T {
-    text.parse().unwrap_or_else(|_| usage(&format!("not a number: {text:?}")))
+    text.parse()
+        .unwrap_or_else(|_| usage(&format!("not a number: {text:?}")))
 }
 
 fn usage(problem: &str) -> ! {
@@ -90,19 +94,32 @@ impl Server {
         let stdin = child.stdin.take().expect("piped stdin");
         let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut line = String::new();
-        stdout.read_line(&mut line).expect("the server's first line");
+        stdout
+            .read_line(&mut line)
+            .expect("the server's first line");
         let port = line
             .strip_prefix("PORT ")
             .and_then(|p| p.trim().parse().ok())
             .unwrap_or_else(|| panic!("{kind} did not start: {line:?}"));
-        Server { kind, port, child, stdin, stdout }
+        Server {
+            kind,
+            port,
+            child,
+            stdin,
+            stdout,
+        }
     }
 
     fn allocations(&mut self) -> (u64, u64) {
-        writeln!(self.stdin).and_then(|()| self.stdin.flush()).expect("server stdin");
+        writeln!(self.stdin)
+            .and_then(|()| self.stdin.flush())
+            .expect("server stdin");
         let mut line = String::new();
         self.stdout.read_line(&mut line).expect("server stdout");
-        let mut words = line.split_whitespace().skip(1).map(|w| w.parse().unwrap_or(0));
+        let mut words = line
+            .split_whitespace()
+            .skip(1)
+            .map(|w| w.parse().unwrap_or(0));
         (words.next().unwrap_or(0), words.next().unwrap_or(0))
     }
 
@@ -158,9 +175,17 @@ fn request(port: u16, path: &str, token: &str) -> (u16, String) {
     )
     .expect("send");
     let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read the response");
-    let status = response.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the response");
+    let status = response
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -184,11 +209,19 @@ fn cpu_model() -> String {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = info
         .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_owned()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown".into());
     let cores = info.lines().filter(|l| l.starts_with("processor")).count();
     let flags = info.lines().find(|l| l.starts_with("flags")).unwrap_or("");
-    let sha = if flags.split_whitespace().any(|f| f == "sha_ni") { ", SHA-NI" } else { "" };
+    let sha = if flags.split_whitespace().any(|f| f == "sha_ni") {
+        ", SHA-NI"
+    } else {
+        ""
+    };
     format!("{model}, {cores} cores{sha}")
 }
 
@@ -210,7 +243,9 @@ impl Run<'_> {
             .arg(&self.script);
         match &scenario.tokens {
             Tokens::One(token) => {
-                wrk.arg("-H").arg(format!("Authorization: Bearer {token}")).env_remove("KEYCARD_TOKENS");
+                wrk.arg("-H")
+                    .arg(format!("Authorization: Bearer {token}"))
+                    .env_remove("KEYCARD_TOKENS");
             }
             Tokens::Pool(path) => {
                 wrk.env("KEYCARD_TOKENS", path);
@@ -227,7 +262,12 @@ impl Run<'_> {
         let numbers: Vec<f64> = stdout
             .lines()
             .find_map(|l| l.strip_prefix("KEYCARD_RESULT "))
-            .unwrap_or_else(|| panic!("wrk said: {stdout}{}", String::from_utf8_lossy(&output.stderr)))
+            .unwrap_or_else(|| {
+                panic!(
+                    "wrk said: {stdout}{}",
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            })
             .split_whitespace()
             .map(|w| w.parse().unwrap_or(f64::NAN))
             .collect();
@@ -266,11 +306,19 @@ fn median(mut values: Vec<f64>) -> f64 {
     if n == 0 {
         return f64::NAN;
     }
-    if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
 }
 
 fn spread(values: &[f64]) -> (f64, f64) {
-    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+    values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        })
 }
 
 fn write_pool(dir: &Path, name: &str, tokens: &[String]) -> PathBuf {
@@ -282,8 +330,14 @@ fn write_pool(dir: &Path, name: &str, tokens: &[String]) -> PathBuf {
 fn pool(key: &(dyn keycard::Signer + Sync), n: usize) -> Vec<String> {
     let half = n / 2;
     std::thread::scope(|s| {
-        let first = s.spawn(|| (0..half).map(|i| fixtures::token(key, &format!("user-{i}"), i)).collect::<Vec<_>>());
-        let second: Vec<String> = (half..n).map(|i| fixtures::token(key, &format!("user-{i}"), i)).collect();
+        let first = s.spawn(|| {
+            (0..half)
+                .map(|i| fixtures::token(key, &format!("user-{i}"), i))
+                .collect::<Vec<_>>()
+        });
+        let second: Vec<String> = (half..n)
+            .map(|i| fixtures::token(key, &format!("user-{i}"), i))
+            .collect();
         let mut all = first.join().expect("signing thread");
         all.extend(second);
         all
@@ -306,14 +360,54 @@ pub fn run(options: Options) {
     let rs_pool = write_pool(&dir, "rs256-pool.txt", &pool(&rsa, options.pool));
 
     let all: Vec<&'static str> = KINDS.to_vec();
-    let protected: Vec<&'static str> = KINDS.iter().copied().filter(|k| !k.starts_with("bare")).collect();
+    let protected: Vec<&'static str> = KINDS
+        .iter()
+        .copied()
+        .filter(|k| !k.starts_with("bare"))
+        .collect();
     let mut scenarios = vec![
-        Scenario { name: "HS256, one token", path: "/hs256", tokens: Tokens::One(hs256.clone()), valid: true, servers: all.clone() },
-        Scenario { name: "RS256, one token", path: "/rs256", tokens: Tokens::One(rs256.clone()), valid: true, servers: all.clone() },
-        Scenario { name: "HS256, 10k-token pool", path: "/hs256", tokens: Tokens::Pool(hs_pool), valid: true, servers: protected.clone() },
-        Scenario { name: "RS256, 10k-token pool", path: "/rs256", tokens: Tokens::Pool(rs_pool), valid: true, servers: protected.clone() },
-        Scenario { name: "HS256, bad signature", path: "/hs256", tokens: Tokens::One(fixtures::bad_signature(&hs256)), valid: false, servers: protected.clone() },
-        Scenario { name: "RS256, bad signature", path: "/rs256", tokens: Tokens::One(fixtures::bad_signature(&rs256)), valid: false, servers: protected.clone() },
+        Scenario {
+            name: "HS256, one token",
+            path: "/hs256",
+            tokens: Tokens::One(hs256.clone()),
+            valid: true,
+            servers: all.clone(),
+        },
+        Scenario {
+            name: "RS256, one token",
+            path: "/rs256",
+            tokens: Tokens::One(rs256.clone()),
+            valid: true,
+            servers: all.clone(),
+        },
+        Scenario {
+            name: "HS256, 10k-token pool",
+            path: "/hs256",
+            tokens: Tokens::Pool(hs_pool),
+            valid: true,
+            servers: protected.clone(),
+        },
+        Scenario {
+            name: "RS256, 10k-token pool",
+            path: "/rs256",
+            tokens: Tokens::Pool(rs_pool),
+            valid: true,
+            servers: protected.clone(),
+        },
+        Scenario {
+            name: "HS256, bad signature",
+            path: "/hs256",
+            tokens: Tokens::One(fixtures::bad_signature(&hs256)),
+            valid: false,
+            servers: protected.clone(),
+        },
+        Scenario {
+            name: "RS256, bad signature",
+            path: "/rs256",
+            tokens: Tokens::One(fixtures::bad_signature(&rs256)),
+            valid: false,
+            servers: protected.clone(),
+        },
     ];
     if options.pool != 10_000 {
         for s in &mut scenarios {
@@ -328,14 +422,21 @@ pub fn run(options: Options) {
         scenarios.retain(|s| s.name.contains(only.as_str()));
     }
 
-    let mut servers: BTreeMap<&'static str, Server> =
-        KINDS.iter().map(|&k| (k, Server::start(k, &options.server_core))).collect();
+    let mut servers: BTreeMap<&'static str, Server> = KINDS
+        .iter()
+        .map(|&k| (k, Server::start(k, &options.server_core)))
+        .collect();
 
     // Sanity, before any timing: every server answers every scenario as it should.
     for scenario in &scenarios {
         let token = match &scenario.tokens {
             Tokens::One(t) => t.clone(),
-            Tokens::Pool(p) => std::fs::read_to_string(p).expect("pool").lines().nth(7).expect("a pooled token").to_owned(),
+            Tokens::Pool(p) => std::fs::read_to_string(p)
+                .expect("pool")
+                .lines()
+                .nth(7)
+                .expect("a pooled token")
+                .to_owned(),
         };
         for &kind in &scenario.servers {
             let (status, body) = request(servers[kind].port, scenario.path, &token);
@@ -344,17 +445,29 @@ pub fn run(options: Options) {
             } else {
                 status == 401
             };
-            assert!(ok, "{kind} answered {status} {body:?} for {}", scenario.name);
+            assert!(
+                ok,
+                "{kind} answered {status} {body:?} for {}",
+                scenario.name
+            );
         }
     }
 
-    let run = Run { options: &options, script, ticks_per_second: clock_ticks_per_second() };
+    let run = Run {
+        options: &options,
+        script,
+        ticks_per_second: clock_ticks_per_second(),
+    };
     let load_at_start = load_average();
     let started_at = utc_now();
     if options.warmup > 0 {
         for scenario in &scenarios {
             for &kind in &scenario.servers {
-                run.round(servers.get_mut(kind).expect("started"), scenario, options.warmup);
+                run.round(
+                    servers.get_mut(kind).expect("started"),
+                    scenario,
+                    options.warmup,
+                );
             }
         }
     }
@@ -365,11 +478,20 @@ pub fn run(options: Options) {
             // Interleaved: A, B, C then B, C, A ...; each round starts with the next server.
             for j in 0..n {
                 let kind = scenario.servers[(j + round) % n];
-                let sample = run.round(servers.get_mut(kind).expect("started"), scenario, options.duration);
+                let sample = run.round(
+                    servers.get_mut(kind).expect("started"),
+                    scenario,
+                    options.duration,
+                );
                 samples.entry((i, kind)).or_default().push(sample);
             }
         }
-        eprintln!("round {}/{} done, load {:.2}", round + 1, options.rounds, load_average());
+        eprintln!(
+            "round {}/{} done, load {:.2}",
+            round + 1,
+            options.rounds,
+            load_average()
+        );
     }
     drop(servers);
     let _ = std::fs::remove_dir_all(&dir);
@@ -378,7 +500,13 @@ pub fn run(options: Options) {
     let (lo, hi) = spread(&loads);
     println!("## keycard-axum over HTTP: {started_at}");
     println!();
-    println!("CPU: {}. Server on core {}, wrk (1 thread, {} keep-alive connections) on core {}.", cpu_model(), options.server_core, options.connections, options.load_core);
+    println!(
+        "CPU: {}. Server on core {}, wrk (1 thread, {} keep-alive connections) on core {}.",
+        cpu_model(),
+        options.server_core,
+        options.connections,
+        options.load_core
+    );
     println!(
         "{} interleaved rounds of {} s (warm-up {} s); load average {:.2} at the start, {:.2}-{:.2} over the rounds; {:.0} s in all.",
         options.rounds, options.duration, options.warmup, load_at_start, lo, hi, started.elapsed().as_secs_f64()
@@ -392,9 +520,16 @@ pub fn run(options: Options) {
             let m = |f: fn(&Sample) -> f64| median(s.iter().map(f).collect());
             println!(
                 "| {} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0}% | {:.1} | {:.1} | {} |",
-                scenario.name, kind, m(|s| s.rps), m(|s| s.p50_us), m(|s| s.p99_us), m(|s| s.cpu_us),
+                scenario.name,
+                kind,
+                m(|s| s.rps),
+                m(|s| s.p50_us),
+                m(|s| s.p99_us),
+                m(|s| s.cpu_us),
                 m(|s| s.rps * s.cpu_us / 1e4),
-                m(|s| s.allocs), m(|s| s.reallocs), s.iter().map(|s| s.unexpected).sum::<u64>()
+                m(|s| s.allocs),
+                m(|s| s.reallocs),
+                s.iter().map(|s| s.unexpected).sum::<u64>()
             );
         }
     }
@@ -417,13 +552,21 @@ pub fn run(options: Options) {
     ]);
     for (i, scenario) in scenarios.iter().enumerate() {
         for &(a, b) in &pairs {
-            let (Some(sa), Some(sb)) = (samples.get(&(i, a)), samples.get(&(i, b))) else { continue };
+            let (Some(sa), Some(sb)) = (samples.get(&(i, a)), samples.get(&(i, b))) else {
+                continue;
+            };
             let ratio = |f: fn(&Sample) -> f64| {
                 let r: Vec<f64> = sa.iter().zip(sb).map(|(x, y)| f(x) / f(y)).collect();
                 let (lo, hi) = spread(&r);
                 format!("{:.2} [{:.2}, {:.2}]", median(r), lo, hi)
             };
-            println!("| {} | {a} ÷ {b} | {} | {} | {} |", scenario.name, ratio(|s| s.rps), ratio(|s| s.p99_us), ratio(|s| s.cpu_us));
+            println!(
+                "| {} | {a} ÷ {b} | {} | {} | {} |",
+                scenario.name,
+                ratio(|s| s.rps),
+                ratio(|s| s.p99_us),
+                ratio(|s| s.cpu_us)
+            );
         }
     }
 }

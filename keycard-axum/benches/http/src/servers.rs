@@ -39,7 +39,9 @@ pub fn serve(kind: &str) {
             .expect("a free port on 127.0.0.1");
         let port = listener.local_addr().expect("bound").port();
         let mut out = std::io::stdout().lock();
-        writeln!(out, "PORT {port}").and_then(|()| out.flush()).expect("stdout");
+        writeln!(out, "PORT {port}")
+            .and_then(|()| out.flush())
+            .expect("stdout");
         drop(out);
         std::thread::spawn(report_allocations);
         match kind {
