@@ -14,7 +14,7 @@ pub const SECRET: &str = "an example secret of 32 bytes!!!";
 /// The subject of the one-token rounds; the handler answers it.
 pub const SUBJECT: &str = "user-42";
 
-const RSA_PEM: &str = include_str!("../../../../keycard/tests/keys/rsa2048.pkcs8.pem");
+const RSA_PEM: &str = include_str!("../keys/rsa2048.pkcs8.pem");
 
 /// The HS256 key.
 pub fn hmac() -> HmacKey {
