@@ -6,7 +6,7 @@ use std::fmt;
 
 use keycard::Error;
 use keycard_lifecycle::StoreFuture;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -60,6 +60,9 @@ struct StoredGrant {
     expires_at: i64,
 }
 
+/// How long one Redis call may take before the operation fails closed with `store`.
+const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 const INSERT: &str = r"
 redis.call('HSET', KEYS[1], 'grant', ARGV[1])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
@@ -94,7 +97,13 @@ impl RedisOAuthStore {
     /// [`ErrorKind::Store`](keycard::ErrorKind::Store) when Redis cannot be reached.
     pub async fn connect(url: &str, prefix: impl Into<String>) -> Result<Self, Error> {
         let client = redis::Client::open(url).map_err(|e| failure(&e))?;
-        let conn = ConnectionManager::new(client)
+        // The same bound as keycard-redis's default `response_timeout`: redis-rs's own 500 ms
+        // turned a code redeemed by a slow answer into a `server_error` on a busy machine (the
+        // script ran, the code was used up, and its first presenter got nothing).
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(RESPONSE_TIMEOUT));
+        let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| failure(&e))?;
         Ok(RedisOAuthStore {
